@@ -1,0 +1,5 @@
+from borrowdesk.errors import InvalidInput
+
+
+class UnknownRole(InvalidInput):
+    code = "invalid"

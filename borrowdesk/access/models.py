@@ -1,0 +1,45 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from borrowdesk.audit import audited
+
+
+class Desk(models.Model):
+    """A trading desk: its business day is cut in its own time zone at its own open time."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The password hash and login times are not business history; everything else is.
+@audited(exclude=["password", "last_login"])
+class User(AbstractUser):
+    """The desk's user. Roles are Django groups (see access/roles.py)."""
+
+    desk = models.ForeignKey(Desk, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class AccessLog(models.Model):
+    """Who read which sensitive page or record, when, and from where. Append-only."""
+
+    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="access_log")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    view_name = models.CharField(max_length=200)
+    object_ref = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.method} {self.path} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,112 @@
+"""API conventions shared by every app: the error body, decimal-safe JSON, pagination, role checks."""
+
+from __future__ import annotations
+
+import decimal
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, pagination, parsers, permissions
+from rest_framework.response import Response
+
+from borrowdesk.errors import DomainError
+
+
+class DecimalJSONParser(parsers.JSONParser):
+    """JSON numbers become Decimal, never float, so 0.1 stays 0.1 and 1e309 is not infinity."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = stream.read().decode(encoding)
+            return json.loads(text, parse_float=decimal.Decimal, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+_DRF_CODES: dict[type[Exception], tuple[int, str]] = {
+    exceptions.ParseError: (400, "parse_error"),
+    exceptions.NotAuthenticated: (401, "not_authenticated"),
+    exceptions.AuthenticationFailed: (401, "authentication_failed"),
+    exceptions.PermissionDenied: (403, "permission_denied"),
+    exceptions.NotFound: (404, "not_found"),
+    exceptions.MethodNotAllowed: (405, "method_not_allowed"),
+    exceptions.NotAcceptable: (406, "not_acceptable"),
+    exceptions.UnsupportedMediaType: (415, "unsupported_media_type"),
+    exceptions.Throttled: (429, "throttled"),
+}
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [f"{k}: {m}" for k, v in detail.items() for m in _flatten(v)]
+    if isinstance(detail, list):
+        return [m for item in detail for m in _flatten(item)]
+    return [str(detail)]
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every 4xx as API.md's body: {"code", "detail", "fields"?}."""
+    # Imported here: rest_framework.views reads the API settings, which import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, DomainError):
+        body: dict[str, Any] = {"code": exc.code, "detail": exc.detail}
+        if exc.fields:
+            body["fields"] = exc.fields
+        return Response(body, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected exception: a 500, always a bug
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _fields(exc.detail)
+        first = next(iter(fields.items()))
+        detail = f"Invalid input: {first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
+        response.data = {"code": "invalid", "detail": detail, "fields": fields}
+        return response
+    status, code = _DRF_CODES.get(type(exc), (response.status_code, "error"))
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = {"code": code, "detail": str(detail)}
+    return response
+
+
+class HasRole(permissions.BasePermission):
+    """Allow the view only to users holding one of ``view.allowed_roles`` (or, for writes,
+    ``view.write_roles``). Services check again: this only turns people away early."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        from borrowdesk.access.roles import user_roles
+
+        if not (request.user and request.user.is_authenticated):
+            return False
+        roles = user_roles(request.user)
+        if request.method in permissions.SAFE_METHODS:
+            allowed = getattr(view, "read_roles", None)
+        else:
+            allowed = getattr(view, "write_roles", None)
+        return allowed is None or bool(roles & set(allowed))

@@ -1,0 +1,25 @@
+"""Audit: every business model is tracked by database triggers (django-pghistory).
+
+``@audited`` records inserts, updates and deletes, so bulk and SQL-level changes are captured too.
+The acting user and URL come from ``pghistory.middleware.HistoryMiddleware`` in requests, and from
+``acting_as(user)`` in services, tasks and commands that act outside a request.
+"""
+
+from __future__ import annotations
+
+import pghistory
+
+def audited(model=None, *, exclude: list[str] | None = None):
+    """Class decorator: track inserts, updates and deletes of a model (fresh trackers per model)."""
+
+    def decorate(cls):
+        return pghistory.track(
+            pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=exclude
+        )(cls)
+
+    return decorate(model) if model is not None else decorate
+
+
+def acting_as(user, **extra):
+    """Context manager that labels every change inside it with the acting user (and extra facts)."""
+    return pghistory.context(user=user.pk if user is not None else None, **extra)

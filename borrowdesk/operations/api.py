@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from borrowdesk.operations.selectors import last_job_runs
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False
+
+
+def _redis_ok() -> bool:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+class HealthView(APIView):
+    """Liveness of the app and its dependencies, for load balancers and monitoring (no auth)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Health",
+            {"status": serializers.CharField(), "database": serializers.CharField(),
+             "redis": serializers.CharField(), "last_jobs": serializers.ListField()},
+        )
+    )
+    def get(self, request):
+        database = _database_ok()
+        redis_up = _redis_ok()
+        body = {
+            "status": "ok" if database and redis_up else "degraded",
+            "database": "ok" if database else "down",
+            "redis": "ok" if redis_up else "down",
+            "last_jobs": last_job_runs() if database else [],
+        }
+        return Response(body, status=200 if database and redis_up else 503)

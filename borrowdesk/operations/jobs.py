@@ -1,0 +1,29 @@
+"""``scheduled_job``: how every scheduled job is declared.
+
+A scheduled job is a Celery task taking an optional business date (ISO string); it runs its work
+through ``run_job`` so it records a ``JobRun`` and runs at most once per business date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from celery import shared_task
+
+from borrowdesk.business_day import business_date as current_business_date
+from borrowdesk.operations.services import run_job
+
+
+def scheduled_job(name: str) -> Callable[[Callable[[date], dict | None]], object]:
+    def decorate(work: Callable[[date], dict | None]):
+        @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)
+        def task(self, business_date: str | None = None) -> int:
+            day = date.fromisoformat(business_date) if business_date else current_business_date()
+            run = run_job(job=name, business_date=day, work=lambda: work(day), task_id=self.request.id or "")
+            return run.pk
+
+        task.work = work  # the plain function, for tests that call the work directly
+        return task
+
+    return decorate

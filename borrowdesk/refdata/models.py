@@ -1,0 +1,163 @@
+"""Reference data: assets, networks, venues, counterparties, custody accounts, prices.
+
+Referenced by code in the API; the database enforces the shapes the desk relies on.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from borrowdesk.audit import audited
+
+CODE_RE = r"^[A-Z0-9][A-Z0-9_.-]*$"
+
+
+@audited
+class Asset(models.Model):
+    symbol = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=100)
+    decimals = models.PositiveSmallIntegerField(help_text="Places a quantity of this asset may have (0-18).")
+    is_stablecoin = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(condition=Q(decimals__gte=0, decimals__lte=18), name="asset_decimals_0_18"),
+            models.CheckConstraint(condition=Q(symbol__regex=CODE_RE), name="asset_symbol_upper"),
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+@audited
+class Network(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[a-z0-9][a-z0-9_-]*$"), name="network_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class VenueKind(models.TextChoices):
+    EXCHANGE = "exchange"
+    CUSTODIAN = "custodian"
+    PRIME_BROKER = "prime_broker"
+    ONCHAIN = "onchain"
+    BANK = "bank"
+
+
+@audited
+class Venue(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=VenueKind.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=VenueKind.values), name="venue_kind_valid"),
+            models.CheckConstraint(condition=Q(code__regex=CODE_RE), name="venue_code_upper"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CounterpartyKind(models.TextChoices):
+    CLIENT = "client"
+    INTERNAL_DESK = "internal_desk"
+    LENDER = "lender"
+    VENUE = "venue"
+
+
+class RiskRating(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@audited
+class Counterparty(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    legal_name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=CounterpartyKind.choices)
+    jurisdiction = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 country code.")
+    risk_rating = models.CharField(max_length=8, choices=RiskRating.choices, default=RiskRating.MEDIUM)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "counterparties"
+        permissions = [("act_for_counterparty", "Can act for this counterparty")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=CounterpartyKind.values), name="counterparty_kind_valid"),
+            models.CheckConstraint(condition=Q(risk_rating__in=RiskRating.values), name="counterparty_risk_valid"),
+            models.CheckConstraint(condition=Q(jurisdiction__regex=r"^[A-Z]{2}$"), name="counterparty_jurisdiction"),
+            models.CheckConstraint(condition=Q(code__regex=CODE_RE), name="counterparty_code_upper"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AccountPurpose(models.TextChoices):
+    INVENTORY = "inventory"
+    COLLATERAL = "collateral"
+    SETTLEMENT = "settlement"
+    TREASURY = "treasury"
+
+
+@audited
+class CustodyAccount(models.Model):
+    """A venue account or an on-chain wallet, owned by the firm (owner null) or a counterparty."""
+
+    code = models.CharField(max_length=40, unique=True)
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="accounts")
+    network = models.ForeignKey(Network, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    address = models.CharField(max_length=128, blank=True)
+    owner = models.ForeignKey(
+        Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    purpose = models.CharField(max_length=16, choices=AccountPurpose.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(purpose__in=AccountPurpose.values), name="account_purpose_valid"),
+            models.CheckConstraint(condition=Q(code__regex=CODE_RE), name="account_code_upper"),
+            # One wallet address per chain: two accounts cannot claim the same coins.
+            models.UniqueConstraint(
+                fields=["network", "address"], condition=~Q(address=""), name="account_unique_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+@audited
+class Price(models.Model):
+    """A USD price of an asset at a moment; the latest one per asset is the mark."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="prices")
+    price_usd = models.DecimalField(max_digits=24, decimal_places=8)
+    as_of = models.DateTimeField()
+    source = models.CharField(max_length=64, default="manual")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["asset", "-as_of"]
+        get_latest_by = "as_of"
+        indexes = [models.Index(fields=["asset", "-as_of", "-id"], name="price_mark_idx")]
+        constraints = [models.CheckConstraint(condition=Q(price_usd__gt=0), name="price_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.price_usd} @ {self.as_of:%Y-%m-%d %H:%M}"

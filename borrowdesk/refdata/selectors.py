@@ -1,0 +1,66 @@
+"""Reads of reference data. Counterparty-scoped reads narrow to what the user may see first."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from guardian.shortcuts import get_objects_for_user
+
+from borrowdesk.access.roles import has_role
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
+
+ACT_FOR = "refdata.act_for_counterparty"
+
+
+def counterparties_for_trader(user) -> QuerySet[Counterparty]:
+    """The counterparties a trader has been granted (django-guardian object permission)."""
+    return get_objects_for_user(user, ACT_FOR, klass=Counterparty, accept_global_perms=False)
+
+
+def is_trader_only(user) -> bool:
+    """A user whose only desk role is trader sees counterparties through grants alone."""
+    return has_role(user, "trader") and not has_role(
+        user, "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"
+    )
+
+
+def visible_counterparties(user) -> QuerySet[Counterparty]:
+    """Counterparties this user may see: all for desk staff, the granted ones for a trader."""
+    if is_trader_only(user):
+        return counterparties_for_trader(user).order_by("code")
+    return Counterparty.objects.all()
+
+
+def visible_accounts(user) -> QuerySet[CustodyAccount]:
+    """Custody accounts this user may see: a trader sees the firm's and their counterparties'."""
+    qs = CustodyAccount.objects.select_related("venue", "network", "owner")
+    if is_trader_only(user):
+        qs = qs.filter(Q(owner__isnull=True) | Q(owner__in=counterparties_for_trader(user)))
+    return qs
+
+
+def assets() -> QuerySet[Asset]:
+    return Asset.objects.all()
+
+
+def networks() -> QuerySet[Network]:
+    return Network.objects.all()
+
+
+def venues() -> QuerySet[Venue]:
+    return Venue.objects.all()
+
+
+def latest_prices() -> QuerySet[Price]:
+    """The mark of every asset: its latest price (one query, DISTINCT ON asset)."""
+    return Price.objects.select_related("asset").order_by("asset__symbol", "-as_of", "-id").distinct("asset__symbol")
+
+
+def mark(asset: Asset) -> Price | None:
+    """The latest price of one asset, or None when it has none."""
+    return Price.objects.filter(asset=asset).order_by("-as_of", "-id").first()
+
+
+def marks_by_asset_id() -> dict[int, Price]:
+    return {p.asset_id: p for p in Price.objects.filter(
+        id=Subquery(Price.objects.filter(asset=OuterRef("asset")).order_by("-as_of", "-id").values("id")[:1])
+    )}

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from borrowdesk.dashboards import views as dashboard_views
+
+api_v1 = [
+    path("", include("borrowdesk.access.api_urls")),
+    path("", include("borrowdesk.operations.api_urls")),
+    path("", include("borrowdesk.refdata.api_urls")),
+]
+
+urlpatterns = [
+    path("", dashboard_views.home, name="home"),
+    path("accounts/", include("borrowdesk.access.urls")),
+    path("refdata/", include("borrowdesk.refdata.urls")),
+    path("operations/", include("borrowdesk.operations.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

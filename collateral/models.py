@@ -1,0 +1,1 @@
+"""Models of the collateral app (see ARCHITECTURE.md); built by its issue."""

@@ -1,0 +1,1 @@
+"""Models of the inventory app (see ARCHITECTURE.md); built by its issue."""

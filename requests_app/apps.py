@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RequestsAppConfig(AppConfig):
+    name = "requests_app"
+    label = "requests_app"

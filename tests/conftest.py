@@ -1,0 +1,76 @@
+"""Shared test setup: personas (one named user per role, fixed scopes) and API clients.
+
+Personas read as sentences in tests: ``alice`` is a trader for ACME, ``bob`` is operations, …
+"""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from borrowdesk.access.services import create_desk_user
+from tests.refdata.factories import CounterpartyFactory
+
+PASSWORD = "correct-horse-battery-42"
+
+PERSONAS = {
+    "alice": ["trader"],        # trader, acts for ACME
+    "tom": ["trader"],          # trader, acts for GLOBEX
+    "bob": ["ops"],
+    "olivia": ["ops_senior"],
+    "rita": ["risk"],
+    "carl": ["compliance"],
+    "tess": ["treasury"],
+    "mona": ["manager"],
+    "audrey": ["auditor"],
+    "adam": ["admin"],
+}
+ROLE_PERSONA = {roles[0]: name for name, roles in PERSONAS.items() if name != "tom"}
+
+
+@pytest.fixture
+def acme(db):
+    return CounterpartyFactory(code="ACME", legal_name="Acme Trading Ltd", risk_rating="low")
+
+
+@pytest.fixture
+def globex(db):
+    return CounterpartyFactory(code="GLOBEX", legal_name="Globex Capital LLC", risk_rating="medium")
+
+
+@pytest.fixture
+def personas(db, acme, globex):
+    """All personas, by name. alice acts for ACME, tom for GLOBEX."""
+    users = {}
+    for name, roles in PERSONAS.items():
+        grants = {"alice": [acme], "tom": [globex]}.get(name, [])
+        users[name] = create_desk_user(username=name, password=PASSWORD, roles=roles, counterparties=grants)
+    return users
+
+
+def _make_persona_fixture(name):
+    @pytest.fixture(name=name)
+    def _fixture(personas):
+        return personas[name]
+
+    return _fixture
+
+
+for _name in PERSONAS:
+    globals()[_name] = _make_persona_fixture(_name)
+
+
+@pytest.fixture
+def api():
+    """An API client; ``api.as_user(user)`` authenticates it as that user (token auth)."""
+    client = APIClient()
+
+    def as_user(user):
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    client.as_user = as_user
+    return client
