@@ -28,6 +28,12 @@ PERSONAS = {
 ROLE_PERSONA = {roles[0]: name for name, roles in PERSONAS.items() if name != "tom"}
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def acme(db):
     return CounterpartyFactory(code="ACME", legal_name="Acme Trading Ltd", risk_rating="low")

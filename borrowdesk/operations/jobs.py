@@ -10,17 +10,29 @@ from collections.abc import Callable
 from datetime import date
 
 from celery import shared_task
+from django.utils import timezone
 
 from borrowdesk.business_day import business_date as current_business_date
 from borrowdesk.operations.services import run_job
 
 
-def scheduled_job(name: str) -> Callable[[Callable[[date], dict | None]], object]:
+def _window(every_minutes: int | None) -> str:
+    if not every_minutes:
+        return ""
+    now = timezone.now()
+    minute = (now.hour * 60 + now.minute) // every_minutes * every_minutes
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def scheduled_job(name: str, *, every_minutes: int | None = None) -> Callable[[Callable[[date], dict | None]], object]:
+    """Declare a job that runs once per business date, or once per ``every_minutes`` window."""
+
     def decorate(work: Callable[[date], dict | None]):
         @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)
-        def task(self, business_date: str | None = None) -> int:
+        def task(self, business_date: str | None = None, window: str | None = None) -> int:
             day = date.fromisoformat(business_date) if business_date else current_business_date()
-            run = run_job(job=name, business_date=day, work=lambda: work(day), task_id=self.request.id or "")
+            run = run_job(job=name, business_date=day, work=lambda: work(day), task_id=self.request.id or "",
+                          window=window if window is not None else _window(every_minutes))
             return run.pk
 
         task.work = work  # the plain function, for tests that call the work directly

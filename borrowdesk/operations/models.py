@@ -14,6 +14,8 @@ class JobRun(models.Model):
 
     job = models.CharField(max_length=100)
     business_date = models.DateField()
+    # Jobs that run many times a day (expiry every few minutes) run once per window ("HH:MM" slot).
+    window = models.CharField(max_length=16, blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=JobOutcome.choices, default=JobOutcome.RUNNING)
@@ -29,11 +31,11 @@ class JobRun(models.Model):
             # At most one live-or-done run per job and business date: a second delivery of the same
             # job (beat twice, or Redis redelivering after a lost worker) cannot run it again.
             models.UniqueConstraint(
-                fields=["job", "business_date"],
+                fields=["job", "business_date", "window"],
                 condition=Q(outcome__in=["running", "succeeded"]),
                 name="jobrun_one_per_business_date",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.job} {self.business_date} {self.outcome}"
+        return f"{self.job} {self.business_date}{(' ' + self.window) if self.window else ''} {self.outcome}"

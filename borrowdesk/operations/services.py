@@ -15,17 +15,17 @@ from borrowdesk.operations.models import JobOutcome, JobRun
 LIVE = [JobOutcome.RUNNING, JobOutcome.SUCCEEDED]
 
 
-def _claim(job: str, business_date: date, task_id: str) -> JobRun | None:
-    """Insert the run's row; None when a live or finished run for this date exists already."""
+def _claim(job: str, business_date: date, window: str, task_id: str) -> JobRun | None:
+    """Insert the run's row; None when a live or finished run for this date and window exists already."""
     try:
         with transaction.atomic():
-            return JobRun.objects.create(job=job, business_date=business_date, task_id=task_id)
+            return JobRun.objects.create(job=job, business_date=business_date, window=window, task_id=task_id)
     except IntegrityError:
         return None
 
 
 def run_job(
-    *, job: str, business_date: date, work: Callable[[], dict | None], task_id: str = ""
+    *, job: str, business_date: date, work: Callable[[], dict | None], task_id: str = "", window: str = ""
 ) -> JobRun:
     """Run ``work`` once per job and business date, recording a ``JobRun``.
 
@@ -36,20 +36,20 @@ def run_job(
     A failed run does not block a retry. ``work`` returns the counts to record; its exception is
     recorded on the run and raised again.
     """
-    run = _claim(job, business_date, task_id)
+    same = {"job": job, "business_date": business_date, "window": window}
+    run = _claim(job, business_date, window, task_id)
     if run is None:
         stale_before = timezone.now() - timedelta(
             seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
         )
         abandoned = JobRun.objects.filter(
-            job=job, business_date=business_date, outcome=JobOutcome.RUNNING, started_at__lt=stale_before
+            **same, outcome=JobOutcome.RUNNING, started_at__lt=stale_before
         ).update(outcome=JobOutcome.FAILED, finished_at=timezone.now(), error="abandoned: worker lost")
-        run = _claim(job, business_date, task_id) if abandoned else None
+        run = _claim(job, business_date, window, task_id) if abandoned else None
     if run is None:
-        existing = JobRun.objects.filter(job=job, business_date=business_date, outcome__in=LIVE).first()
+        existing = JobRun.objects.filter(**same, outcome__in=LIVE).first()
         return JobRun.objects.create(
-            job=job,
-            business_date=business_date,
+            **same,
             task_id=task_id,
             outcome=JobOutcome.SKIPPED,
             finished_at=timezone.now(),
