@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -214,3 +215,14 @@ LOGGING = {
 
 # The business day and priorities: tuned by the desk, documented in the README.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="borrowdesk-demo")
+
+# --- The borrow desk's knobs (README "Configuration"). ---
+# Queue priority = urgency + revenue impact + counterparty risk + age (points); weights per part.
+PRIORITY_URGENCY_POINTS = {"low": 0, "normal": 10, "high": 25, "critical": 50}
+PRIORITY_RISK_POINTS = {"low": 10, "medium": 5, "high": 0}
+PRIORITY_REVENUE_POINTS_PER_DECADE = env.float("PRIORITY_REVENUE_POINTS_PER_DECADE", default=8.0)  # per 10x USD
+PRIORITY_AGE_POINTS_PER_HOUR = env.float("PRIORITY_AGE_POINTS_PER_HOUR", default=2.0)
+PRIORITY_OPEN_TERM_DAYS = 30  # an open-ended loan's term for revenue impact
+REQUEST_DECISION_HOURS = env.int("REQUEST_DECISION_HOURS", default=24)  # undecided by then → expired
+OFFER_TTL_MINUTES = env.int("OFFER_TTL_MINUTES", default=60)  # an unanswered offer lapses
+INDICATIVE_BASE_RATE_BPS = env.int("INDICATIVE_BASE_RATE_BPS", default=500)  # at zero utilization

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("borrowdesk.access.api_urls")),
     path("", include("borrowdesk.operations.api_urls")),
     path("", include("borrowdesk.refdata.api_urls")),
+    path("", include("requests_app.api_urls")),
 ]
 
 urlpatterns = [

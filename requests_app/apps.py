@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class RequestsAppConfig(AppConfig):
     name = "requests_app"
     label = "requests_app"
+    verbose_name = "Borrow requests"
+
+    def ready(self) -> None:
+        from compliance.signals import counterparty_cleared
+        from requests_app import receivers
+        from treasury.signals import loan_delivered
+
+        counterparty_cleared.connect(receivers.on_counterparty_cleared, dispatch_uid="requests.cleared")
+        loan_delivered.connect(receivers.on_loan_delivered, dispatch_uid="requests.delivered")

@@ -1,0 +1,43 @@
+"""Compliance writes: KYC status (the full KYC, AML, sanctions and case work comes with its issue)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+
+from borrowdesk.access.roles import has_role
+from borrowdesk.audit import acting_as
+from borrowdesk.errors import InvalidInput, PermissionDeniedError
+from borrowdesk.refdata.models import Counterparty, RiskRating
+from compliance.models import KycProfile, KycStatus
+from compliance.selectors import is_cleared
+from compliance.signals import counterparty_cleared
+
+
+@transaction.atomic(durable=True)
+def set_kyc(*, actor, counterparty: Counterparty, status: str, risk_rating: str, expires_on: date) -> KycProfile:
+    """Record a counterparty's KYC outcome. Compliance only.
+
+    When the counterparty becomes cleared, ``counterparty_cleared`` is sent after commit, so held
+    borrow requests move on (requests_app receives it).
+    """
+    if not has_role(actor, "compliance"):
+        raise PermissionDeniedError("Only compliance sets KYC.")
+    if status not in KycStatus.values:
+        raise InvalidInput(f"Unknown KYC status {status!r}.", fields={"status": ["Not a valid choice."]})
+    if risk_rating not in RiskRating.values:
+        raise InvalidInput(f"Unknown risk rating {risk_rating!r}.", fields={"risk_rating": ["Not a valid choice."]})
+    with acting_as(actor):
+        # Lock the counterparty: two KYC updates for one counterparty apply one after the other.
+        Counterparty.objects.select_for_update().get(pk=counterparty.pk)
+        was_cleared = is_cleared(counterparty)
+        profile, _ = KycProfile.objects.update_or_create(
+            counterparty=counterparty,
+            defaults={"status": status, "risk_rating": risk_rating, "expires_on": expires_on, "updated_by": actor},
+        )
+        if not was_cleared and is_cleared(counterparty):
+            transaction.on_commit(
+                lambda: counterparty_cleared.send(sender=KycProfile, counterparty_id=counterparty.pk)
+            )
+    return profile

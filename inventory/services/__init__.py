@@ -1,0 +1,24 @@
+"""The write side of inventory: the ledger (ledger.py) and the borrow book (loans.py)."""
+
+from inventory.services.ledger import (  # noqa: F401
+    LedgerLine,
+    adjust,
+    allocate,
+    check_quantity,
+    choose_source_account,
+    deliver,
+    post_journal,
+    receive,
+    release_allocation,
+    return_to_available,
+)
+from inventory.services.loans import (  # noqa: F401, E402
+    accrue_fees,
+    cancel_loan,
+    decide_rerate,
+    deliver_loan,
+    open_loan,
+    propose_rerate,
+    recall_loan,
+    return_loan,
+)

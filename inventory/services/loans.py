@@ -1,0 +1,211 @@
+"""The borrow book: opening, delivering, returning, recalling and rerating loans, and daily fees."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from borrowdesk.access.roles import has_role
+from borrowdesk.audit import acting_as
+from borrowdesk.business_day import business_date
+from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from inventory.models import Loan, LoanStatus, Recall, RecallStatus, Rerate, RerateStatus
+from inventory.services.ledger import (
+    allocate,
+    check_quantity,
+    deliver,
+    release_allocation,
+    return_to_available,
+)
+
+DESK_ROLES = ("ops", "ops_senior", "admin")
+
+
+def _locked(loan: Loan) -> Loan:
+    # Every loan event locks the loan row first: a return racing a recall or a second return sees
+    # the open quantity the first one left.
+    return Loan.objects.select_for_update().select_related("asset", "account", "counterparty").get(pk=loan.pk)
+
+
+def open_loan(
+    *,
+    actor,
+    request_id: int | None,
+    counterparty: Counterparty,
+    asset: Asset,
+    account: CustodyAccount,
+    quantity: Decimal,
+    rate_bps: Decimal,
+    term_days: int | None,
+    hold_expires_at: datetime | None,
+) -> Loan:
+    """Open a loan pending delivery and hold its inventory (available → allocated).
+
+    Called inside the final approval's transaction. Raises ``InsufficientInventory`` (nothing written).
+    """
+    loan = Loan.objects.create(
+        request_id=request_id, counterparty=counterparty, asset=asset, account=account, quantity=quantity,
+        open_quantity=quantity, rate_bps=rate_bps, term_days=term_days, hold_expires_at=hold_expires_at,
+    )
+    allocate(asset=asset, account=account, quantity=quantity, loan=loan, actor=actor)
+    return loan
+
+
+def deliver_loan(*, actor, loan: Loan) -> Loan:
+    """The delivery settled: allocated → on_loan, the loan is active from today's business date."""
+    loan = _locked(loan)
+    if loan.status != LoanStatus.PENDING_DELIVERY:
+        raise InvalidState(f"Loan {loan.pk} is {loan.status}; only a loan pending delivery can be delivered.")
+    deliver(asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor)
+    today = business_date()
+    loan.status = LoanStatus.ACTIVE
+    loan.delivered_at = timezone.now()
+    loan.start_date = today
+    loan.maturity_date = today + timedelta(days=loan.term_days) if loan.term_days else None
+    loan.save(update_fields=["status", "delivered_at", "start_date", "maturity_date"])
+    return loan
+
+
+def cancel_loan(*, actor, loan: Loan, reason: str) -> Loan:
+    """Never delivered: release the hold (allocated → available) and cancel the loan."""
+    loan = _locked(loan)
+    if loan.status != LoanStatus.PENDING_DELIVERY:
+        raise InvalidState(f"Loan {loan.pk} is {loan.status}; only a loan pending delivery can be cancelled.")
+    release_allocation(asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor,
+                       memo=reason)
+    loan.status = LoanStatus.CANCELLED
+    loan.closed_at = timezone.now()
+    loan.save(update_fields=["status", "closed_at"])
+    return loan
+
+
+@transaction.atomic(durable=True)
+def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
+    """The borrower returns (part of) an active loan: on_loan → available; fully returned closes it.
+
+    Open recalls are met oldest first. Raises ``InvalidState`` when the loan is not active and
+    ``InvalidInput`` for a quantity above what is open.
+    """
+    if not has_role(actor, *DESK_ROLES):
+        raise PermissionDeniedError("Only operations record returns.")
+    with acting_as(actor):
+        loan = _locked(loan)
+        if loan.status != LoanStatus.ACTIVE:
+            raise InvalidState(f"Loan {loan.pk} is {loan.status}; only an active loan can be returned.")
+        check_quantity(quantity, loan.asset)
+        if quantity > loan.open_quantity:
+            raise InvalidInput(f"Only {loan.open_quantity} {loan.asset.symbol} is open on loan {loan.pk}.",
+                               fields={"quantity": [f"At most {loan.open_quantity}."]})
+        return_to_available(asset=loan.asset, account=loan.account, quantity=quantity, loan=loan, actor=actor)
+        loan.open_quantity -= quantity
+        if loan.open_quantity == 0:
+            loan.status = LoanStatus.CLOSED
+            loan.closed_at = timezone.now()
+        loan.save(update_fields=["open_quantity", "status", "closed_at"])
+        _meet_recalls(loan, quantity)
+        return loan
+
+
+def _meet_recalls(loan: Loan, returned: Decimal) -> None:
+    remaining = returned
+    for recall in loan.recalls.select_for_update().filter(status=RecallStatus.OPEN).order_by("due_at", "id"):
+        if loan.status == LoanStatus.CLOSED or remaining >= recall.quantity:
+            remaining -= min(remaining, recall.quantity)
+            recall.status = RecallStatus.MET
+            recall.save(update_fields=["status"])
+        else:
+            recall.quantity -= remaining
+            recall.save(update_fields=["quantity"])
+            break
+
+
+@transaction.atomic(durable=True)
+def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Recall:
+    """Ask for (part of) an active loan back by ``due_at``. Past due and unmet, it is flagged for buy-in."""
+    if not has_role(actor, *DESK_ROLES):
+        raise PermissionDeniedError("Only operations recall loans.")
+    with acting_as(actor):
+        loan = _locked(loan)
+        if loan.status != LoanStatus.ACTIVE:
+            raise InvalidState(f"Loan {loan.pk} is {loan.status}; only an active loan can be recalled.")
+        check_quantity(quantity, loan.asset)
+        already = sum((r.quantity for r in loan.recalls.filter(status=RecallStatus.OPEN)), Decimal(0))
+        if quantity + already > loan.open_quantity:
+            raise InvalidInput(
+                f"Recalls would exceed the open quantity ({loan.open_quantity}; {already} already recalled).",
+                fields={"quantity": [f"At most {loan.open_quantity - already}."]},
+            )
+        if due_at <= timezone.now():
+            raise InvalidInput("The recall must be due in the future.", fields={"due_at": ["Must be in the future."]})
+        return Recall.objects.create(loan=loan, quantity=quantity, due_at=due_at, created_by=actor)
+
+
+@transaction.atomic(durable=True)
+def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date) -> Rerate:
+    """The desk proposes a new rate from ``effective_date``; the borrower's trader accepts or rejects."""
+    if not has_role(actor, *DESK_ROLES):
+        raise PermissionDeniedError("Only operations propose rerates.")
+    with acting_as(actor):
+        loan = _locked(loan)
+        if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
+            raise InvalidState(f"Loan {loan.pk} is {loan.status}; it cannot be rerated.")
+        if not (Decimal(0) <= rate_bps <= Decimal(100000)):
+            raise InvalidInput("rate_bps must be between 0 and 100000.", fields={"rate_bps": ["Out of range."]})
+        if effective_date < business_date():
+            raise InvalidInput("A rerate cannot take effect in the past.",
+                               fields={"effective_date": ["Today or later."]})
+        if loan.rerates.filter(status=RerateStatus.PROPOSED).exists():
+            raise InvalidState(f"Loan {loan.pk} already has a rerate awaiting the borrower.")
+        return Rerate.objects.create(loan=loan, rate_bps=rate_bps, effective_date=effective_date, proposed_by=actor)
+
+
+@transaction.atomic(durable=True)
+def decide_rerate(*, actor, rerate: Rerate, accept: bool, may_act_for) -> Rerate:
+    """The borrower's trader accepts or rejects a proposed rerate.
+
+    ``may_act_for(user, counterparty)`` says whether the actor trades for the loan's counterparty.
+    """
+    with acting_as(actor):
+        rerate = Rerate.objects.select_for_update().select_related("loan").get(pk=rerate.pk)
+        if not may_act_for(actor, rerate.loan.counterparty):
+            raise PermissionDeniedError("Only a trader for the borrower can answer a rerate.")
+        if rerate.status != RerateStatus.PROPOSED:
+            raise InvalidState(f"This rerate is already {rerate.status}.")
+        rerate.status = RerateStatus.ACCEPTED if accept else RerateStatus.REJECTED
+        rerate.decided_by = actor
+        rerate.decided_at = timezone.now()
+        rerate.save(update_fields=["status", "decided_by", "decided_at"])
+        return rerate
+
+
+_ACCRUE_SQL = """
+    INSERT INTO inventory_loanaccrual (loan_id, business_date, open_quantity, rate_bps, fee, created_at)
+    SELECT l.id, %(day)s, l.open_quantity, r.rate_bps,
+           ROUND(l.open_quantity * r.rate_bps / 10000 / 365, 18), now()
+    FROM inventory_loan l
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(
+            (SELECT rr.rate_bps FROM inventory_rerate rr
+             WHERE rr.loan_id = l.id AND rr.status = 'accepted' AND rr.effective_date <= %(day)s
+             ORDER BY rr.effective_date DESC, rr.id DESC LIMIT 1),
+            l.rate_bps) AS rate_bps
+    ) r
+    WHERE l.status = 'active' AND l.start_date <= %(day)s AND l.open_quantity > 0
+    ON CONFLICT (loan_id, business_date) DO NOTHING
+"""
+
+
+@transaction.atomic
+def accrue_fees(*, day: date) -> int:
+    """Accrue one day's fee in the asset for every active loan, at the rate in force that day.
+
+    fee = open quantity × rate_bps / 10,000 / 365. Set-based and idempotent: a loan accrues once
+    per business date (a unique constraint), so re-running the day adds nothing. Returns rows added.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCRUE_SQL, {"day": day})
+        return cursor.rowcount
