@@ -29,7 +29,13 @@ from compliance.selectors import is_cleared
 from inventory.errors import InsufficientInventory
 from inventory.models import Loan
 from inventory.selectors import availability_for
-from inventory.services import cancel_loan, check_quantity, choose_source_account, open_loan
+from inventory.services import (
+    cancel_loan,
+    check_quantity,
+    choose_source_account,
+    hold_loan_inventory,
+    open_loan,
+)
 from requests_app import priority
 from requests_app.errors import IdempotencyConflict, PriceUnavailable
 from requests_app.models import (
@@ -208,10 +214,10 @@ def submit_idempotent(
 
 # --- approvals ------------------------------------------------------------------------------------
 
-def _check_not_maker_or_repeat(request: BorrowRequest, actor) -> None:
+def _check_not_maker_or_repeat(request: BorrowRequest, actor, decided: list[tuple[int, str]]) -> None:
     if request.requested_by_id == actor.pk:
         raise SegregationOfDuties("You cannot approve or reject your own request.")
-    if request.approvals.filter(user=actor).exists():
+    if any(user_id == actor.pk for user_id, _ in decided):
         raise SegregationOfDuties("You have already decided on this request; another person must take this step.")
 
 
@@ -220,9 +226,10 @@ def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
         request.first_action_at = now
 
 
-def _allocate_and_open(request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: Decimal,
-                       account: CustodyAccount | None) -> Loan:
-    """Hold the inventory, open the loan pending delivery and queue its delivery."""
+def _open_loan(request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: Decimal,
+               account: CustodyAccount | None) -> Loan:
+    """Open the loan pending delivery and queue its delivery; the caller holds the inventory last
+    (``hold_loan_inventory``) so the hot balance row is locked only from there to commit."""
     if account is None:
         account = choose_source_account(asset=request.asset, quantity=quantity)
         if account is None:
@@ -232,7 +239,7 @@ def _allocate_and_open(request: BorrowRequest, *, actor, quantity: Decimal, rate
     hold_until = business_day_end(business_date())
     loan = open_loan(actor=actor, request_id=request.pk, counterparty=request.counterparty, asset=request.asset,
                      account=account, quantity=quantity, rate_bps=rate_bps, term_days=request.term_days,
-                     hold_expires_at=hold_until)
+                     hold_expires_at=hold_until, hold=False)
     create_delivery_instruction(loan=loan, due_at=hold_until)
     request.loan = loan
     request.source_account = account
@@ -258,11 +265,12 @@ def approve_request(
         request = _locked(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
-        _check_not_maker_or_repeat(request, actor)
+        decided = list(request.approvals.values_list("user_id", "decision"))
+        _check_not_maker_or_repeat(request, actor, decided)
         if not request.required_steps and not _price_path(request):
             raise PriceUnavailable(f"{request.asset.symbol} has no price: the request cannot be approved "
                                    "until a mark is recorded.")
-        done = request.approvals.filter(decision=Decision.APPROVED).count()
+        done = sum(1 for _, decision in decided if decision == Decision.APPROVED)
         role = request.required_steps[done]
         if not has_role(actor, role):
             raise PermissionDeniedError(f"This step needs the {role} role.")
@@ -292,10 +300,13 @@ def approve_request(
             request.source_account = account
             request.offer_expires_at = now + timedelta(minutes=settings.OFFER_TTL_MINUTES)
         else:
-            _allocate_and_open(request, actor=actor, quantity=quantity, rate_bps=rate_bps, account=account)
+            loan = _open_loan(request, actor=actor, quantity=quantity, rate_bps=rate_bps, account=account)
             request.status = RequestStatus.APPROVED
             request.next_role = ""
             request.decided_at = now
+            request.save()
+            hold_loan_inventory(actor=actor, loan=loan)  # last: refused → the whole approval rolls back
+            return request
         request.save()
         return request
 
@@ -311,8 +322,9 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
         request = _locked(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
-        _check_not_maker_or_repeat(request, actor)
-        done = request.approvals.filter(decision=Decision.APPROVED).count()
+        decided = list(request.approvals.values_list("user_id", "decision"))
+        _check_not_maker_or_repeat(request, actor, decided)
+        done = sum(1 for _, decision in decided if decision == Decision.APPROVED)
         role = request.required_steps[done] if request.required_steps else request.next_role
         if not has_role(actor, role):
             raise PermissionDeniedError(f"This step needs the {role} role.")
@@ -358,10 +370,11 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     """The trader takes the offered rate: inventory is allocated and the loan opened, as at approval."""
     with acting_as(actor):
         request = _locked_offer(actor, request)
-        _allocate_and_open(request, actor=actor, quantity=request.approved_quantity,
-                           rate_bps=request.approved_rate_bps, account=request.source_account)
+        loan = _open_loan(request, actor=actor, quantity=request.approved_quantity,
+                          rate_bps=request.approved_rate_bps, account=request.source_account)
         request.status, request.decided_at = RequestStatus.APPROVED, timezone.now()
         request.save()
+        hold_loan_inventory(actor=actor, loan=loan)
         return request
 
 

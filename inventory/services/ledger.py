@@ -118,7 +118,6 @@ def post_journal(
     if any(total != 0 for total in totals.values()):
         raise UnbalancedJournal("The journal's lines do not sum to zero per asset.")
     with transaction.atomic():
-        _apply_to_positions(lines)
         journal = Journal.objects.create(
             kind=kind,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -132,6 +131,10 @@ def post_journal(
             [Entry(journal=journal, asset=ln.asset, account=ln.account, bucket=ln.bucket, quantity=ln.quantity)
              for ln in lines]
         )
+        # Positions last: the balance rows are the hot rows that racing events queue on, so their
+        # locks are taken as late as possible and held only until commit. A refusal here rolls the
+        # journal back with everything else.
+        _apply_to_positions(lines)
     return journal
 
 
