@@ -91,8 +91,9 @@ class QueueItemOut(BorrowRequestOut):
         return str(found.available) if found else "0"
 
 
-def render_detail(request_obj: BorrowRequest, user) -> dict:
-    return BorrowRequestDetailOut(selectors.request_detail(user, request_obj.pk)).data
+def render_new(request_obj: BorrowRequest) -> dict:
+    """A just-submitted request as its detail GET renders it (no approvals yet; no re-read)."""
+    return {**BorrowRequestOut(request_obj).data, "approvals": []}
 
 
 # --- input ----------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             key=request.headers.get("Idempotency-Key", ""),
             fingerprint=services.request_fingerprint(data.validated_data),
             submit=lambda: services.submit_request(actor=user, **fields),
-            render=lambda obj: render_detail(obj, user),
+            render=render_new,
         )
         return Response(body, status=status_code)
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from borrowdesk.access.roles import has_role
@@ -24,7 +24,7 @@ from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
-from borrowdesk.refdata.selectors import counterparties_for_trader, mark
+from borrowdesk.refdata.selectors import acts_for, mark
 from compliance.selectors import is_cleared
 from inventory.errors import InsufficientInventory
 from inventory.models import Loan
@@ -60,7 +60,7 @@ APPROVER_ROLES = ("ops", "ops_senior", "risk")
 
 def may_act_for(user, counterparty: Counterparty) -> bool:
     """Whether a user trades for a counterparty (django-guardian object permission)."""
-    return has_role(user, "trader") and user.has_perm("refdata.act_for_counterparty", counterparty)
+    return has_role(user, "trader") and acts_for(user, counterparty)
 
 
 def _check_rate(rate: Decimal | None, field: str) -> None:
@@ -187,20 +187,17 @@ def submit_idempotent(
     render: Callable[[BorrowRequest], dict[str, Any]],
 ) -> tuple[int, dict[str, Any]]:
     """Submit once per (user, Idempotency-Key): a repeat with the same body gets the first response;
-    with another body, ``IdempotencyConflict``. Two repeats at once: the second waits on the key's
-    row lock (taken by the unique index) and then replays the first's response.
+    with another body, ``IdempotencyConflict``. Two repeats at once: the second waits for the first
+    to commit and then replays its response.
     """
     if not key or len(key) > 200:
         raise InvalidInput("Send an Idempotency-Key header of 1 to 200 characters.",
                            fields={"Idempotency-Key": ["Required, at most 200 characters."]})
-    existing = IdempotencyRecord.objects.select_for_update().filter(user=actor, key=key).first()
-    if existing is None:
-        # Serialise first submissions of the same key: the advisory lock is held to commit.
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"idem:{actor.pk}:{key}"])
-        existing = IdempotencyRecord.objects.filter(user=actor, key=key).first()
+    # Serialise submissions of the same key: the advisory lock is held to commit, so a concurrent
+    # repeat waits here and then finds the first one's record.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"idem:{actor.pk}:{key}"])
+    existing = IdempotencyRecord.objects.filter(user=actor, key=key).first()
     if existing is not None:
         if existing.request_hash != fingerprint:
             raise IdempotencyConflict("This Idempotency-Key was used with a different request body.")

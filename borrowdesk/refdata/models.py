@@ -5,6 +5,7 @@ Referenced by code in the API; the database enforces the shapes the desk relies 
 
 from django.db import models
 from django.db.models import Q
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from borrowdesk.audit import audited
 
@@ -161,3 +162,14 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.price_usd} @ {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class CounterpartyUserObjectPermission(UserObjectPermissionBase):
+    """Direct-foreign-key object permissions (django-guardian): "trader X acts for counterparty Y" is a
+    plain indexed join instead of a generic object_pk text match, so scoping every read stays cheap."""
+
+    content_object = models.ForeignKey(Counterparty, on_delete=models.CASCADE)
+
+
+class CounterpartyGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Counterparty, on_delete=models.CASCADE)

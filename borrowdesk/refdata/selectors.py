@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from guardian.shortcuts import get_objects_for_user
 
 from borrowdesk.access.roles import has_role
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
 
-ACT_FOR = "refdata.act_for_counterparty"
-
-
 def counterparties_for_trader(user) -> QuerySet[Counterparty]:
-    """The counterparties a trader has been granted (django-guardian object permission)."""
-    return get_objects_for_user(user, ACT_FOR, klass=Counterparty, accept_global_perms=False)
+    """The counterparties a trader has been granted (django-guardian object permission, direct FK)."""
+    return Counterparty.objects.filter(
+        counterpartyuserobjectpermission__user=user,
+        counterpartyuserobjectpermission__permission__codename="act_for_counterparty",
+    )
+
+
+def acts_for(user, counterparty: Counterparty) -> bool:
+    """Whether this user has been granted the right to act for this counterparty (one query)."""
+    return counterparties_for_trader(user).filter(pk=counterparty.pk).exists()
 
 
 def is_trader_only(user) -> bool:
