@@ -84,12 +84,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)
         first = next(iter(fields.items()))
-        detail = f"Invalid input: {first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
+        detail = (
+            f"Invalid input: {first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
+        )
         response.data = {"code": "invalid", "detail": detail, "fields": fields}
         return response
     status, code = _DRF_CODES.get(type(exc), (response.status_code, "error"))
-    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = {"code": code, "detail": str(detail)}
+    response.data = {
+        "code": code,
+        "detail": str(exc.detail if isinstance(exc, exceptions.APIException) else exc),
+    }
     return response
 
 

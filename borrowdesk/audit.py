@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pghistory
 
+
 def audited(model=None, *, exclude: list[str] | None = None):
     """Class decorator: track inserts, updates and deletes of a model (fresh trackers per model)."""
 

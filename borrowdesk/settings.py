@@ -197,7 +197,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long jobs: one at a time per process
 # Above the longest job's run time, or Redis redelivers a job that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600)
+}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
@@ -220,7 +222,9 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="borrowdesk-demo")
 # Queue priority = urgency + revenue impact + counterparty risk + age (points); weights per part.
 PRIORITY_URGENCY_POINTS = {"low": 0, "normal": 10, "high": 25, "critical": 50}
 PRIORITY_RISK_POINTS = {"low": 10, "medium": 5, "high": 0}
-PRIORITY_REVENUE_POINTS_PER_DECADE = env.float("PRIORITY_REVENUE_POINTS_PER_DECADE", default=8.0)  # per 10x USD
+PRIORITY_REVENUE_POINTS_PER_DECADE = env.float(
+    "PRIORITY_REVENUE_POINTS_PER_DECADE", default=8.0
+)  # per 10x USD
 PRIORITY_AGE_POINTS_PER_HOUR = env.float("PRIORITY_AGE_POINTS_PER_HOUR", default=2.0)
 PRIORITY_OPEN_TERM_DAYS = 30  # an open-ended loan's term for revenue impact
 REQUEST_DECISION_HOURS = env.int("REQUEST_DECISION_HOURS", default=24)  # undecided by then → expired

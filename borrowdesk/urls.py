@@ -8,6 +8,9 @@ api_v1 = [
     path("", include("borrowdesk.access.api_urls")),
     path("", include("borrowdesk.operations.api_urls")),
     path("", include("borrowdesk.refdata.api_urls")),
+    path("", include("inventory.api_urls")),
+    path("", include("compliance.api_urls")),
+    path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
 ]
 
@@ -16,6 +19,10 @@ urlpatterns = [
     path("accounts/", include("borrowdesk.access.urls")),
     path("refdata/", include("borrowdesk.refdata.urls")),
     path("operations/", include("borrowdesk.operations.urls")),
+    path("requests/", include("requests_app.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("compliance/", include("compliance.urls")),
+    path("treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -24,7 +24,9 @@ class KycProfile(models.Model):
     risk_rating = models.CharField(max_length=8, choices=RiskRating.choices)
     expires_on = models.DateField()
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["counterparty__code"]

@@ -9,6 +9,8 @@ immutable: triggers reject UPDATE and DELETE.
 """
 
 import pgtrigger
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,8 +18,8 @@ from django.db.models import Q
 from borrowdesk.audit import audited
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 
-QTY = {"max_digits": 38, "decimal_places": 18}
-RATE = {"max_digits": 12, "decimal_places": 4}
+QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
+RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 
 
 class Bucket(models.TextChoices):
@@ -49,11 +51,17 @@ class Journal(models.Model):
 
     kind = models.CharField(max_length=16, choices=JournalKind.choices)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     reference = models.CharField(max_length=120, blank=True)
     memo = models.CharField(max_length=500, blank=True)
     source_counterparty = models.ForeignKey(
-        Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Counterparty,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="Receipts: the lender (or null for the firm's own inventory).",
     )
     cost_rate_bps = models.DecimalField(**RATE, null=True, blank=True, help_text="Receipts from lenders.")
@@ -62,7 +70,9 @@ class Journal(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["kind", "-id"])]
-        constraints = [models.CheckConstraint(condition=Q(kind__in=JournalKind.values), name="journal_kind_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=JournalKind.values), name="journal_kind_valid")
+        ]
         triggers = _IMMUTABLE
 
     def __str__(self) -> str:
@@ -122,7 +132,9 @@ class Position(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["asset", "account", "bucket"], name="position_unique"),
             # The ledger can never over-allocate: no bucket but external goes below zero.
-            models.CheckConstraint(condition=Q(bucket="external") | Q(quantity__gte=0), name="position_not_negative"),
+            models.CheckConstraint(
+                condition=Q(bucket="external") | Q(quantity__gte=0), name="position_not_negative"
+            ),
             models.CheckConstraint(condition=Q(bucket__in=Bucket.values), name="position_bucket_valid"),
         ]
 
@@ -132,9 +144,9 @@ class Position(models.Model):
 
 class LoanStatus(models.TextChoices):
     PENDING_DELIVERY = "pending_delivery"  # inventory held (allocated), delivery in the settlement queue
-    ACTIVE = "active"                      # delivered: on loan, accruing fees
-    CLOSED = "closed"                      # fully returned
-    CANCELLED = "cancelled"                # never delivered: the hold was released
+    ACTIVE = "active"  # delivered: on loan, accruing fees
+    CLOSED = "closed"  # fully returned
+    CANCELLED = "cancelled"  # never delivered: the hold was released
 
 
 @audited
@@ -145,8 +157,12 @@ class Loan(models.Model):
     request_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="loans")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="loans")
-    account = models.ForeignKey(CustodyAccount, on_delete=models.PROTECT, related_name="loans",
-                                help_text="The firm's account the inventory comes from.")
+    account = models.ForeignKey(
+        CustodyAccount,
+        on_delete=models.PROTECT,
+        related_name="loans",
+        help_text="The firm's account the inventory comes from.",
+    )
     quantity = models.DecimalField(**QTY)
     open_quantity = models.DecimalField(**QTY)
     rate_bps = models.DecimalField(**RATE)
@@ -161,11 +177,16 @@ class Loan(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "hold_expires_at"]), models.Index(fields=["counterparty", "status"])]
+        indexes = [
+            models.Index(fields=["status", "hold_expires_at"]),
+            models.Index(fields=["counterparty", "status"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="loan_quantity_positive"),
-            models.CheckConstraint(condition=Q(open_quantity__gte=0) & Q(open_quantity__lte=models.F("quantity")),
-                                   name="loan_open_quantity_in_range"),
+            models.CheckConstraint(
+                condition=Q(open_quantity__gte=0) & Q(open_quantity__lte=models.F("quantity")),
+                name="loan_open_quantity_in_range",
+            ),
             models.CheckConstraint(condition=Q(rate_bps__gte=0), name="loan_rate_not_negative"),
             models.CheckConstraint(condition=Q(status__in=LoanStatus.values), name="loan_status_valid"),
         ]
@@ -191,6 +212,9 @@ class LoanAccrual(models.Model):
         ]
         triggers = _IMMUTABLE
 
+    def __str__(self) -> str:
+        return f"Accrual loan {self.loan_id} {self.business_date}: {self.fee}"
+
 
 class RecallStatus(models.TextChoices):
     OPEN = "open"
@@ -213,6 +237,9 @@ class Recall(models.Model):
         ordering = ["due_at"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="recall_quantity_positive")]
 
+    def __str__(self) -> str:
+        return f"Recall of {self.quantity} on loan {self.loan_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
 
 class RerateStatus(models.TextChoices):
     PROPOSED = "proposed"
@@ -229,7 +256,9 @@ class Rerate(models.Model):
     effective_date = models.DateField()
     status = models.CharField(max_length=10, choices=RerateStatus.choices, default=RerateStatus.PROPOSED)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -240,3 +269,8 @@ class Rerate(models.Model):
             # One open proposal per loan at a time.
             models.UniqueConstraint(fields=["loan"], condition=Q(status="proposed"), name="rerate_one_open"),
         ]
+
+    def __str__(self) -> str:
+        return (
+            f"Rerate of loan {self.loan_id} to {self.rate_bps} bps from {self.effective_date} ({self.status})"
+        )

@@ -1,7 +1,8 @@
 """The borrow-request API of API.md: intake with Idempotency-Key, approvals, the approval queue."""
 
-from __future__ import annotations
+from typing import Any
 
+from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -17,11 +18,12 @@ from requests_app import priority, selectors, services
 from requests_app.filters import BorrowRequestFilter
 from requests_app.models import BorrowRequest, Urgency
 
-QTY = {"max_digits": 38, "decimal_places": 18}
-RATE = {"max_digits": 12, "decimal_places": 4}
+QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
+RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 
 
 # --- output ---------------------------------------------------------------------------------------
+
 
 class ApprovalOut(serializers.Serializer):
     step = serializers.IntegerField()
@@ -44,7 +46,9 @@ class BorrowRequestOut(serializers.Serializer):
     min_quantity = serializers.DecimalField(**QTY)
     max_rate_bps = serializers.DecimalField(**RATE, allow_null=True)
     term_days = serializers.IntegerField(allow_null=True)
-    settlement_account = serializers.CharField(source="settlement_account.code", allow_null=True, default=None)
+    settlement_account = serializers.CharField(
+        source="settlement_account.code", allow_null=True, default=None
+    )
     urgency = serializers.CharField()
     needed_by = serializers.DateTimeField(allow_null=True)
     notes = serializers.CharField()
@@ -98,6 +102,7 @@ def render_new(request_obj: BorrowRequest) -> dict:
 
 # --- input ----------------------------------------------------------------------------------------
 
+
 class SubmitIn(serializers.Serializer):
     counterparty = serializers.CharField(max_length=32)
     asset = serializers.CharField(max_length=16)
@@ -105,7 +110,9 @@ class SubmitIn(serializers.Serializer):
     min_quantity = serializers.DecimalField(**QTY, required=False, allow_null=True)
     max_rate_bps = serializers.DecimalField(**RATE, required=False, allow_null=True)
     term_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3650)
-    settlement_account = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
+    settlement_account = serializers.CharField(
+        max_length=40, required=False, allow_null=True, allow_blank=True
+    )
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     needed_by = serializers.DateTimeField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -125,8 +132,10 @@ def _resolve_submit(user, data: dict) -> dict:
     """Turn codes into objects; an unknown or not-granted code is a 400 on its field."""
     counterparty = visible_counterparties(user).filter(code=data["counterparty"], is_active=True).first()
     if counterparty is None:
-        raise InvalidInput("Unknown counterparty, or not one you act for.",
-                           fields={"counterparty": ["Unknown counterparty, or not one you act for."]})
+        raise InvalidInput(
+            "Unknown counterparty, or not one you act for.",
+            fields={"counterparty": ["Unknown counterparty, or not one you act for."]},
+        )
     asset = Asset.objects.filter(symbol=data["asset"]).first()
     if asset is None:
         raise InvalidInput(f"Unknown asset {data['asset']!r}.", fields={"asset": ["Unknown asset."]})
@@ -134,7 +143,9 @@ def _resolve_submit(user, data: dict) -> dict:
     if data.get("settlement_account"):
         account = CustodyAccount.objects.filter(code=data["settlement_account"]).first()
         if account is None:
-            raise InvalidInput("Unknown settlement account.", fields={"settlement_account": ["Unknown account."]})
+            raise InvalidInput(
+                "Unknown settlement account.", fields={"settlement_account": ["Unknown account."]}
+            )
     return {**data, "counterparty": counterparty, "asset": asset, "settlement_account": account}
 
 
@@ -148,6 +159,7 @@ def _firm_account(code: str | None) -> CustodyAccount | None:
 
 
 # --- views ----------------------------------------------------------------------------------------
+
 
 @extend_schema(parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)])
 class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -195,8 +207,13 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         data = ApproveIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        return self._act(pk, services.approve_request, rate_bps=v["rate_bps"], quantity=v.get("quantity"),
-                         account=_firm_account(v.get("account")))
+        return self._act(
+            pk,
+            services.approve_request,
+            rate_bps=v["rate_bps"],
+            quantity=v.get("quantity"),
+            account=_firm_account(v.get("account")),
+        )
 
     @extend_schema(request=ReasonIn, responses=BorrowRequestDetailOut)
     @action(detail=True, methods=["post"])
@@ -232,6 +249,3 @@ class ApprovalQueueView(APIView):
         page = paginator.paginate_queryset(selectors.approval_queue(request.user), request, view=self)
         context = {"availability": availability_by_asset_id()}
         return paginator.get_paginated_response(QueueItemOut(page, many=True, context=context).data)
-
-
-

@@ -1,5 +1,7 @@
 """Borrow requests: intake, the approval matrix, approvals, idempotent submission."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -10,7 +12,7 @@ from borrowdesk.audit import audited
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.models import QTY, RATE, Loan
 
-USD = {"max_digits": 24, "decimal_places": 8}
+USD: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
 
 
 class RequestStatus(models.TextChoices):
@@ -53,9 +55,15 @@ class ApprovalRule(models.Model):
     name = models.CharField(max_length=100)
     precedence = models.PositiveIntegerField(unique=True)
     min_notional_usd = models.DecimalField(**USD, default=0)
-    max_notional_usd = models.DecimalField(**USD, null=True, blank=True, help_text="Exclusive; blank = no upper bound.")
-    risk_ratings = ArrayField(models.CharField(max_length=8), default=list, blank=True,
-                              help_text="Counterparty risk ratings this rule covers; empty = all.")
+    max_notional_usd = models.DecimalField(
+        **USD, null=True, blank=True, help_text="Exclusive; blank = no upper bound."
+    )
+    risk_ratings = ArrayField(
+        models.CharField(max_length=8),
+        default=list,
+        blank=True,
+        help_text="Counterparty risk ratings this rule covers; empty = all.",
+    )
     steps = ArrayField(models.CharField(max_length=16), help_text="Roles that approve, in order.")
     is_active = models.BooleanField(default=True)
 
@@ -64,7 +72,8 @@ class ApprovalRule(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(min_notional_usd__gte=0), name="rule_min_not_negative"),
             models.CheckConstraint(
-                condition=Q(max_notional_usd__isnull=True) | Q(max_notional_usd__gt=models.F("min_notional_usd")),
+                condition=Q(max_notional_usd__isnull=True)
+                | Q(max_notional_usd__gt=models.F("min_notional_usd")),
                 name="rule_band_ordered",
             ),
             models.CheckConstraint(condition=Q(steps__len__gte=1), name="rule_has_steps"),
@@ -82,8 +91,9 @@ class BorrowRequest(models.Model):
     min_quantity = models.DecimalField(**QTY)
     max_rate_bps = models.DecimalField(**RATE, null=True, blank=True)
     term_days = models.PositiveIntegerField(null=True, blank=True, help_text="Null: open-ended.")
-    settlement_account = models.ForeignKey(CustodyAccount, null=True, blank=True, on_delete=models.PROTECT,
-                                           related_name="+")
+    settlement_account = models.ForeignKey(
+        CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
     needed_by = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True, max_length=2000)
@@ -104,9 +114,12 @@ class BorrowRequest(models.Model):
     # The decision.
     approved_quantity = models.DecimalField(**QTY, null=True, blank=True)
     approved_rate_bps = models.DecimalField(**RATE, null=True, blank=True)
-    source_account = models.ForeignKey(CustodyAccount, null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+")
-    reason = models.CharField(max_length=500, blank=True, help_text="Why it was rejected, declined or expired.")
+    source_account = models.ForeignKey(
+        CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why it was rejected, declined or expired."
+    )
     loan = models.OneToOneField(Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     # Time to decision: the desk's locate SLA figures.
@@ -122,8 +135,11 @@ class BorrowRequest(models.Model):
         ordering = ["-id"]
         indexes = [
             # The approval queue: open requests for one role, best first.
-            models.Index(fields=["next_role", "-rank_key"], name="request_queue_idx",
-                         condition=Q(status__in=["pending_approval", "pending_second_approval"])),
+            models.Index(
+                fields=["next_role", "-rank_key"],
+                name="request_queue_idx",
+                condition=Q(status__in=["pending_approval", "pending_second_approval"]),
+            ),
             models.Index(fields=["counterparty", "-id"]),
             models.Index(fields=["status", "expires_at"]),
         ]
@@ -131,18 +147,26 @@ class BorrowRequest(models.Model):
             models.CheckConstraint(condition=Q(status__in=RequestStatus.values), name="request_status_valid"),
             models.CheckConstraint(condition=Q(urgency__in=Urgency.values), name="request_urgency_valid"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="request_quantity_positive"),
-            models.CheckConstraint(condition=Q(min_quantity__gt=0) & Q(min_quantity__lte=models.F("quantity")),
-                                   name="request_min_quantity_in_range"),
-            models.CheckConstraint(condition=Q(max_rate_bps__isnull=True) | Q(max_rate_bps__gte=0),
-                                   name="request_max_rate_not_negative"),
+            models.CheckConstraint(
+                condition=Q(min_quantity__gt=0) & Q(min_quantity__lte=models.F("quantity")),
+                name="request_min_quantity_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_rate_bps__isnull=True) | Q(max_rate_bps__gte=0),
+                name="request_max_rate_not_negative",
+            ),
             models.CheckConstraint(
                 condition=Q(approved_quantity__isnull=True)
-                | (Q(approved_quantity__gte=models.F("min_quantity")) & Q(approved_quantity__lte=models.F("quantity"))),
+                | (
+                    Q(approved_quantity__gte=models.F("min_quantity"))
+                    & Q(approved_quantity__lte=models.F("quantity"))
+                ),
                 name="request_approved_quantity_in_range",
             ),
             # Approved means a loan exists: the allocation and the decision commit together.
-            models.CheckConstraint(condition=~Q(status="approved") | Q(loan__isnull=False),
-                                   name="request_approved_has_loan"),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(loan__isnull=False), name="request_approved_has_loan"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -164,7 +188,9 @@ class Approval(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     quantity = models.DecimalField(**QTY, null=True, blank=True)
     rate_bps = models.DecimalField(**RATE, null=True, blank=True)
-    account = models.ForeignKey(CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(
+        CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     comment = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -176,6 +202,9 @@ class Approval(models.Model):
             models.UniqueConstraint(fields=["request", "user"], name="approval_one_per_user"),
             models.CheckConstraint(condition=Q(decision__in=Decision.values), name="approval_decision_valid"),
         ]
+
+    def __str__(self) -> str:
+        return f"Step {self.step} of request {self.request_id}: {self.decision} by {self.user_id}"
 
 
 class IdempotencyRecord(models.Model):
@@ -190,3 +219,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"Idempotency-Key {self.key} of user {self.user_id}"

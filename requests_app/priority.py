@@ -25,8 +25,9 @@ def _hours(at: datetime) -> Decimal:
     return Decimal(at.timestamp()) / Decimal(3600)
 
 
-def static_parts(*, urgency: str, notional_usd: Decimal | None, rate_bps: Decimal, term_days: int | None,
-                 risk_rating: str) -> dict[str, Decimal]:
+def static_parts(
+    *, urgency: str, notional_usd: Decimal | None, rate_bps: Decimal, term_days: int | None, risk_rating: str
+) -> dict[str, Decimal]:
     term = term_days or settings.PRIORITY_OPEN_TERM_DAYS
     revenue_usd = (notional_usd or Decimal(0)) * rate_bps / Decimal(10000) * Decimal(term) / Decimal(365)
     revenue_points = Decimal(settings.PRIORITY_REVENUE_POINTS_PER_DECADE * math.log10(1 + float(revenue_usd)))
@@ -65,7 +66,9 @@ def live_parts(request, now: datetime | None = None) -> dict[str, str]:
 
 
 def live_score(request, now: datetime | None = None) -> Decimal:
-    return (Decimal(request.priority_static) + age_points(request.submitted_at, now)).quantize(Decimal("0.01"))
+    return (Decimal(request.priority_static) + age_points(request.submitted_at, now)).quantize(
+        Decimal("0.01")
+    )
 
 
 def indicative_rate_bps(availability: Availability) -> Decimal:

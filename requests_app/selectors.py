@@ -22,9 +22,15 @@ def visible_requests(user) -> QuerySet[BorrowRequest]:
 
 def request_detail(user, pk: int) -> BorrowRequest:
     """One visible request with its approvals; ``BorrowRequest.DoesNotExist`` when out of scope."""
-    return visible_requests(user).prefetch_related(
-        Prefetch("approvals", queryset=Approval.objects.select_related("user", "account").order_by("step"))
-    ).get(pk=pk)
+    return (
+        visible_requests(user)
+        .prefetch_related(
+            Prefetch(
+                "approvals", queryset=Approval.objects.select_related("user", "account").order_by("step")
+            )
+        )
+        .get(pk=pk)
+    )
 
 
 def approval_queue(user) -> QuerySet[BorrowRequest]:

@@ -58,6 +58,7 @@ APPROVER_ROLES = ("ops", "ops_senior", "risk")
 
 # --- helpers --------------------------------------------------------------------------------------
 
+
 def may_act_for(user, counterparty: Counterparty) -> bool:
     """Whether a user trades for a counterparty (django-guardian object permission)."""
     return has_role(user, "trader") and acts_for(user, counterparty)
@@ -67,11 +68,15 @@ def _check_rate(rate: Decimal | None, field: str) -> None:
     if rate is None:
         return
     if not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0 or rate > MAX_RATE_BPS:
-        raise InvalidInput(f"{field} must be between 0 and {MAX_RATE_BPS}.",
-                           fields={field: [f"Between 0 and {MAX_RATE_BPS}."]})
+        raise InvalidInput(
+            f"{field} must be between 0 and {MAX_RATE_BPS}.",
+            fields={field: [f"Between 0 and {MAX_RATE_BPS}."]},
+        )
     exponent = rate.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -4:
-        raise InvalidInput(f"{field} allows at most 4 decimal places.", fields={field: ["At most 4 decimal places."]})
+        raise InvalidInput(
+            f"{field} allows at most 4 decimal places.", fields={field: ["At most 4 decimal places."]}
+        )
 
 
 def approval_steps(*, notional_usd: Decimal, risk_rating: str) -> list[str]:
@@ -92,14 +97,20 @@ def _price_path(request: BorrowRequest) -> bool:
     if price is None:
         return False
     request.notional_usd = (request.quantity * price.price_usd).quantize(Decimal("0.00000001"))
-    request.required_steps = approval_steps(notional_usd=request.notional_usd,
-                                            risk_rating=request.counterparty.risk_rating)
+    request.required_steps = approval_steps(
+        notional_usd=request.notional_usd, risk_rating=request.counterparty.risk_rating
+    )
     return True
 
 
 def _set_priority(request: BorrowRequest, rate_bps: Decimal) -> None:
-    parts = priority.static_parts(urgency=request.urgency, notional_usd=request.notional_usd, rate_bps=rate_bps,
-                                  term_days=request.term_days, risk_rating=request.counterparty.risk_rating)
+    parts = priority.static_parts(
+        urgency=request.urgency,
+        notional_usd=request.notional_usd,
+        rate_bps=rate_bps,
+        term_days=request.term_days,
+        risk_rating=request.counterparty.risk_rating,
+    )
     request.priority_static = priority.static_score(parts)
     request.priority_parts = {k: str(v) for k, v in parts.items()}
     request.rank_key = priority.rank_key(request.priority_static, request.submitted_at)
@@ -107,11 +118,15 @@ def _set_priority(request: BorrowRequest, rate_bps: Decimal) -> None:
 
 def _locked(request: BorrowRequest | int) -> BorrowRequest:
     pk = request if isinstance(request, int) else request.pk
-    return BorrowRequest.objects.select_for_update(of=("self",)).select_related(
-        "asset", "counterparty", "requested_by").get(pk=pk)
+    return (
+        BorrowRequest.objects.select_for_update(of=("self",))
+        .select_related("asset", "counterparty", "requested_by")
+        .get(pk=pk)
+    )
 
 
 # --- intake ---------------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def submit_request(
@@ -136,38 +151,58 @@ def submit_request(
     if not has_role(actor, "trader"):
         raise PermissionDeniedError("Only traders submit borrow requests.")
     if not may_act_for(actor, counterparty) or not counterparty.is_active:
-        raise InvalidInput("You do not act for this counterparty.",
-                           fields={"counterparty": ["Unknown counterparty, or not one you act for."]})
+        raise InvalidInput(
+            "You do not act for this counterparty.",
+            fields={"counterparty": ["Unknown counterparty, or not one you act for."]},
+        )
     if not asset.is_active:
         raise InvalidInput(f"{asset.symbol} is not active.", fields={"asset": ["Inactive asset."]})
     check_quantity(quantity, asset)
     min_quantity = quantity if min_quantity is None else min_quantity
     check_quantity(min_quantity, asset, field="min_quantity")
     if min_quantity > quantity:
-        raise InvalidInput("min_quantity cannot exceed quantity.",
-                           fields={"min_quantity": ["Cannot exceed quantity."]})
+        raise InvalidInput(
+            "min_quantity cannot exceed quantity.", fields={"min_quantity": ["Cannot exceed quantity."]}
+        )
     _check_rate(max_rate_bps, "max_rate_bps")
     if term_days is not None and not (1 <= term_days <= MAX_TERM_DAYS):
-        raise InvalidInput(f"term_days must be between 1 and {MAX_TERM_DAYS}, or null for open.",
-                           fields={"term_days": [f"Between 1 and {MAX_TERM_DAYS}."]})
+        raise InvalidInput(
+            f"term_days must be between 1 and {MAX_TERM_DAYS}, or null for open.",
+            fields={"term_days": [f"Between 1 and {MAX_TERM_DAYS}."]},
+        )
     if urgency not in Urgency.values:
         raise InvalidInput(f"Unknown urgency {urgency!r}.", fields={"urgency": ["Not a valid choice."]})
     if settlement_account is not None and (
         settlement_account.owner_id != counterparty.pk or not settlement_account.is_active
     ):
-        raise InvalidInput("The settlement account must be an active account of the counterparty.",
-                           fields={"settlement_account": ["Not an active account of this counterparty."]})
+        raise InvalidInput(
+            "The settlement account must be an active account of the counterparty.",
+            fields={"settlement_account": ["Not an active account of this counterparty."]},
+        )
     now = timezone.now()
     if needed_by is not None and needed_by <= now:
-        raise InvalidInput("needed_by must be in the future.", fields={"needed_by": ["Must be in the future."]})
+        raise InvalidInput(
+            "needed_by must be in the future.", fields={"needed_by": ["Must be in the future."]}
+        )
 
     with acting_as(actor):
         request = BorrowRequest(
-            counterparty=counterparty, asset=asset, quantity=quantity, min_quantity=min_quantity,
-            max_rate_bps=max_rate_bps, term_days=term_days, settlement_account=settlement_account,
-            urgency=urgency, needed_by=needed_by, notes=notes, requested_by=actor, submitted_at=now,
+            counterparty=counterparty,
+            asset=asset,
+            quantity=quantity,
+            min_quantity=min_quantity,
+            max_rate_bps=max_rate_bps,
+            term_days=term_days,
+            settlement_account=settlement_account,
+            urgency=urgency,
+            needed_by=needed_by,
+            notes=notes,
+            requested_by=actor,
+            submitted_at=now,
             expires_at=now + timedelta(hours=settings.REQUEST_DECISION_HOURS),
-            status=RequestStatus.PENDING_APPROVAL if is_cleared(counterparty) else RequestStatus.COMPLIANCE_HOLD,
+            status=RequestStatus.PENDING_APPROVAL
+            if is_cleared(counterparty)
+            else RequestStatus.COMPLIANCE_HOLD,
         )
         _price_path(request)
         request.next_role = request.required_steps[0] if request.required_steps else "ops"
@@ -183,7 +218,11 @@ def request_fingerprint(payload: dict[str, Any]) -> str:
 
 @transaction.atomic(durable=True)
 def submit_idempotent(
-    *, actor, key: str, fingerprint: str, submit: Callable[[], BorrowRequest],
+    *,
+    actor,
+    key: str,
+    fingerprint: str,
+    submit: Callable[[], BorrowRequest],
     render: Callable[[BorrowRequest], dict[str, Any]],
 ) -> tuple[int, dict[str, Any]]:
     """Submit once per (user, Idempotency-Key): a repeat with the same body gets the first response;
@@ -191,8 +230,10 @@ def submit_idempotent(
     to commit and then replays its response.
     """
     if not key or len(key) > 200:
-        raise InvalidInput("Send an Idempotency-Key header of 1 to 200 characters.",
-                           fields={"Idempotency-Key": ["Required, at most 200 characters."]})
+        raise InvalidInput(
+            "Send an Idempotency-Key header of 1 to 200 characters.",
+            fields={"Idempotency-Key": ["Required, at most 200 characters."]},
+        )
     # Serialise submissions of the same key: the advisory lock is held to commit, so a concurrent
     # repeat waits here and then finds the first one's record.
     with connection.cursor() as cursor:
@@ -204,18 +245,22 @@ def submit_idempotent(
         return existing.response_status, existing.response_body
     request = submit()
     body = render(request)
-    IdempotencyRecord.objects.create(user=actor, key=key, request_hash=fingerprint, response_status=201,
-                                     response_body=body)
+    IdempotencyRecord.objects.create(
+        user=actor, key=key, request_hash=fingerprint, response_status=201, response_body=body
+    )
     return 201, body
 
 
 # --- approvals ------------------------------------------------------------------------------------
 
+
 def _check_not_maker_or_repeat(request: BorrowRequest, actor, decided: list[tuple[int, str]]) -> None:
     if request.requested_by_id == actor.pk:
         raise SegregationOfDuties("You cannot approve or reject your own request.")
     if any(user_id == actor.pk for user_id, _ in decided):
-        raise SegregationOfDuties("You have already decided on this request; another person must take this step.")
+        raise SegregationOfDuties(
+            "You have already decided on this request; another person must take this step."
+        )
 
 
 def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
@@ -223,8 +268,9 @@ def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
         request.first_action_at = now
 
 
-def _open_loan(request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: Decimal,
-               account: CustodyAccount | None) -> Loan:
+def _open_loan(
+    request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: Decimal, account: CustodyAccount | None
+) -> Loan:
     """Open the loan pending delivery and queue its delivery; the caller holds the inventory last
     (``hold_loan_inventory``) so the hot balance row is locked only from there to commit."""
     if account is None:
@@ -234,9 +280,18 @@ def _open_loan(request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: De
                 f"No inventory account holds {quantity} {request.asset.symbol} available."
             )
     hold_until = business_day_end(business_date())
-    loan = open_loan(actor=actor, request_id=request.pk, counterparty=request.counterparty, asset=request.asset,
-                     account=account, quantity=quantity, rate_bps=rate_bps, term_days=request.term_days,
-                     hold_expires_at=hold_until, hold=False)
+    loan = open_loan(
+        actor=actor,
+        request_id=request.pk,
+        counterparty=request.counterparty,
+        asset=request.asset,
+        account=account,
+        quantity=quantity,
+        rate_bps=rate_bps,
+        term_days=request.term_days,
+        hold_expires_at=hold_until,
+        hold=False,
+    )
     create_delivery_instruction(loan=loan, due_at=hold_until)
     request.loan = loan
     request.source_account = account
@@ -245,7 +300,11 @@ def _open_loan(request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: De
 
 @transaction.atomic(durable=True)
 def approve_request(
-    *, actor, request: BorrowRequest | int, rate_bps: Decimal, quantity: Decimal | None = None,
+    *,
+    actor,
+    request: BorrowRequest | int,
+    rate_bps: Decimal,
+    quantity: Decimal | None = None,
     account: CustodyAccount | None = None,
 ) -> BorrowRequest:
     """Give the next approval of the request's path.
@@ -265,8 +324,10 @@ def approve_request(
         decided = list(request.approvals.values_list("user_id", "decision"))
         _check_not_maker_or_repeat(request, actor, decided)
         if not request.required_steps and not _price_path(request):
-            raise PriceUnavailable(f"{request.asset.symbol} has no price: the request cannot be approved "
-                                   "until a mark is recorded.")
+            raise PriceUnavailable(
+                f"{request.asset.symbol} has no price: the request cannot be approved "
+                "until a mark is recorded."
+            )
         done = sum(1 for _, decision in decided if decision == Decision.APPROVED)
         role = request.required_steps[done]
         if not has_role(actor, role):
@@ -280,12 +341,22 @@ def approve_request(
             )
         _check_rate(rate_bps, "rate_bps")
         if account is not None and (account.owner_id is not None or not account.is_active):
-            raise InvalidInput("The source account must be an active account of the firm.",
-                               fields={"account": ["Not an active firm account."]})
+            raise InvalidInput(
+                "The source account must be an active account of the firm.",
+                fields={"account": ["Not an active firm account."]},
+            )
 
         now = timezone.now()
-        Approval.objects.create(request=request, step=done + 1, role=role, user=actor,
-                                decision=Decision.APPROVED, quantity=quantity, rate_bps=rate_bps, account=account)
+        Approval.objects.create(
+            request=request,
+            step=done + 1,
+            role=role,
+            user=actor,
+            decision=Decision.APPROVED,
+            quantity=quantity,
+            rate_bps=rate_bps,
+            account=account,
+        )
         _mark_first_action(request, now)
         request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
         if done + 1 < len(request.required_steps):
@@ -326,11 +397,21 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
         if not has_role(actor, role):
             raise PermissionDeniedError(f"This step needs the {role} role.")
         now = timezone.now()
-        Approval.objects.create(request=request, step=done + 1, role=role, user=actor,
-                                decision=Decision.REJECTED, comment=reason[:500])
+        Approval.objects.create(
+            request=request,
+            step=done + 1,
+            role=role,
+            user=actor,
+            decision=Decision.REJECTED,
+            comment=reason[:500],
+        )
         _mark_first_action(request, now)
         request.status, request.reason, request.decided_at, request.next_role = (
-            RequestStatus.REJECTED, reason[:500], now, "")
+            RequestStatus.REJECTED,
+            reason[:500],
+            now,
+            "",
+        )
         request.save()
         return request
 
@@ -343,8 +424,9 @@ def cancel_request(*, actor, request: BorrowRequest | int) -> BorrowRequest:
         if request.requested_by_id != actor.pk:
             raise PermissionDeniedError("Only the trader who submitted a request can cancel it.")
         if request.status not in (RequestStatus.SUBMITTED, RequestStatus.COMPLIANCE_HOLD, *AWAITING_APPROVAL):
-            raise InvalidState(f"Request {request.pk} is {request.status}; only a request not yet approved "
-                               "can be cancelled.")
+            raise InvalidState(
+                f"Request {request.pk} is {request.status}; only a request not yet approved can be cancelled."
+            )
         now = timezone.now()
         request.status, request.decided_at, request.next_role = RequestStatus.CANCELLED, now, ""
         request.save()
@@ -367,8 +449,15 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     """The trader takes the offered rate: inventory is allocated and the loan opened, as at approval."""
     with acting_as(actor):
         request = _locked_offer(actor, request)
-        loan = _open_loan(request, actor=actor, quantity=request.approved_quantity,
-                          rate_bps=request.approved_rate_bps, account=request.source_account)
+        if request.approved_quantity is None or request.approved_rate_bps is None:
+            raise InvalidState(f"Request {request.pk} has no complete offer to accept.")
+        loan = _open_loan(
+            request,
+            actor=actor,
+            quantity=request.approved_quantity,
+            rate_bps=request.approved_rate_bps,
+            account=request.source_account,
+        )
         request.status, request.decided_at = RequestStatus.APPROVED, timezone.now()
         request.save()
         hold_loan_inventory(actor=actor, loan=loan)
@@ -380,12 +469,17 @@ def decline_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     """The trader turns the offered rate down."""
     with acting_as(actor):
         request = _locked_offer(actor, request)
-        request.status, request.decided_at, request.reason = RequestStatus.DECLINED, timezone.now(), "offer declined"
+        request.status, request.decided_at, request.reason = (
+            RequestStatus.DECLINED,
+            timezone.now(),
+            "offer declined",
+        )
         request.save()
         return request
 
 
 # --- reactions and jobs ---------------------------------------------------------------------------
+
 
 @transaction.atomic
 def release_compliance_holds(*, counterparty_id: int) -> int:
@@ -399,7 +493,8 @@ def release_compliance_holds(*, counterparty_id: int) -> int:
 def mark_delivered(*, loan_id: int) -> int:
     """The loan's delivery settled: record the request's delivery time (the SLA's last mark)."""
     return BorrowRequest.objects.filter(loan_id=loan_id, delivered_at__isnull=True).update(
-        delivered_at=timezone.now())
+        delivered_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -410,15 +505,29 @@ def expire_requests(*, now: datetime | None = None) -> dict[str, int]:
     being approved right now is left to that approval (it will be decided either way).
     """
     now = now or timezone.now()
-    undecided = list(BorrowRequest.objects.select_for_update(skip_locked=True).filter(
-        status__in=[RequestStatus.SUBMITTED, RequestStatus.COMPLIANCE_HOLD, *AWAITING_APPROVAL],
-        expires_at__lte=now).values_list("pk", flat=True))
+    undecided = list(
+        BorrowRequest.objects.select_for_update(skip_locked=True)
+        .filter(
+            status__in=[RequestStatus.SUBMITTED, RequestStatus.COMPLIANCE_HOLD, *AWAITING_APPROVAL],
+            expires_at__lte=now,
+        )
+        .values_list("pk", flat=True)
+    )
     expired = BorrowRequest.objects.filter(pk__in=undecided).update(
-        status=RequestStatus.EXPIRED, reason="not decided in time", decided_at=now, next_role="", updated_at=now)
-    lapsed_ids = list(BorrowRequest.objects.select_for_update(skip_locked=True).filter(
-        status=RequestStatus.OFFERED, offer_expires_at__lte=now).values_list("pk", flat=True))
+        status=RequestStatus.EXPIRED,
+        reason="not decided in time",
+        decided_at=now,
+        next_role="",
+        updated_at=now,
+    )
+    lapsed_ids = list(
+        BorrowRequest.objects.select_for_update(skip_locked=True)
+        .filter(status=RequestStatus.OFFERED, offer_expires_at__lte=now)
+        .values_list("pk", flat=True)
+    )
     lapsed = BorrowRequest.objects.filter(pk__in=lapsed_ids).update(
-        status=RequestStatus.EXPIRED, reason="offer lapsed", decided_at=now, updated_at=now)
+        status=RequestStatus.EXPIRED, reason="offer lapsed", decided_at=now, updated_at=now
+    )
     return {"requests_expired": expired, "offers_lapsed": lapsed}
 
 
@@ -428,12 +537,16 @@ def release_expired_holds(*, now: datetime | None = None) -> dict[str, int]:
     the same order as settling, so a settle racing the release has one winner."""
     now = now or timezone.now()
     released = 0
-    loan_ids = list(Loan.objects.filter(status="pending_delivery", hold_expires_at__lte=now)
-                    .values_list("pk", flat=True))
+    loan_ids = list(
+        Loan.objects.filter(status="pending_delivery", hold_expires_at__lte=now).values_list("pk", flat=True)
+    )
     for loan_id in loan_ids:
         with transaction.atomic():
-            legs = list(SettlementInstruction.objects.select_for_update().filter(
-                loan_id=loan_id, status__in=[SettlementStatus.PENDING, SettlementStatus.FAILED]))
+            legs = list(
+                SettlementInstruction.objects.select_for_update().filter(
+                    loan_id=loan_id, status__in=[SettlementStatus.PENDING, SettlementStatus.FAILED]
+                )
+            )
             loan = Loan.objects.select_for_update().get(pk=loan_id)
             if loan.status != "pending_delivery":
                 continue  # settled meanwhile: the settlement won the race

@@ -14,8 +14,8 @@ from tests.refdata.factories import CounterpartyFactory
 PASSWORD = "correct-horse-battery-42"
 
 PERSONAS = {
-    "alice": ["trader"],        # trader, acts for ACME
-    "tom": ["trader"],          # trader, acts for GLOBEX
+    "alice": ["trader"],  # trader, acts for ACME
+    "tom": ["trader"],  # trader, acts for GLOBEX
     "bob": ["ops"],
     "olivia": ["ops_senior"],
     "rita": ["risk"],

@@ -7,19 +7,47 @@ from requests_app.models import BorrowRequest
 
 def test_seed_demo_loads_every_request_state_and_is_idempotent(db):
     call_command("seed_demo")
-    counts = (User.objects.count(), BorrowRequest.objects.count(), Journal.objects.count(), Loan.objects.count())
+    counts = (
+        User.objects.count(),
+        BorrowRequest.objects.count(),
+        Journal.objects.count(),
+        Loan.objects.count(),
+    )
     statuses = set(BorrowRequest.objects.values_list("status", flat=True))
-    assert statuses == {"pending_approval", "pending_second_approval", "compliance_hold", "offered", "approved",
-                        "rejected", "declined", "cancelled", "expired"}
+    assert statuses == {
+        "pending_approval",
+        "pending_second_approval",
+        "compliance_hold",
+        "offered",
+        "approved",
+        "rejected",
+        "declined",
+        "cancelled",
+        "expired",
+    }
     assert set(Loan.objects.values_list("status", flat=True)) == {"pending_delivery", "active", "closed"}
     call_command("seed_demo")
-    assert (User.objects.count(), BorrowRequest.objects.count(), Journal.objects.count(),
-            Loan.objects.count()) == counts
+    assert (
+        User.objects.count(),
+        BorrowRequest.objects.count(),
+        Journal.objects.count(),
+        Loan.objects.count(),
+    ) == counts
 
 
 def test_every_role_has_a_demo_user_who_can_log_in(db, settings):
     call_command("seed_demo")
-    for role in ("trader", "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"):
+    for role in (
+        "trader",
+        "ops",
+        "ops_senior",
+        "risk",
+        "compliance",
+        "treasury",
+        "manager",
+        "auditor",
+        "admin",
+    ):
         user = User.objects.get(username=role)
         assert user.check_password(settings.DEMO_PASSWORD)
         assert user.groups.filter(name=role).exists()

@@ -11,14 +11,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def _manage(*args, **env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "BORROWDESK_DEV", "SECRET_KEY")}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_deploy_check_is_clean_with_production_variables():
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        SECRET_KEY="k3y-" + "x7Q!pZ" * 10, ALLOWED_HOSTS="desk.example.com", HTTPS="1",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="k3y-" + "x7Q!pZ" * 10,
+        ALLOWED_HOSTS="desk.example.com",
+        HTTPS="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -31,6 +37,10 @@ def test_without_a_secret_key_the_app_refuses_to_start_in_production():
 
 
 def test_debug_is_off_unless_asked():
-    result = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
-                     SECRET_KEY="k3y-" + "x7Q!pZ" * 10)
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        SECRET_KEY="k3y-" + "x7Q!pZ" * 10,
+    )
     assert result.stdout.strip().splitlines()[-1] == "False"

@@ -16,9 +16,9 @@ class SettlementKind(models.TextChoices):
 
 
 class SettlementStatus(models.TextChoices):
-    PENDING = "pending"      # in the queue
+    PENDING = "pending"  # in the queue
     SETTLED = "settled"
-    FAILED = "failed"        # a failed attempt keeps its reason; retrying puts it back to pending
+    FAILED = "failed"  # a failed attempt keeps its reason; retrying puts it back to pending
     CANCELLED = "cancelled"  # the hold expired before delivery
 
 
@@ -27,19 +27,26 @@ class SettlementInstruction(models.Model):
     """One leg in the settlement queue; settling it moves the ledger."""
 
     kind = models.CharField(max_length=20, choices=SettlementKind.choices)
-    loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="settlements")
+    loan = models.ForeignKey(
+        Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="settlements"
+    )
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     from_account = models.ForeignKey(CustodyAccount, on_delete=models.PROTECT, related_name="+")
-    to_account = models.ForeignKey(CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_account = models.ForeignKey(
+        CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.DecimalField(**QTY)
-    status = models.CharField(max_length=10, choices=SettlementStatus.choices, default=SettlementStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=SettlementStatus.choices, default=SettlementStatus.PENDING
+    )
     due_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
-    settled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -47,7 +54,9 @@ class SettlementInstruction(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="settlement_quantity_positive"),
             models.CheckConstraint(condition=Q(kind__in=SettlementKind.values), name="settlement_kind_valid"),
-            models.CheckConstraint(condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:

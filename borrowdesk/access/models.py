@@ -21,7 +21,7 @@ class User(AbstractUser):
 
     desk = models.ForeignKey(Desk, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # the stubs do not declare it
         swappable = "AUTH_USER_MODEL"
 
 

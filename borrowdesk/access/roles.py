@@ -23,14 +23,39 @@ ROLE_LABELS = {
 }
 
 _READ_ALL = ["refdata.view_*"]
-_APPS = ("access", "refdata", "operations", "inventory", "requests_app", "collateral", "compliance", "treasury")
+_APPS = (
+    "access",
+    "refdata",
+    "operations",
+    "inventory",
+    "requests_app",
+    "collateral",
+    "compliance",
+    "treasury",
+)
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "trader": [*_READ_ALL, "requests_app.add_borrowrequest", "requests_app.view_borrowrequest"],
-    "ops": [*_READ_ALL, "refdata.add_*", "refdata.change_*", "inventory.*", "requests_app.*",
-            "treasury.view_*", "treasury.change_settlementinstruction", "operations.view_*"],
-    "ops_senior": [*_READ_ALL, "refdata.add_*", "refdata.change_*", "inventory.*", "requests_app.*",
-                   "treasury.view_*", "treasury.change_settlementinstruction", "operations.view_*"],
+    "ops": [
+        *_READ_ALL,
+        "refdata.add_*",
+        "refdata.change_*",
+        "inventory.*",
+        "requests_app.*",
+        "treasury.view_*",
+        "treasury.change_settlementinstruction",
+        "operations.view_*",
+    ],
+    "ops_senior": [
+        *_READ_ALL,
+        "refdata.add_*",
+        "refdata.change_*",
+        "inventory.*",
+        "requests_app.*",
+        "treasury.view_*",
+        "treasury.change_settlementinstruction",
+        "operations.view_*",
+    ],
     "risk": [*_READ_ALL, "collateral.*", "inventory.view_*", "requests_app.view_*", "requests_app.change_*"],
     "compliance": [*_READ_ALL, "compliance.*", "requests_app.view_*"],
     "treasury": [*_READ_ALL, "treasury.*", "inventory.view_*", "inventory.add_journal"],
@@ -44,15 +69,19 @@ def sync_roles(apps=None) -> None:
     """Create the role groups and give each exactly the permissions its patterns match."""
     if apps is None:
         from django.contrib.auth.models import Group, Permission
-    else:
-        Group = apps.get_model("auth", "Group")  # noqa: N806 - historical model
-        Permission = apps.get_model("auth", "Permission")  # noqa: N806
-    perms = list(Permission.objects.select_related("content_type"))
+
+        group_model, permission_model = Group, Permission
+    else:  # inside a migration: the historical models
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+    perms = list(permission_model.objects.select_related("content_type"))
     for role in ROLES:
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _ = group_model.objects.get_or_create(name=role)
         patterns = ROLE_PERMISSIONS[role]
         wanted = [
-            p for p in perms if any(fnmatch(f"{p.content_type.app_label}.{p.codename}", pat) for pat in patterns)
+            p
+            for p in perms
+            if any(fnmatch(f"{p.content_type.app_label}.{p.codename}", pat) for pat in patterns)
         ]
         group.permissions.set(wanted)
 

@@ -24,15 +24,22 @@ def _window(every_minutes: int | None) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def scheduled_job(name: str, *, every_minutes: int | None = None) -> Callable[[Callable[[date], dict | None]], object]:
+def scheduled_job(
+    name: str, *, every_minutes: int | None = None
+) -> Callable[[Callable[[date], dict | None]], object]:
     """Declare a job that runs once per business date, or once per ``every_minutes`` window."""
 
     def decorate(work: Callable[[date], dict | None]):
         @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)
         def task(self, business_date: str | None = None, window: str | None = None) -> int:
             day = date.fromisoformat(business_date) if business_date else current_business_date()
-            run = run_job(job=name, business_date=day, work=lambda: work(day), task_id=self.request.id or "",
-                          window=window if window is not None else _window(every_minutes))
+            run = run_job(
+                job=name,
+                business_date=day,
+                work=lambda: work(day),
+                task_id=self.request.id or "",
+                window=window if window is not None else _window(every_minutes),
+            )
             return run.pk
 
         task.work = work  # the plain function, for tests that call the work directly

@@ -12,22 +12,40 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    name: str          # the PeriodicTask's name, shown to operators
-    task: str          # the Celery task name
+    name: str  # the PeriodicTask's name, shown to operators
+    task: str  # the Celery task name
     minute: str = "0"
     hour: str = "*"
     description: str = ""
 
 
 SCHEDULE: list[ScheduledJob] = [
-    ScheduledJob("Daily housekeeping", "operations.daily_housekeeping", minute="30", hour="5",
-                 description="Delete expired browser sessions."),
-    ScheduledJob("Expire undecided requests and lapsed offers", "requests.expire_requests", minute="*/5",
-                 description="Requests not decided in time, and offers not answered in time, expire."),
-    ScheduledJob("Release expired holds", "requests.release_expired_holds", minute="*/5",
-                 description="Allocations whose delivery did not settle by the hold's expiry are released."),
-    ScheduledJob("Accrue loan fees", "inventory.accrue_loan_fees", minute="15", hour="7",
-                 description="One day's fee in the asset for every active loan, after the desk opens."),
+    ScheduledJob(
+        "Daily housekeeping",
+        "operations.daily_housekeeping",
+        minute="30",
+        hour="5",
+        description="Delete expired browser sessions.",
+    ),
+    ScheduledJob(
+        "Expire undecided requests and lapsed offers",
+        "requests.expire_requests",
+        minute="*/5",
+        description="Requests not decided in time, and offers not answered in time, expire.",
+    ),
+    ScheduledJob(
+        "Release expired holds",
+        "requests.release_expired_holds",
+        minute="*/5",
+        description="Allocations whose delivery did not settle by the hold's expiry are released.",
+    ),
+    ScheduledJob(
+        "Accrue loan fees",
+        "inventory.accrue_loan_fees",
+        minute="15",
+        hour="7",
+        description="One day's fee in the asset for every active loan, after the desk opens.",
+    ),
 ]
 
 
@@ -37,7 +55,11 @@ def sync_schedule(sender=None, **kwargs) -> None:
 
     for job in SCHEDULE:
         crontab, _ = CrontabSchedule.objects.get_or_create(
-            minute=job.minute, hour=job.hour, day_of_week="*", day_of_month="*", month_of_year="*",
+            minute=job.minute,
+            hour=job.hour,
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
             timezone=settings.DESK_TIME_ZONE,
         )
         PeriodicTask.objects.get_or_create(

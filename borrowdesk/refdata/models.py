@@ -23,7 +23,9 @@ class Asset(models.Model):
     class Meta:
         ordering = ["symbol"]
         constraints = [
-            models.CheckConstraint(condition=Q(decimals__gte=0, decimals__lte=18), name="asset_decimals_0_18"),
+            models.CheckConstraint(
+                condition=Q(decimals__gte=0, decimals__lte=18), name="asset_decimals_0_18"
+            ),
             models.CheckConstraint(condition=Q(symbol__regex=CODE_RE), name="asset_symbol_upper"),
         ]
 
@@ -39,7 +41,9 @@ class Network(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[a-z0-9][a-z0-9_-]*$"), name="network_code")]
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[a-z0-9][a-z0-9_-]*$"), name="network_code")
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -98,9 +102,15 @@ class Counterparty(models.Model):
         verbose_name_plural = "counterparties"
         permissions = [("act_for_counterparty", "Can act for this counterparty")]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=CounterpartyKind.values), name="counterparty_kind_valid"),
-            models.CheckConstraint(condition=Q(risk_rating__in=RiskRating.values), name="counterparty_risk_valid"),
-            models.CheckConstraint(condition=Q(jurisdiction__regex=r"^[A-Z]{2}$"), name="counterparty_jurisdiction"),
+            models.CheckConstraint(
+                condition=Q(kind__in=CounterpartyKind.values), name="counterparty_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_rating__in=RiskRating.values), name="counterparty_risk_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(jurisdiction__regex=r"^[A-Z]{2}$"), name="counterparty_jurisdiction"
+            ),
             models.CheckConstraint(condition=Q(code__regex=CODE_RE), name="counterparty_code_upper"),
         ]
 
@@ -121,7 +131,9 @@ class CustodyAccount(models.Model):
 
     code = models.CharField(max_length=40, unique=True)
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="accounts")
-    network = models.ForeignKey(Network, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    network = models.ForeignKey(
+        Network, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
     address = models.CharField(max_length=128, blank=True)
     owner = models.ForeignKey(
         Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
@@ -132,7 +144,9 @@ class CustodyAccount(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(purpose__in=AccountPurpose.values), name="account_purpose_valid"),
+            models.CheckConstraint(
+                condition=Q(purpose__in=AccountPurpose.values), name="account_purpose_valid"
+            ),
             models.CheckConstraint(condition=Q(code__regex=CODE_RE), name="account_code_upper"),
             # One wallet address per chain: two accounts cannot claim the same coins.
             models.UniqueConstraint(

@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from borrowdesk.access.roles import has_role
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
 
+
 def counterparties_for_trader(user) -> QuerySet[Counterparty]:
     """The counterparties a trader has been granted (django-guardian object permission, direct FK)."""
     return Counterparty.objects.filter(
@@ -56,7 +57,11 @@ def venues() -> QuerySet[Venue]:
 
 def latest_prices() -> QuerySet[Price]:
     """The mark of every asset: its latest price (one query, DISTINCT ON asset)."""
-    return Price.objects.select_related("asset").order_by("asset__symbol", "-as_of", "-id").distinct("asset__symbol")
+    return (
+        Price.objects.select_related("asset")
+        .order_by("asset__symbol", "-as_of", "-id")
+        .distinct("asset__symbol")
+    )
 
 
 def mark(asset: Asset) -> Price | None:
@@ -65,6 +70,11 @@ def mark(asset: Asset) -> Price | None:
 
 
 def marks_by_asset_id() -> dict[int, Price]:
-    return {p.asset_id: p for p in Price.objects.filter(
-        id=Subquery(Price.objects.filter(asset=OuterRef("asset")).order_by("-as_of", "-id").values("id")[:1])
-    )}
+    return {
+        p.asset_id: p
+        for p in Price.objects.filter(
+            id=Subquery(
+                Price.objects.filter(asset=OuterRef("asset")).order_by("-as_of", "-id").values("id")[:1]
+            )
+        )
+    }

@@ -51,10 +51,13 @@ def _service_worker(request_ids, approver_id, results):
 
 
 _BASELINE_TX = """
-WITH j AS (INSERT INTO inventory_journal (kind, created_at, reference, memo) VALUES ('allocation', now(), '', '')
-           RETURNING id)
+WITH j AS (
+    INSERT INTO inventory_journal (kind, created_at, reference, memo)
+    VALUES ('allocation', now(), '', '') RETURNING id
+)
 INSERT INTO inventory_entry (journal_id, asset_id, account_id, bucket, quantity)
-SELECT j.id, %(asset)s, %(account)s, b, q FROM j, (VALUES ('available', -1::numeric), ('allocated', 1::numeric)) v(b, q)
+SELECT j.id, %(asset)s, %(account)s, b, q
+FROM j, (VALUES ('available', -1::numeric), ('allocated', 1::numeric)) v(b, q)
 """
 
 
@@ -107,37 +110,51 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme):
     from requests_app.models import BorrowRequest
     from requests_app.services import submit_request
 
-    KycProfile.objects.create(counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01")
+    KycProfile.objects.create(
+        counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01"
+    )
     asset = desk_asset("HOT", 8, "10")  # $10: every request is small, one ops approval
     account = firm_account()
-    trader = create_desk_user(username="bench_trader", password="bench-password-123", roles=["trader"],
-                              counterparties=[acme])
-    approvers = [create_desk_user(username=f"bench_ops{i}", password="bench-password-123", roles=["ops"])
-                 for i in range(WORKERS)]
+    trader = create_desk_user(
+        username="bench_trader", password="bench-password-123", roles=["trader"], counterparties=[acme]
+    )
+    approvers = [
+        create_desk_user(username=f"bench_ops{i}", password="bench-password-123", roles=["ops"])
+        for i in range(WORKERS)
+    ]
 
     # --- baseline: raw SQL on its own hot row --------------------------------------------------
     base_account = firm_account("INV-BASELINE")
     stock(asset, base_account, STOCK)
     db = settings.DATABASES["default"]
-    dsn = psycopg2.extensions.make_dsn(dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None,
-                                       port=db["PORT"] or None, password=db["PASSWORD"] or None)
+    dsn = psycopg2.extensions.make_dsn(
+        dbname=db["NAME"],
+        user=db["USER"],
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        password=db["PASSWORD"] or None,
+    )
     connection.close()
     per = REQUESTS // WORKERS
     base_secs, base_ok, base_refused = _run(
-        _baseline_worker, [(dsn, per, asset.pk, base_account.pk) for _ in range(WORKERS)])
+        _baseline_worker, [(dsn, per, asset.pk, base_account.pk) for _ in range(WORKERS)]
+    )
     base_available, base_allocated = _positions(asset, base_account)
     assert (base_ok, base_refused) == (STOCK, REQUESTS - STOCK)
     assert (base_available, base_allocated) == (0, STOCK)
 
     # --- service layer: full final approvals ----------------------------------------------------
     stock(asset, account, STOCK)
-    ids = [submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
-           for _ in range(REQUESTS)]
+    ids = [
+        submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
+        for _ in range(REQUESTS)
+    ]
     assert BorrowRequest.objects.filter(status="pending_approval").count() == REQUESTS
     connection.close()
     chunks = [ids[i::WORKERS] for i in range(WORKERS)]
     svc_secs, svc_ok, svc_refused = _run(
-        _service_worker, [(chunk, approvers[i].pk) for i, chunk in enumerate(chunks)])
+        _service_worker, [(chunk, approvers[i].pk) for i, chunk in enumerate(chunks)]
+    )
     available, allocated = _positions(asset, account)
     # Zero over-allocation: exactly the stock was allocated, never more; the rest were refused.
     assert (svc_ok, svc_refused) == (STOCK, REQUESTS - STOCK)
@@ -146,10 +163,13 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme):
 
     base_rate = REQUESTS / base_secs
     svc_rate = REQUESTS / svc_secs
-    report("Final approvals on one hot asset, 8 worker processes", [
-        ("requests / stock", f"{REQUESTS} / {STOCK}"),
-        ("raw SQL baseline", f"{base_rate:,.0f} tx/s ({base_secs:.2f} s)"),
-        ("service layer", f"{svc_rate:,.0f} approvals/s ({svc_secs:.2f} s)"),
-        ("ratio", f"{svc_rate / base_rate:.2f} (goal >= 0.50)"),
-        ("over-allocation", "none (allocated == stock on both sides)"),
-    ])
+    report(
+        "Final approvals on one hot asset, 8 worker processes",
+        [
+            ("requests / stock", f"{REQUESTS} / {STOCK}"),
+            ("raw SQL baseline", f"{base_rate:,.0f} tx/s ({base_secs:.2f} s)"),
+            ("service layer", f"{svc_rate:,.0f} approvals/s ({svc_secs:.2f} s)"),
+            ("ratio", f"{svc_rate / base_rate:.2f} (goal >= 0.50)"),
+            ("over-allocation", "none (allocated == stock on both sides)"),
+        ],
+    )

@@ -37,11 +37,14 @@ def _free_port():
 def desk(acme):
     from compliance.models import KycProfile
 
-    KycProfile.objects.create(counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01")
+    KycProfile.objects.create(
+        counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01"
+    )
     btc = desk_asset("BTC", 8, "50000")
     stock(btc, firm_account(), "1000")
-    trader = create_desk_user(username="bench_trader", password="bench-password-123", roles=["trader"],
-                              counterparties=[acme])
+    trader = create_desk_user(
+        username="bench_trader", password="bench-password-123", roles=["trader"], counterparties=[acme]
+    )
     ops = create_desk_user(username="bench_ops", password="bench-password-123", roles=["ops"])
     return {"acme": acme, "btc": btc, "trader": trader, "ops": ops}
 
@@ -50,12 +53,31 @@ def test_intake_over_http_16_clients(desk):
     token = Token.objects.create(user=desk["trader"]).key
     db = settings.DATABASES["default"]
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
-           f"/{db['NAME']}", "DEBUG": "0", "BORROWDESK_DEV": "1", "STATIC_MANIFEST": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}",
+        "DEBUG": "0",
+        "BORROWDESK_DEV": "1",
+        "STATIC_MANIFEST": "0",
+    }
     connection.close()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "borrowdesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--log-level", "warning"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "borrowdesk.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(100):
             try:
@@ -73,9 +95,16 @@ def test_intake_over_http_16_clients(desk):
             mine = []
             for _ in range(per_client):
                 started = time.perf_counter()
-                conn.request("POST", "/api/v1/borrow-requests/", body=body, headers={
-                    "Authorization": f"Token {token}", "Content-Type": "application/json",
-                    "Idempotency-Key": uuid.uuid4().hex})
+                conn.request(
+                    "POST",
+                    "/api/v1/borrow-requests/",
+                    body=body,
+                    headers={
+                        "Authorization": f"Token {token}",
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": uuid.uuid4().hex,
+                    },
+                )
                 response = conn.getresponse()
                 response.read()
                 mine.append(time.perf_counter() - started)
@@ -95,22 +124,29 @@ def test_intake_over_http_16_clients(desk):
         server.terminate()
         server.wait(10)
     assert not errors
-    report("Intake over HTTP: gunicorn 2 workers, 16 concurrent clients", [
-        ("requests", f"{len(latencies)} in {elapsed:.2f} s"),
-        ("throughput", f"{len(latencies) / elapsed:,.0f} requests/s"),
-        ("p50 latency", f"{percentile(latencies, 50) * 1000:.1f} ms"),
-        ("p95 latency", f"{percentile(latencies, 95) * 1000:.1f} ms (goal < 100 ms)"),
-    ])
+    report(
+        "Intake over HTTP: gunicorn 2 workers, 16 concurrent clients",
+        [
+            ("requests", f"{len(latencies)} in {elapsed:.2f} s"),
+            ("throughput", f"{len(latencies) / elapsed:,.0f} requests/s"),
+            ("p50 latency", f"{percentile(latencies, 50) * 1000:.1f} ms"),
+            ("p95 latency", f"{percentile(latencies, 95) * 1000:.1f} ms (goal < 100 ms)"),
+        ],
+    )
 
 
 def test_approval_queue_first_page_with_50000_pending(desk):
     from requests_app.models import BorrowRequest
     from requests_app.services import submit_request
 
-    template = submit_request(actor=desk["trader"], counterparty=desk["acme"], asset=desk["btc"],
-                              quantity=Decimal("0.5"))
-    fields = {f.attname: getattr(template, f.attname) for f in BorrowRequest._meta.concrete_fields
-              if f.attname != "id"}
+    template = submit_request(
+        actor=desk["trader"], counterparty=desk["acme"], asset=desk["btc"], quantity=Decimal("0.5")
+    )
+    fields = {
+        f.attname: getattr(template, f.attname)
+        for f in BorrowRequest._meta.concrete_fields
+        if f.attname != "id"
+    }
     rows = []
     for i in range(50_000):
         row = BorrowRequest(**fields)
@@ -129,8 +165,10 @@ def test_approval_queue_first_page_with_50000_pending(desk):
         response = api.get("/api/v1/queues/approval/")
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200 and response.json()["count"] == 50_001
-    rows = [("API first page p50", f"{percentile(timings[10:], 50) * 1000:.1f} ms"),
-            ("API first page p95", f"{percentile(timings[10:], 95) * 1000:.1f} ms (goal < 150 ms)")]
+    rows = [
+        ("API first page p50", f"{percentile(timings[10:], 50) * 1000:.1f} ms"),
+        ("API first page p95", f"{percentile(timings[10:], 95) * 1000:.1f} ms (goal < 150 ms)"),
+    ]
 
     page = Client()
     page.force_login(desk["ops"])
@@ -147,6 +185,8 @@ def test_approval_queue_first_page_with_50000_pending(desk):
             response = page.get(url)
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200
-        rows += [("page first page p50", f"{percentile(timings[10:], 50) * 1000:.1f} ms"),
-                 ("page first page p95", f"{percentile(timings[10:], 95) * 1000:.1f} ms (goal < 150 ms)")]
+        rows += [
+            ("page first page p50", f"{percentile(timings[10:], 50) * 1000:.1f} ms"),
+            ("page first page p95", f"{percentile(timings[10:], 95) * 1000:.1f} ms (goal < 150 ms)"),
+        ]
     report("Approval queue with 50,000 pending requests (in-process Django client)", rows)

@@ -15,7 +15,9 @@ def desk_asset(symbol="BTC", decimals=8, price="50000"):
 
 
 def firm_account(code="INV-MAIN", purpose="inventory"):
-    return CustodyAccountFactory(code=code, venue=VenueFactory(code="CUST1", kind="custodian"), purpose=purpose)
+    return CustodyAccountFactory(
+        code=code, venue=VenueFactory(code="CUST1", kind="custodian"), purpose=purpose
+    )
 
 
 def stock(asset, account, quantity, actor=None):

@@ -27,8 +27,12 @@ def stocked(btc, inventory_account):
 
 @pytest.fixture
 def cleared_acme(acme):
-    KycProfile.objects.create(counterparty=acme, status="approved", risk_rating="low",
-                              expires_on=(timezone.now() + timedelta(days=365)).date())
+    KycProfile.objects.create(
+        counterparty=acme,
+        status="approved",
+        risk_rating="low",
+        expires_on=(timezone.now() + timedelta(days=365)).date(),
+    )
     return acme
 
 

@@ -20,8 +20,16 @@ def _post(api, user, body, key=None, url=URL):
 
 @pytest.fixture
 def body():
-    return {"counterparty": "ACME", "asset": "BTC", "quantity": "1.5", "min_quantity": "1", "max_rate_bps": "600",
-            "term_days": 30, "urgency": "high", "notes": "short cover"}
+    return {
+        "counterparty": "ACME",
+        "asset": "BTC",
+        "quantity": "1.5",
+        "min_quantity": "1",
+        "max_rate_bps": "600",
+        "term_days": 30,
+        "urgency": "high",
+        "notes": "short cover",
+    }
 
 
 def _nothing_written():
@@ -33,7 +41,11 @@ def test_trader_submits_a_request_for_a_granted_counterparty(api, alice, cleared
     assert response.status_code == 201, response.json()
     data = response.json()
     assert (data["status"], data["counterparty"], data["asset"], data["quantity"]) == (
-        "pending_approval", "ACME", "BTC", "1.500000000000000000")
+        "pending_approval",
+        "ACME",
+        "BTC",
+        "1.500000000000000000",
+    )
     assert set(data["priority_parts"]) >= {"urgency", "revenue", "risk", "age"}
     assert Decimal(data["priority_score"]) > 0
 
@@ -58,15 +70,15 @@ def test_compliance_clearing_the_counterparty_releases_its_held_requests(
     ("change", "field"),
     [
         ({"asset": "NOPE"}, "asset"),
-        ({"counterparty": "GLOBEX"}, "counterparty"),         # exists, not granted to alice
+        ({"counterparty": "GLOBEX"}, "counterparty"),  # exists, not granted to alice
         ({"counterparty": "NOPE"}, "counterparty"),
         ({"quantity": "0"}, "quantity"),
         ({"quantity": "-1"}, "quantity"),
-        ({"quantity": "0.123456789"}, "quantity"),             # BTC has 8 decimals
+        ({"quantity": "0.123456789"}, "quantity"),  # BTC has 8 decimals
         ({"quantity": "NaN"}, "quantity"),
         ({"quantity": "Infinity"}, "quantity"),
         ({"quantity": "abc"}, "quantity"),
-        ({"min_quantity": "2"}, "min_quantity"),               # above quantity
+        ({"min_quantity": "2"}, "min_quantity"),  # above quantity
         ({"max_rate_bps": "-5"}, "max_rate_bps"),
         ({"max_rate_bps": "100001"}, "max_rate_bps"),
         ({"term_days": 0}, "term_days"),
@@ -76,8 +88,9 @@ def test_compliance_clearing_the_counterparty_releases_its_held_requests(
         ({"settlement_account": "NOPE"}, "settlement_account"),
     ],
 )
-def test_bad_intake_is_a_400_with_the_error_shape_and_writes_nothing(api, alice, cleared_acme, globex, btc, body,
-                                                                     change, field):
+def test_bad_intake_is_a_400_with_the_error_shape_and_writes_nothing(
+    api, alice, cleared_acme, globex, btc, body, change, field
+):
     response = _post(api, alice, {**body, **change})
     assert response.status_code == 400, response.json()
     data = response.json()
@@ -88,7 +101,9 @@ def test_bad_intake_is_a_400_with_the_error_shape_and_writes_nothing(api, alice,
 
 def test_a_number_too_large_for_a_float_is_refused(api, alice, cleared_acme, btc):
     raw = '{"counterparty": "ACME", "asset": "BTC", "quantity": 1e309}'
-    response = api.as_user(alice).post(URL, data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
+    response = api.as_user(alice).post(
+        URL, data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert response.status_code == 400
     assert "quantity" in response.json()["fields"]
     assert _nothing_written()
@@ -103,8 +118,9 @@ def test_an_inactive_asset_is_refused(api, alice, cleared_acme, btc, body):
 
 
 def test_malformed_json_is_a_parse_error(api, alice, cleared_acme, btc):
-    response = api.as_user(alice).post(URL, data="{not json", content_type="application/json",
-                                       HTTP_IDEMPOTENCY_KEY="k")
+    response = api.as_user(alice).post(
+        URL, data="{not json", content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     assert (response.status_code, response.json()["code"]) == (400, "parse_error")
     assert _nothing_written()
 
@@ -144,14 +160,18 @@ def test_same_key_with_another_body_is_an_idempotency_conflict(api, alice, clear
 
 # --- approvals through the API ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def pending(api, alice, cleared_acme, btc, stocked, body):
     return _post(api, alice, body).json()["id"]
 
 
 def _approve(api, user, request_id, **body):
-    return api.as_user(user).post(f"{URL}{request_id}/approve/", data=json.dumps({"rate_bps": "450", **body}),
-                                  content_type="application/json")
+    return api.as_user(user).post(
+        f"{URL}{request_id}/approve/",
+        data=json.dumps({"rate_bps": "450", **body}),
+        content_type="application/json",
+    )
 
 
 def test_ops_approves_and_the_answer_is_the_request_after_the_change(api, bob, pending):
@@ -179,24 +199,28 @@ def test_trader_cannot_approve(api, alice, tom, pending):
     response = _approve(api, tom, pending)  # tom does not even see ACME's request
     assert response.status_code == 404
     response = _approve(api, alice, pending)  # alice's own request, and a trader
-    assert (response.status_code, response.json()["code"]) in {(403, "permission_denied"),
-                                                               (403, "segregation_of_duties")}
+    assert (response.status_code, response.json()["code"]) in {
+        (403, "permission_denied"),
+        (403, "segregation_of_duties"),
+    }
     assert not Approval.objects.exists()
 
 
 def test_approving_ones_own_request_is_segregation_of_duties(api, personas, cleared_acme, btc, stocked, body):
     from borrowdesk.access.services import create_desk_user
 
-    hybrid = create_desk_user(username="hank", password="long-password-123", roles=["trader", "ops"],
-                              counterparties=[cleared_acme])
+    hybrid = create_desk_user(
+        username="hank", password="long-password-123", roles=["trader", "ops"], counterparties=[cleared_acme]
+    )
     request_id = _post(api, hybrid, body).json()["id"]
     response = _approve(api, hybrid, request_id)
     assert (response.status_code, response.json()["code"]) == (403, "segregation_of_duties")
     assert BorrowRequest.objects.get(pk=request_id).status == "pending_approval"
 
 
-def test_not_enough_inventory_is_409_and_the_request_stays_approvable(api, alice, bob, cleared_acme, btc, stocked,
-                                                                      body):
+def test_not_enough_inventory_is_409_and_the_request_stays_approvable(
+    api, alice, bob, cleared_acme, btc, stocked, body
+):
     request_id = _post(api, alice, {**body, "quantity": "4", "min_quantity": "4"}).json()["id"]
     other = _post(api, alice, {**body, "quantity": "4", "min_quantity": "4"}).json()["id"]
     third = _post(api, alice, {**body, "quantity": "4", "min_quantity": "4"}).json()["id"]
@@ -248,6 +272,7 @@ def test_cancel_by_the_requester_before_approval(api, alice, bob, pending):
 
 # --- scope, the queue and query counts -------------------------------------------------------------
 
+
 def test_trader_sees_only_requests_of_granted_counterparties(api, alice, tom, pending):
     assert api.as_user(tom).get(URL).json()["count"] == 0
     assert api.as_user(tom).get(f"{URL}{pending}/").status_code == 404
@@ -264,13 +289,16 @@ def test_queue_lists_exactly_what_the_caller_may_act_on_highest_priority_first(
     assert ids[0] == critical and set(ids) == {low, critical, medium}
     assert api.as_user(olivia).get("/api/v1/queues/approval/").json()["count"] == 0
     _approve(api, bob, medium)
-    assert [r["id"] for r in api.as_user(olivia).get("/api/v1/queues/approval/").json()["results"]] == [medium]
+    assert [r["id"] for r in api.as_user(olivia).get("/api/v1/queues/approval/").json()["results"]] == [
+        medium
+    ]
     assert medium not in [r["id"] for r in api.as_user(bob).get("/api/v1/queues/approval/").json()["results"]]
     assert api.as_user(rita).get("/api/v1/queues/approval/").json()["count"] == 0
 
 
-def test_queue_runs_a_fixed_number_of_queries(api, alice, bob, cleared_acme, btc, stocked, body,
-                                              django_assert_num_queries):
+def test_queue_runs_a_fixed_number_of_queries(
+    api, alice, bob, cleared_acme, btc, stocked, body, django_assert_num_queries
+):
     _post(api, alice, body)
     client = api.as_user(bob)  # the one test client now acts as bob
     # token auth, user's roles, count, page of requests (with related rows), availability
@@ -283,8 +311,9 @@ def test_queue_runs_a_fixed_number_of_queries(api, alice, bob, cleared_acme, btc
         assert client.get("/api/v1/queues/approval/").json()["count"] == 6
 
 
-def test_request_list_runs_a_fixed_number_of_queries(api, alice, bob, cleared_acme, btc, stocked, body,
-                                                     django_assert_num_queries):
+def test_request_list_runs_a_fixed_number_of_queries(
+    api, alice, bob, cleared_acme, btc, stocked, body, django_assert_num_queries
+):
     _post(api, alice, body)
     client = api.as_user(bob)
     # token auth, user's roles, count, page of requests with related rows

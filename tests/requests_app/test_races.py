@@ -42,12 +42,15 @@ def _race(calls):
 def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit, bob, stocked, btc):
     # 10 BTC in stock, twenty requests of 1.5 BTC each (one ops approval each): at most six fit.
     requests = [submit(quantity=Decimal("1.5")) for _ in range(20)]
-    approvers = [create_desk_user(username=f"ops{i}", password="long-password-123", roles=["ops"])
-                 for i in range(20)]
-    outcomes = _race([
-        (lambda r=r, a=a: approve_request(actor=a, request=r.pk, rate_bps=Decimal("400")))
-        for r, a in zip(requests, approvers, strict=True)
-    ])
+    approvers = [
+        create_desk_user(username=f"ops{i}", password="long-password-123", roles=["ops"]) for i in range(20)
+    ]
+    outcomes = _race(
+        [
+            (lambda r=r, a=a: approve_request(actor=a, request=r.pk, rate_bps=Decimal("400")))
+            for r, a in zip(requests, approvers, strict=True)
+        ]
+    )
     allocated = Position.objects.get(bucket="allocated").quantity
     available = Position.objects.get(bucket="available").quantity
     assert outcomes.count("ok") == 6
@@ -62,10 +65,12 @@ def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit,
 def test_approve_racing_cancel_has_exactly_one_winner(submit, alice, bob, stocked):
     for _ in range(5):
         request = submit()
-        outcomes = _race([
-            lambda r=request: approve_request(actor=bob, request=r.pk, rate_bps=Decimal("400")),
-            lambda r=request: cancel_request(actor=alice, request=r.pk),
-        ])
+        outcomes = _race(
+            [
+                lambda r=request: approve_request(actor=bob, request=r.pk, rate_bps=Decimal("400")),
+                lambda r=request: cancel_request(actor=alice, request=r.pk),
+            ]
+        )
         assert sorted(outcomes) == ["invalid_state", "ok"]
         request.refresh_from_db()
         if outcomes[0] == "ok":
@@ -78,10 +83,12 @@ def test_two_approvers_at_once_on_one_request_give_one_approval(submit, stocked)
     first = create_desk_user(username="ops_a", password="long-password-123", roles=["ops"])
     second = create_desk_user(username="ops_b", password="long-password-123", roles=["ops"])
     request = submit()
-    outcomes = _race([
-        lambda: approve_request(actor=first, request=request.pk, rate_bps=Decimal("400")),
-        lambda: approve_request(actor=second, request=request.pk, rate_bps=Decimal("400")),
-    ])
+    outcomes = _race(
+        [
+            lambda: approve_request(actor=first, request=request.pk, rate_bps=Decimal("400")),
+            lambda: approve_request(actor=second, request=request.pk, rate_bps=Decimal("400")),
+        ]
+    )
     assert sorted(outcomes) == ["invalid_state", "ok"]
     assert Approval.objects.filter(request=request).count() == 1
     assert Position.objects.get(bucket="allocated").quantity == Decimal("1")

@@ -17,7 +17,7 @@ from borrowdesk.business_day import business_date
 from borrowdesk.refdata import services as refdata
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
 from compliance.services import set_kyc
-from inventory.models import Journal
+from inventory.models import Journal, Loan
 from inventory.services import accrue_fees, propose_rerate, recall_loan, receive, return_loan
 from requests_app.models import BorrowRequest
 from requests_app.services import (
@@ -31,40 +31,71 @@ from requests_app.services import (
 from treasury.models import SettlementInstruction
 from treasury.services import fail_instruction, settle_instruction
 
-ASSETS = [("BTC", "Bitcoin", 8, False, "97250"), ("ETH", "Ether", 18, False, "3420.5"),
-          ("SOL", "Solana", 9, False, "182.35"), ("USDT", "Tether USD", 6, True, "1.0002"),
-          ("USDC", "USD Coin", 6, True, "0.9999")]
+ASSETS = [
+    ("BTC", "Bitcoin", 8, False, "97250"),
+    ("ETH", "Ether", 18, False, "3420.5"),
+    ("SOL", "Solana", 9, False, "182.35"),
+    ("USDT", "Tether USD", 6, True, "1.0002"),
+    ("USDC", "USD Coin", 6, True, "0.9999"),
+]
 NETWORKS = [("bitcoin", "Bitcoin"), ("ethereum", "Ethereum"), ("solana", "Solana"), ("tron", "Tron")]
-VENUES = [("FORTIS", "Fortis Custody AG", "custodian"), ("NORTHX", "NorthX Exchange", "exchange"),
-          ("KESTREL", "Kestrel Prime", "prime_broker"), ("ONCHAIN", "Self-custody wallets", "onchain"),
-          ("HARBOR", "Harbor Bank", "bank")]
-COUNTERPARTIES = [("ACME", "Acme Trading Ltd", "client", "US", "low"),
-                  ("BLUEFIN", "Bluefin Capital Pte", "client", "SG", "medium"),
-                  ("GLOBEX", "Globex Markets LLP", "client", "GB", "medium"),
-                  ("HIGHTIDE", "Hightide Fund SPC", "client", "KY", "high"),
-                  ("LENDCO", "Lendco Treasury SA", "lender", "CH", "low"),
-                  ("ARBDESK", "Internal arbitrage desk", "internal_desk", "GB", "low")]
+VENUES = [
+    ("FORTIS", "Fortis Custody AG", "custodian"),
+    ("NORTHX", "NorthX Exchange", "exchange"),
+    ("KESTREL", "Kestrel Prime", "prime_broker"),
+    ("ONCHAIN", "Self-custody wallets", "onchain"),
+    ("HARBOR", "Harbor Bank", "bank"),
+]
+COUNTERPARTIES = [
+    ("ACME", "Acme Trading Ltd", "client", "US", "low"),
+    ("BLUEFIN", "Bluefin Capital Pte", "client", "SG", "medium"),
+    ("GLOBEX", "Globex Markets LLP", "client", "GB", "medium"),
+    ("HIGHTIDE", "Hightide Fund SPC", "client", "KY", "high"),
+    ("LENDCO", "Lendco Treasury SA", "lender", "CH", "low"),
+    ("ARBDESK", "Internal arbitrage desk", "internal_desk", "GB", "low"),
+]
 # code, venue, network, address, owner, purpose
-ACCOUNTS = [("INV-FORTIS-BTC", "FORTIS", "bitcoin", "bc1qfortis0inventory0btc0000000000000", None, "inventory"),
-            ("INV-FORTIS-ETH", "FORTIS", "ethereum", "0x5f0rt15000000000000000000000000000000e7h", None, "inventory"),
-            ("INV-NORTHX", "NORTHX", None, "", None, "inventory"),
-            ("INV-ONCHAIN-SOL", "ONCHAIN", "solana", "So1anaInv3ntory111111111111111111111111111", None,
-             "inventory"),
-            ("TRS-HARBOR-USD", "HARBOR", None, "", None, "treasury"),
-            ("COL-FORTIS", "FORTIS", None, "", None, "collateral"),
-            ("ACME-BTC", "ONCHAIN", "bitcoin", "bc1qacme0settlement00000000000000000000", "ACME", "settlement"),
-            ("ACME-ETH", "ONCHAIN", "ethereum", "0xacme00000000000000000000000000000000e7h", "ACME", "settlement"),
-            ("BLUEFIN-NORTHX", "NORTHX", None, "", "BLUEFIN", "settlement"),
-            ("GLOBEX-KESTREL", "KESTREL", None, "", "GLOBEX", "settlement"),
-            ("HIGHTIDE-SOL", "ONCHAIN", "solana", "H1ghT1de5o1111111111111111111111111111111", "HIGHTIDE",
-             "settlement")]
-STOCK = [("BTC", "INV-FORTIS-BTC", "180"), ("BTC", "INV-NORTHX", "60"), ("ETH", "INV-FORTIS-ETH", "3500"),
-         ("SOL", "INV-ONCHAIN-SOL", "55000"), ("USDT", "INV-NORTHX", "18000000"),
-         ("USDC", "INV-NORTHX", "12500000")]
-USERS = [("trader", ["trader"], ["ACME", "BLUEFIN"]), ("trader2", ["trader"], ["GLOBEX", "HIGHTIDE"]),
-         ("ops", ["ops"], []), ("ops2", ["ops"], []), ("ops_senior", ["ops_senior"], []), ("risk", ["risk"], []),
-         ("compliance", ["compliance"], []), ("treasury", ["treasury"], []), ("manager", ["manager"], []),
-         ("auditor", ["auditor"], []), ("admin", ["admin"], [])]
+ACCOUNTS = [
+    ("INV-FORTIS-BTC", "FORTIS", "bitcoin", "bc1qfortis0inventory0btc0000000000000", None, "inventory"),
+    ("INV-FORTIS-ETH", "FORTIS", "ethereum", "0x5f0rt15000000000000000000000000000000e7h", None, "inventory"),
+    ("INV-NORTHX", "NORTHX", None, "", None, "inventory"),
+    ("INV-ONCHAIN-SOL", "ONCHAIN", "solana", "So1anaInv3ntory111111111111111111111111111", None, "inventory"),
+    ("TRS-HARBOR-USD", "HARBOR", None, "", None, "treasury"),
+    ("COL-FORTIS", "FORTIS", None, "", None, "collateral"),
+    ("ACME-BTC", "ONCHAIN", "bitcoin", "bc1qacme0settlement00000000000000000000", "ACME", "settlement"),
+    ("ACME-ETH", "ONCHAIN", "ethereum", "0xacme00000000000000000000000000000000e7h", "ACME", "settlement"),
+    ("BLUEFIN-NORTHX", "NORTHX", None, "", "BLUEFIN", "settlement"),
+    ("GLOBEX-KESTREL", "KESTREL", None, "", "GLOBEX", "settlement"),
+    (
+        "HIGHTIDE-SOL",
+        "ONCHAIN",
+        "solana",
+        "H1ghT1de5o1111111111111111111111111111111",
+        "HIGHTIDE",
+        "settlement",
+    ),
+]
+STOCK = [
+    ("BTC", "INV-FORTIS-BTC", "180"),
+    ("BTC", "INV-NORTHX", "60"),
+    ("ETH", "INV-FORTIS-ETH", "3500"),
+    ("SOL", "INV-ONCHAIN-SOL", "55000"),
+    ("USDT", "INV-NORTHX", "18000000"),
+    ("USDC", "INV-NORTHX", "12500000"),
+]
+USERS = [
+    ("trader", ["trader"], ["ACME", "BLUEFIN"]),
+    ("trader2", ["trader"], ["GLOBEX", "HIGHTIDE"]),
+    ("ops", ["ops"], []),
+    ("ops2", ["ops"], []),
+    ("ops_senior", ["ops_senior"], []),
+    ("risk", ["risk"], []),
+    ("compliance", ["compliance"], []),
+    ("treasury", ["treasury"], []),
+    ("manager", ["manager"], []),
+    ("auditor", ["auditor"], []),
+    ("admin", ["admin"], []),
+]
 
 
 class Command(BaseCommand):
@@ -73,18 +104,24 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = self._users_and_reference_data()
         if Journal.objects.exists() or BorrowRequest.objects.exists():
-            self.stdout.write("Demo desk already loaded: reference data and users checked, book left as it is.")
+            self.stdout.write(
+                "Demo desk already loaded: reference data and users checked, book left as it is."
+            )
             return
         self._book(users)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo desk loaded: {BorrowRequest.objects.count()} requests, {Journal.objects.count()} journals."))
+        loaded = f"{BorrowRequest.objects.count()} requests, {Journal.objects.count()} journals"
+        self.stdout.write(self.style.SUCCESS(f"Demo desk loaded: {loaded}."))
 
     @transaction.atomic
     def _users_and_reference_data(self) -> dict:
-        admin = create_desk_user(username="admin", password=settings.DEMO_PASSWORD, roles=["admin"], validate=False)
+        admin = create_desk_user(
+            username="admin", password=settings.DEMO_PASSWORD, roles=["admin"], validate=False
+        )
         for symbol, name, decimals, stable, _ in ASSETS:
             if not Asset.objects.filter(symbol=symbol).exists():
-                refdata.create_asset(actor=admin, symbol=symbol, name=name, decimals=decimals, is_stablecoin=stable)
+                refdata.create_asset(
+                    actor=admin, symbol=symbol, name=name, decimals=decimals, is_stablecoin=stable
+                )
         for code, name in NETWORKS:
             if not Network.objects.filter(code=code).exists():
                 refdata.create_network(actor=admin, code=code, name=name)
@@ -93,14 +130,25 @@ class Command(BaseCommand):
                 refdata.create_venue(actor=admin, code=code, name=name, kind=kind)
         for code, name, kind, jurisdiction, risk in COUNTERPARTIES:
             if not Counterparty.objects.filter(code=code).exists():
-                refdata.create_counterparty(actor=admin, code=code, legal_name=name, kind=kind,
-                                            jurisdiction=jurisdiction, risk_rating=risk)
+                refdata.create_counterparty(
+                    actor=admin,
+                    code=code,
+                    legal_name=name,
+                    kind=kind,
+                    jurisdiction=jurisdiction,
+                    risk_rating=risk,
+                )
         for code, venue, network, address, owner, purpose in ACCOUNTS:
             if not CustodyAccount.objects.filter(code=code).exists():
                 refdata.create_custody_account(
-                    actor=admin, code=code, venue=Venue.objects.get(code=venue), purpose=purpose,
-                    network=Network.objects.get(code=network) if network else None, address=address,
-                    owner=Counterparty.objects.get(code=owner) if owner else None)
+                    actor=admin,
+                    code=code,
+                    venue=Venue.objects.get(code=venue),
+                    purpose=purpose,
+                    network=Network.objects.get(code=network) if network else None,
+                    address=address,
+                    owner=Counterparty.objects.get(code=owner) if owner else None,
+                )
         for symbol, *_, price in ASSETS:
             asset = Asset.objects.get(symbol=symbol)
             if not Price.objects.filter(asset=asset).exists():
@@ -108,8 +156,12 @@ class Command(BaseCommand):
         users = {}
         for username, roles, counterparties in USERS:
             users[username] = create_desk_user(
-                username=username, password=settings.DEMO_PASSWORD, roles=roles, validate=False,
-                counterparties=[Counterparty.objects.get(code=c) for c in counterparties])
+                username=username,
+                password=settings.DEMO_PASSWORD,
+                roles=roles,
+                validate=False,
+                counterparties=[Counterparty.objects.get(code=c) for c in counterparties],
+            )
         return users
 
     def _book(self, u: dict) -> None:
@@ -118,28 +170,49 @@ class Command(BaseCommand):
         acct = {a.code: a for a in CustodyAccount.objects.all()}
         expiry = business_date() + timedelta(days=365)
         for code in ("ACME", "BLUEFIN", "GLOBEX", "LENDCO", "ARBDESK"):
-            set_kyc(actor=u["compliance"], counterparty=cp[code], status="approved",
-                    risk_rating=cp[code].risk_rating, expires_on=expiry)
-        set_kyc(actor=u["compliance"], counterparty=cp["HIGHTIDE"], status="pending", risk_rating="high",
-                expires_on=expiry)
+            set_kyc(
+                actor=u["compliance"],
+                counterparty=cp[code],
+                status="approved",
+                risk_rating=cp[code].risk_rating,
+                expires_on=expiry,
+            )
+        set_kyc(
+            actor=u["compliance"],
+            counterparty=cp["HIGHTIDE"],
+            status="pending",
+            risk_rating="high",
+            expires_on=expiry,
+        )
         for symbol, account, quantity in STOCK:
             with transaction.atomic():
-                receive(actor=u["treasury"], asset=asset[symbol], account=acct[account], quantity=Decimal(quantity),
-                        source_counterparty=cp["LENDCO"] if symbol in ("BTC", "ETH") else None,
-                        cost_rate_bps=Decimal("150") if symbol in ("BTC", "ETH") else None,
-                        reference=f"opening {symbol} inventory")
+                receive(
+                    actor=u["treasury"],
+                    asset=asset[symbol],
+                    account=acct[account],
+                    quantity=Decimal(quantity),
+                    source_counterparty=cp["LENDCO"] if symbol in ("BTC", "ETH") else None,
+                    cost_rate_bps=Decimal("150") if symbol in ("BTC", "ETH") else None,
+                    reference=f"opening {symbol} inventory",
+                )
 
         def submit(trader, counterparty, symbol, quantity, **extra):
             with transaction.atomic():
-                return submit_request(actor=u[trader], counterparty=cp[counterparty], asset=asset[symbol],
-                                      quantity=Decimal(quantity), **extra)
+                return submit_request(
+                    actor=u[trader],
+                    counterparty=cp[counterparty],
+                    asset=asset[symbol],
+                    quantity=Decimal(quantity),
+                    **extra,
+                )
 
         def approve_fully(request, rate):
             """Walk the request's approval path with a different approver per step."""
             approvers = {"ops": u["ops"], "ops_senior": u["ops_senior"], "risk": u["risk"]}
             while request.status in ("pending_approval", "pending_second_approval"):
-                request = approve_request(actor=approvers[request.next_role], request=request,
-                                          rate_bps=Decimal(rate))
+                request = approve_request(
+                    actor=approvers[request.next_role], request=request, rate_bps=Decimal(rate)
+                )
             return request
 
         def settle_delivery(request):
@@ -147,11 +220,27 @@ class Command(BaseCommand):
             settle_instruction(actor=u["treasury"], instruction=instruction)
 
         # Waiting in the queues.
-        submit("trader", "ACME", "BTC", "2.5", urgency="high", max_rate_bps=Decimal("650"), term_days=30,
-               settlement_account=acct["ACME-BTC"], notes="Short cover into month end")
+        submit(
+            "trader",
+            "ACME",
+            "BTC",
+            "2.5",
+            urgency="high",
+            max_rate_bps=Decimal("650"),
+            term_days=30,
+            settlement_account=acct["ACME-BTC"],
+            notes="Short cover into month end",
+        )
         submit("trader", "BLUEFIN", "ETH", "40", urgency="normal", term_days=14)
-        submit("trader", "ACME", "SOL", "1200", urgency="critical", min_quantity=Decimal("800"),
-               notes="Needed before the US open")
+        submit(
+            "trader",
+            "ACME",
+            "SOL",
+            "1200",
+            urgency="critical",
+            min_quantity=Decimal("800"),
+            notes="Needed before the US open",
+        )
         submit("trader2", "GLOBEX", "USDT", "150000", urgency="low")
         second = submit("trader2", "GLOBEX", "BTC", "6", urgency="normal", max_rate_bps=Decimal("700"))
         approve_request(actor=u["ops"], request=second, rate_bps=Decimal("480"))  # waits for ops_senior
@@ -167,21 +256,36 @@ class Command(BaseCommand):
         # Approved, awaiting delivery (one failed attempt on record).
         pending = submit("trader", "ACME", "BTC", "1.5", max_rate_bps=Decimal("600"))
         pending = approve_request(actor=u["ops"], request=pending, rate_bps=Decimal("450"))
-        fail_instruction(actor=u["treasury"], instruction=SettlementInstruction.objects.get(loan=pending.loan),
-                         reason="Custodian withdrawal window closed; retry after 14:00 UTC")
+        fail_instruction(
+            actor=u["treasury"],
+            instruction=SettlementInstruction.objects.get(loan=pending.loan),
+            reason="Custodian withdrawal window closed; retry after 14:00 UTC",
+        )
 
         # Delivered and on loan: one with a recall, one with a rerate proposal, one returned in full.
         for trader, counterparty, symbol, quantity, rate in [
-            ("trader", "ACME", "BTC", "3", "425"), ("trader", "BLUEFIN", "ETH", "120", "380"),
-            ("trader2", "GLOBEX", "SOL", "9000", "900"), ("trader", "ACME", "USDC", "200000", "650"),
+            ("trader", "ACME", "BTC", "3", "425"),
+            ("trader", "BLUEFIN", "ETH", "120", "380"),
+            ("trader2", "GLOBEX", "SOL", "9000", "900"),
+            ("trader", "ACME", "USDC", "200000", "650"),
         ]:
             request = approve_fully(submit(trader, counterparty, symbol, quantity, term_days=30), rate)
             settle_delivery(request)
-        loans = {r.asset.symbol: r.loan for r in BorrowRequest.objects.filter(loan__status="active")}
-        recall_loan(actor=u["ops"], loan=loans["ETH"], quantity=Decimal("40"),
-                    due_at=timezone.now() + timedelta(days=2))
-        propose_rerate(actor=u["ops"], loan=loans["SOL"], rate_bps=Decimal("1100"),
-                       effective_date=business_date() + timedelta(days=1))
+        loans = {
+            loan.asset.symbol: loan for loan in Loan.objects.filter(status="active").select_related("asset")
+        }
+        recall_loan(
+            actor=u["ops"],
+            loan=loans["ETH"],
+            quantity=Decimal("40"),
+            due_at=timezone.now() + timedelta(days=2),
+        )
+        propose_rerate(
+            actor=u["ops"],
+            loan=loans["SOL"],
+            rate_bps=Decimal("1100"),
+            effective_date=business_date() + timedelta(days=1),
+        )
         return_loan(actor=u["ops"], loan=loans["USDC"], quantity=Decimal("200000"))
         accrue_fees(day=business_date())
 

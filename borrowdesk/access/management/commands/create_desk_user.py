@@ -18,10 +18,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--role", action="append", dest="roles", required=True, choices=ROLES)
-        parser.add_argument("--counterparty", action="append", dest="counterparties", default=[],
-                            help="counterparty code the user may act for (traders)")
-        parser.add_argument("--password-stdin", action="store_true", required=True,
-                            help="read the password from standard input (never from the command line)")
+        parser.add_argument(
+            "--counterparty",
+            action="append",
+            dest="counterparties",
+            default=[],
+            help="counterparty code the user may act for (traders)",
+        )
+        parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            required=True,
+            help="read the password from standard input (never from the command line)",
+        )
         parser.add_argument("--email", default="")
 
     def handle(self, *args, username, roles, counterparties, password_stdin, email, **options):
@@ -34,8 +43,11 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown counterparty code(s): {', '.join(missing)}")
         try:
             user = create_desk_user(
-                username=username, password=password, roles=roles,
-                counterparties=[found[c] for c in counterparties], email=email,
+                username=username,
+                password=password,
+                roles=roles,
+                counterparties=[found[c] for c in counterparties],
+                email=email,
             )
         except DomainError as exc:
             raise CommandError(exc.detail) from exc
