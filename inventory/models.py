@@ -8,9 +8,9 @@ transaction, so two approvals racing for the last units cannot both win. Journal
 immutable: triggers reject UPDATE and DELETE.
 """
 
-import pgtrigger
 from typing import Any
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

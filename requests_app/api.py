@@ -1,8 +1,8 @@
 """The borrow-request API of API.md: intake with Idempotency-Key, approvals, the approval queue."""
 
-from typing import Any
-
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets

@@ -1,8 +1,8 @@
 """Browser forms for borrow requests: shape here, rules in the services."""
 
-from typing import Any
-
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 
