@@ -14,8 +14,9 @@ class TokenView(ObtainAuthToken):
     renderer_classes = ObtainAuthToken.renderer_classes
 
     @extend_schema(
-        request=inline_serializer("TokenIn", {"username": serializers.CharField(),
-                                              "password": serializers.CharField()}),
+        request=inline_serializer(
+            "TokenIn", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
         responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
     )
     def post(self, request, *args, **kwargs):

@@ -38,8 +38,12 @@ class HealthView(APIView):
     @extend_schema(
         responses=inline_serializer(
             "Health",
-            {"status": serializers.CharField(), "database": serializers.CharField(),
-             "redis": serializers.CharField(), "last_jobs": serializers.ListField()},
+            {
+                "status": serializers.CharField(),
+                "database": serializers.CharField(),
+                "redis": serializers.CharField(),
+                "last_jobs": serializers.ListField(),
+            },
         )
     )
     def get(self, request):

@@ -10,7 +10,9 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         from borrowdesk.operations.schedule import sync_schedule
 
-        post_migrate.connect(_sync_after_migrate(sync_schedule), dispatch_uid="operations.sync_schedule", weak=False)
+        post_migrate.connect(
+            _sync_after_migrate(sync_schedule), dispatch_uid="operations.sync_schedule", weak=False
+        )
 
 
 def _sync_after_migrate(sync):

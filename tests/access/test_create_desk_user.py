@@ -11,8 +11,16 @@ from borrowdesk.refdata.selectors import counterparties_for_trader
 def test_creates_a_trader_acting_for_a_counterparty(acme, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-desk-password-9\n"))
     out = io.StringIO()
-    call_command("create_desk_user", "tina", "--role", "trader", "--counterparty", "ACME", "--password-stdin",
-                 stdout=out)
+    call_command(
+        "create_desk_user",
+        "tina",
+        "--role",
+        "trader",
+        "--counterparty",
+        "ACME",
+        "--password-stdin",
+        stdout=out,
+    )
     tina = User.objects.get(username="tina")
     assert tina.check_password("a-long-desk-password-9")
     assert has_role(tina, "trader")
@@ -22,14 +30,18 @@ def test_creates_a_trader_acting_for_a_counterparty(acme, monkeypatch):
 
 def test_several_roles_are_all_granted(db, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-desk-password-9\n"))
-    call_command("create_desk_user", "max", "--role", "ops", "--role", "risk", "--password-stdin", stdout=io.StringIO())
+    call_command(
+        "create_desk_user", "max", "--role", "ops", "--role", "risk", "--password-stdin", stdout=io.StringIO()
+    )
     assert set(User.objects.get(username="max").groups.values_list("name", flat=True)) == {"ops", "risk"}
 
 
 def test_unknown_counterparty_is_refused_and_no_user_is_created(db, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-desk-password-9\n"))
     with pytest.raises(CommandError, match="NOPE"):
-        call_command("create_desk_user", "x", "--role", "trader", "--counterparty", "NOPE", "--password-stdin")
+        call_command(
+            "create_desk_user", "x", "--role", "trader", "--counterparty", "NOPE", "--password-stdin"
+        )
     assert not User.objects.filter(username="x").exists()
 
 
