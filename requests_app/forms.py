@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from borrowdesk.forms import DeskForm
 from borrowdesk.refdata.models import Asset, CustodyAccount
 from borrowdesk.refdata.selectors import visible_counterparties
 from requests_app.models import Urgency
@@ -14,7 +15,7 @@ QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
 RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(DeskForm):
     counterparty: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, to_field_name="code")
     asset = forms.ModelChoiceField(queryset=Asset.objects.filter(is_active=True), to_field_name="symbol")
     quantity = forms.DecimalField(**QTY, min_value=0)
@@ -50,7 +51,7 @@ class SubmitForm(forms.Form):
         )
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(DeskForm):
     quantity = forms.DecimalField(**QTY, required=False, min_value=0)
     rate_bps = forms.DecimalField(**RATE, min_value=0, label="Rate (bps/yr)")
     account = forms.ModelChoiceField(
@@ -61,5 +62,5 @@ class ApproveForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(DeskForm):
     reason = forms.CharField(max_length=500)

@@ -277,7 +277,7 @@ def _open_loan(
         account = choose_source_account(asset=request.asset, quantity=quantity)
         if account is None:
             raise InsufficientInventory(
-                f"No inventory account holds {quantity} {request.asset.symbol} available."
+                f"Not enough {request.asset.symbol} available: no inventory account holds {quantity}."
             )
     hold_until = business_day_end(business_date())
     loan = open_loan(
