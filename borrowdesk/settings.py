@@ -190,6 +190,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VenueKindEnum": "borrowdesk.refdata.models.VenueKind",
+        "CounterpartyKindEnum": "borrowdesk.refdata.models.CounterpartyKind",
+    },
 }
 
 # --- Celery on Redis. Late acks: a job a dead worker held is delivered again, so jobs are idempotent. ---
