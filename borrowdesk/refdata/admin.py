@@ -1,0 +1,125 @@
+"""Django admin for reference data.
+
+Saves go through the services, like every other write: the same permission check, the same rules,
+and the audit trail names the admin. Nothing is deleted (the ledger refers to these rows; set
+``is_active`` off instead), a code never changes once created, and prices are read-only here (they
+come from the price API and feeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from borrowdesk.errors import DomainError
+from borrowdesk.refdata import services
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    key = "code"  # set on creation, read-only afterwards
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    update_arg: str  # the update service's keyword for the object
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return (self.key,) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            saved = self.update(actor=request.user, **{self.update_arg: obj}, **changes)
+        else:
+            saved = self.create(actor=request.user, **form.cleaned_data)
+        obj.pk = saved.pk  # the admin's log entry and redirect use it
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The form has run full_clean(), but the service's own rules (or a concurrent write) can
+        # still refuse; the admin's transaction has rolled back by now, so say why and start over.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(Asset)
+class AssetAdmin(ReferenceAdmin):
+    key = "symbol"
+    create = staticmethod(services.create_asset)
+    update = staticmethod(services.update_asset)
+    update_arg = "asset"
+    fields = ["symbol", "name", "decimals", "is_stablecoin", "is_active"]
+    list_display = ["symbol", "name", "decimals", "is_stablecoin", "is_active"]
+    list_filter = ["is_stablecoin", "is_active"]
+    search_fields = ["symbol", "name"]
+
+
+@admin.register(Network)
+class NetworkAdmin(ReferenceAdmin):
+    create = staticmethod(services.create_network)
+    update = staticmethod(services.update_network)
+    update_arg = "network"
+    fields = ["code", "name", "is_active"]
+    list_display = ["code", "name", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Venue)
+class VenueAdmin(ReferenceAdmin):
+    create = staticmethod(services.create_venue)
+    update = staticmethod(services.update_venue)
+    update_arg = "venue"
+    fields = ["code", "name", "kind", "is_active"]
+    list_display = ["code", "name", "kind", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Counterparty)
+class CounterpartyAdmin(ReferenceAdmin):
+    create = staticmethod(services.create_counterparty)
+    update = staticmethod(services.update_counterparty)
+    update_arg = "counterparty"
+    fields = ["code", "legal_name", "kind", "jurisdiction", "risk_rating", "is_active"]
+    list_display = ["code", "legal_name", "kind", "jurisdiction", "risk_rating", "is_active"]
+    list_filter = ["kind", "risk_rating", "jurisdiction", "is_active"]
+    search_fields = ["code", "legal_name"]
+
+
+@admin.register(CustodyAccount)
+class CustodyAccountAdmin(ReferenceAdmin):
+    create = staticmethod(services.create_custody_account)
+    update = staticmethod(services.update_custody_account)
+    update_arg = "account"
+    fields = ["code", "venue", "network", "address", "owner", "purpose", "is_active"]
+    list_display = ["code", "venue", "network", "owner", "purpose", "address", "is_active"]
+    list_filter = ["purpose", "is_active", "venue", "network"]
+    list_select_related = ["venue", "network", "owner"]
+    search_fields = ["code", "address", "venue__code", "owner__code", "owner__legal_name"]
+    autocomplete_fields = ["owner"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["asset", "price_usd", "as_of", "source", "created_at"]
+    list_filter = ["source"]
+    list_select_related = ["asset"]
+    search_fields = ["asset__symbol", "source"]
+    date_hierarchy = "as_of"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

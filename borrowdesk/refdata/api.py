@@ -1,0 +1,387 @@
+"""The reference-data API of API.md: assets, networks, venues, counterparties, custody accounts, prices.
+
+Read by any authenticated user (a trader sees only the counterparties granted to them and the
+accounts of the firm or of those counterparties; the rest is 404 to them); written by the holders
+of the model's add/change permission (ops, ops_senior, admin by the role table). Nothing is deleted:
+reference data is referenced by the ledger, so DELETE is 405 and ``is_active=false`` retires a row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.response import Response
+
+from borrowdesk.refdata import selectors, services
+from borrowdesk.refdata.filters import (
+    AssetFilter,
+    CounterpartyFilter,
+    CustodyAccountFilter,
+    NetworkFilter,
+    PriceFilter,
+    VenueFilter,
+)
+from borrowdesk.refdata.models import (
+    AccountPurpose,
+    Asset,
+    Counterparty,
+    CounterpartyKind,
+    CustodyAccount,
+    Network,
+    Price,
+    RiskRating,
+    Venue,
+    VenueKind,
+)
+
+PRICE_DIGITS, PRICE_PLACES = 24, 8  # Price.price_usd: USD values are Decimal(24, 8)
+
+
+class ReferenceDataPermission(permissions.BasePermission):
+    """Reads: any authenticated user. Writes: the model's ``add``/``change`` permission.
+
+    The permissions come from the role table (borrowdesk/access/roles.py), the same ones the services
+    check again. A method the view does not offer is let through so the view answers 405.
+    """
+
+    message = "Your role does not allow changing reference data."
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.method in permissions.SAFE_METHODS or not hasattr(view, request.method.lower()):
+            return True
+        action = "add" if request.method == "POST" else "change"
+        return request.user.has_perm(f"refdata.{action}_{view.model._meta.model_name}")
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeOut(serializers.SlugRelatedField):
+    """A reference rendered by its code (or an asset by its symbol), as everywhere in the API."""
+
+    def __init__(self, slug_field: str = "code", **kwargs: Any):
+        super().__init__(slug_field=slug_field, read_only=True, **kwargs)
+
+
+class AssetOut(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    decimals = serializers.IntegerField()
+    is_stablecoin = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+
+
+class NetworkOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+
+class VenueOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=VenueKind.choices)
+    is_active = serializers.BooleanField()
+
+
+class CounterpartyOut(serializers.Serializer):
+    code = serializers.CharField()
+    legal_name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=CounterpartyKind.choices)
+    jurisdiction = serializers.CharField()
+    risk_rating = serializers.ChoiceField(choices=RiskRating.choices)
+    is_active = serializers.BooleanField()
+
+
+class CustodyAccountOut(serializers.Serializer):
+    code = serializers.CharField()
+    venue = CodeOut()
+    network = CodeOut(allow_null=True)
+    address = serializers.CharField()
+    owner = CodeOut(allow_null=True, help_text="Counterparty code; null for the firm.")
+    purpose = serializers.ChoiceField(choices=AccountPurpose.choices)
+    is_active = serializers.BooleanField()
+
+
+class PriceOut(serializers.Serializer):
+    asset = CodeOut(slug_field="symbol")
+    price_usd = serializers.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES)
+    as_of = serializers.DateTimeField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the API's field, not Field.source
+
+
+# --- input ----------------------------------------------------------------------------------------
+# Shape and types only; the desk's rules (code formats, active references, …) are the services'.
+
+
+def code_in(
+    queryset: models.QuerySet, *, slug_field: str = "code", **kwargs: Any
+) -> serializers.SlugRelatedField:
+    """A reference given by its code (an asset by its symbol); an unknown one is a 400 on the field."""
+    label = queryset.model._meta.verbose_name
+    return serializers.SlugRelatedField(
+        slug_field=slug_field,
+        queryset=queryset,
+        error_messages={
+            "does_not_exist": f"Unknown {label}: {{value}}.",
+            "invalid": f"Give the {label}'s {slug_field}.",
+        },
+        **kwargs,
+    )
+
+
+class FixedKey(serializers.Serializer):
+    """An update may repeat the object's code but not change it: other systems refer to it by code."""
+
+    key = "code"
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.key in attrs and attrs[self.key] != getattr(self.instance, self.key):
+            raise serializers.ValidationError(
+                {self.key: ["Cannot change; create a new one and deactivate this one."]}
+            )
+        attrs.pop(self.key, None)
+        return attrs
+
+
+class AssetIn(serializers.Serializer):
+    symbol = serializers.CharField(max_length=16)
+    name = serializers.CharField(max_length=100)
+    decimals = serializers.IntegerField(min_value=0, max_value=services.MAX_DECIMALS)
+    is_stablecoin = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class AssetUpdateIn(FixedKey, AssetIn):
+    key = "symbol"
+    symbol = serializers.CharField(max_length=16, required=False)
+
+
+class NetworkIn(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=100)
+    is_active = serializers.BooleanField(required=False)
+
+
+class NetworkUpdateIn(FixedKey, NetworkIn):
+    code = serializers.CharField(max_length=32, required=False)
+
+
+class VenueIn(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=VenueKind.choices)
+    is_active = serializers.BooleanField(required=False)
+
+
+class VenueUpdateIn(FixedKey, VenueIn):
+    code = serializers.CharField(max_length=32, required=False)
+
+
+class CounterpartyIn(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+    legal_name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=CounterpartyKind.choices)
+    jurisdiction = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
+    risk_rating = serializers.ChoiceField(choices=RiskRating.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CounterpartyUpdateIn(FixedKey, CounterpartyIn):
+    code = serializers.CharField(max_length=32, required=False)
+
+
+class CustodyAccountIn(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    venue = code_in(Venue.objects.all())
+    network = code_in(Network.objects.all(), allow_null=True, required=False)
+    address = serializers.CharField(max_length=128, allow_blank=True, required=False)
+    owner = code_in(
+        Counterparty.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Counterparty code; null (or absent) for the firm.",
+    )
+    purpose = serializers.ChoiceField(choices=AccountPurpose.choices)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CustodyAccountUpdateIn(FixedKey, CustodyAccountIn):
+    code = serializers.CharField(max_length=40, required=False)
+
+
+class PriceIn(serializers.Serializer):
+    asset = code_in(Asset.objects.all(), slug_field="symbol")
+    price_usd = serializers.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES)
+    as_of = serializers.DateTimeField(required=False, help_text="Default: now.")
+    source = serializers.CharField(max_length=64, required=False)  # type: ignore[assignment]  # as PriceOut
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+class ReferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """List, retrieve (by code), create and update; each write is one service call."""
+
+    permission_classes = [ReferenceDataPermission]
+    lookup_field = "code"
+    lookup_value_regex = r"[^/]+"  # codes may contain dots (the router's default refuses them)
+    model: type[models.Model]
+    create_in: type[serializers.Serializer]
+    update_in: type[serializers.Serializer]
+
+    def create(self, request, *args, **kwargs):
+        data = self.create_in(data=request.data)
+        data.is_valid(raise_exception=True)
+        obj = self.call_create(data.validated_data)
+        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, partial: bool = False, **kwargs):
+        obj = self.get_object()  # scoped: what the user may not see is a 404
+        data = self.update_in(instance=obj, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        obj = self.call_update(obj, data.validated_data)
+        return Response(self.get_serializer(obj).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def call_create(self, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def call_update(self, obj: Any, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+
+def _write_schema(create_in, update_in, out):
+    return extend_schema_view(
+        create=extend_schema(request=create_in, responses={201: out}),
+        update=extend_schema(request=update_in, responses=out),
+        partial_update=extend_schema(request=update_in, responses=out),
+    )
+
+
+@_write_schema(AssetIn, AssetUpdateIn, AssetOut)
+class AssetViewSet(ReferenceViewSet):
+    """Assets, by symbol."""
+
+    model = Asset
+    lookup_field = "symbol"
+    serializer_class = AssetOut
+    create_in, update_in = AssetIn, AssetUpdateIn
+    filterset_class = AssetFilter
+
+    def get_queryset(self):
+        return selectors.assets()
+
+    def call_create(self, data):
+        return services.create_asset(actor=self.request.user, **data)
+
+    def call_update(self, obj, data):
+        return services.update_asset(actor=self.request.user, asset=obj, **data)
+
+
+@_write_schema(NetworkIn, NetworkUpdateIn, NetworkOut)
+class NetworkViewSet(ReferenceViewSet):
+    """Networks (chains), by lower-case code."""
+
+    model = Network
+    serializer_class = NetworkOut
+    create_in, update_in = NetworkIn, NetworkUpdateIn
+    filterset_class = NetworkFilter
+
+    def get_queryset(self):
+        return selectors.networks()
+
+    def call_create(self, data):
+        return services.create_network(actor=self.request.user, **data)
+
+    def call_update(self, obj, data):
+        return services.update_network(actor=self.request.user, network=obj, **data)
+
+
+@_write_schema(VenueIn, VenueUpdateIn, VenueOut)
+class VenueViewSet(ReferenceViewSet):
+    """Venues: exchanges, custodians, prime brokers, on-chain, banks."""
+
+    model = Venue
+    serializer_class = VenueOut
+    create_in, update_in = VenueIn, VenueUpdateIn
+    filterset_class = VenueFilter
+
+    def get_queryset(self):
+        return selectors.venues()
+
+    def call_create(self, data):
+        return services.create_venue(actor=self.request.user, **data)
+
+    def call_update(self, obj, data):
+        return services.update_venue(actor=self.request.user, venue=obj, **data)
+
+
+@_write_schema(CounterpartyIn, CounterpartyUpdateIn, CounterpartyOut)
+class CounterpartyViewSet(ReferenceViewSet):
+    """Counterparties. A trader sees only those granted to them; any other is 404 to them."""
+
+    model = Counterparty
+    serializer_class = CounterpartyOut
+    create_in, update_in = CounterpartyIn, CounterpartyUpdateIn
+    filterset_class = CounterpartyFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user to scope by
+            return Counterparty.objects.none()
+        return selectors.visible_counterparties(self.request.user)
+
+    def call_create(self, data):
+        return services.create_counterparty(actor=self.request.user, **data)
+
+    def call_update(self, obj, data):
+        return services.update_counterparty(actor=self.request.user, counterparty=obj, **data)
+
+
+@_write_schema(CustodyAccountIn, CustodyAccountUpdateIn, CustodyAccountOut)
+class CustodyAccountViewSet(ReferenceViewSet):
+    """Custody accounts. A trader sees the firm's and their counterparties'; any other is 404 to them."""
+
+    model = CustodyAccount
+    serializer_class = CustodyAccountOut
+    create_in, update_in = CustodyAccountIn, CustodyAccountUpdateIn
+    filterset_class = CustodyAccountFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user to scope by
+            return CustodyAccount.objects.none()
+        return selectors.visible_accounts(self.request.user)
+
+    def call_create(self, data):
+        return services.create_custody_account(actor=self.request.user, **data)
+
+    def call_update(self, obj, data):
+        return services.update_custody_account(actor=self.request.user, account=obj, **data)
+
+
+class PriceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Prices: GET lists the mark (latest price) of every asset; POST records a price."""
+
+    permission_classes = [ReferenceDataPermission]
+    model = Price
+    serializer_class = PriceOut
+    filterset_class = PriceFilter
+
+    def get_queryset(self):
+        return selectors.latest_prices()
+
+    @extend_schema(request=PriceIn, responses={201: PriceOut})
+    def create(self, request, *args, **kwargs):
+        data = PriceIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        price = services.record_price(actor=request.user, **data.validated_data)
+        return Response(PriceOut(price).data, status=status.HTTP_201_CREATED)

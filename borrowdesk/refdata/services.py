@@ -1,0 +1,489 @@
+"""Writes of reference data: assets, networks, venues, counterparties, custody accounts, prices.
+
+Every function checks the actor's model permission itself (the role table grants ``refdata.add_*`` and
+``refdata.change_*`` to ops, ops_senior and admin), validates every field before writing (the desk's
+rules first, then ``full_clean()``, which also evaluates the database's CHECK and UNIQUE constraints),
+and writes inside ``acting_as(actor)`` so the audit trail names who changed what.
+
+Reference data is referenced by the ledger, so nothing here deletes: deactivate with
+``is_active=False``. A code (or an asset's symbol) never changes once created, because trading systems
+and scripts refer to it; create a new one and deactivate the old one instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from borrowdesk.audit import acting_as
+from borrowdesk.errors import InvalidInput, PermissionDeniedError
+from borrowdesk.refdata.models import (
+    AccountPurpose,
+    Asset,
+    Counterparty,
+    CounterpartyKind,
+    CustodyAccount,
+    Network,
+    Price,
+    RiskRating,
+    Venue,
+    VenueKind,
+)
+
+if TYPE_CHECKING:
+    from borrowdesk.access.models import User
+
+M = TypeVar("M", bound=models.Model)
+
+# The database's CHECK constraints (refdata/models.py), as whole-string matches. ``fullmatch`` rather
+# than ``$``: Python's ``$`` also matches before a trailing newline, PostgreSQL's does not.
+CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_.-]*")
+NETWORK_CODE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+JURISDICTION_PATTERN = re.compile(r"[A-Z]{2}")
+CODE_MESSAGE = "Use capital letters, digits, '_', '.' and '-', starting with a letter or digit (e.g. ACME)."
+NETWORK_CODE_MESSAGE = (
+    "Use lower-case letters, digits, '_' and '-', starting with a letter or digit (e.g. ethereum)."
+)
+JURISDICTION_MESSAGE = "Use the two-letter ISO 3166-1 country code in capitals (e.g. GB)."
+
+MAX_DECIMALS = 18  # quantities are Decimal(38, 18): an asset cannot have more places than the ledger holds
+# A mark stamped in the future would stay "the latest" until that moment passes; allow only clock skew.
+PRICE_CLOCK_SKEW = timedelta(minutes=5)
+
+# Constraints the database may still report when a concurrent write wins the race after our checks.
+CONSTRAINT_FIELDS = {
+    "account_unique_address": "address",
+    "asset_decimals_0_18": "decimals",
+    "refdata_asset_decimals_check": "decimals",
+    "asset_symbol_upper": "symbol",
+    "network_code": "code",
+    "venue_code_upper": "code",
+    "venue_kind_valid": "kind",
+    "counterparty_code_upper": "code",
+    "counterparty_kind_valid": "kind",
+    "counterparty_risk_valid": "risk_rating",
+    "counterparty_jurisdiction": "jurisdiction",
+    "account_code_upper": "code",
+    "account_purpose_valid": "purpose",
+    "price_positive": "price_usd",
+}
+
+Errors = dict[str, list[str]]
+
+
+class AssetChanges(TypedDict, total=False):
+    name: str
+    decimals: int
+    is_stablecoin: bool
+    is_active: bool
+
+
+class NetworkChanges(TypedDict, total=False):
+    name: str
+    is_active: bool
+
+
+class VenueChanges(TypedDict, total=False):
+    name: str
+    kind: str
+    is_active: bool
+
+
+class CounterpartyChanges(TypedDict, total=False):
+    legal_name: str
+    kind: str
+    jurisdiction: str
+    risk_rating: str
+    is_active: bool
+
+
+class CustodyAccountChanges(TypedDict, total=False):
+    venue: Venue
+    network: Network | None
+    address: str
+    owner: Counterparty | None
+    purpose: str
+    is_active: bool
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _require(actor: User, permission: str) -> None:
+    """Refuse an actor without the model permission (inactive users hold none)."""
+    if not actor.has_perm(permission):
+        raise PermissionDeniedError("Your role does not allow changing reference data.")
+
+
+def _refuse(errors: Errors) -> InvalidInput:
+    field, messages = next(iter(errors.items()))
+    return InvalidInput(f"Invalid input: {field}: {messages[0]}", fields=errors)
+
+
+def _check(errors: Errors, field: str, ok: bool, message: str) -> None:
+    if not ok:
+        errors.setdefault(field, []).append(message)
+
+
+def _check_pattern(errors: Errors, field: str, value: object, pattern: re.Pattern[str], message: str) -> None:
+    _check(errors, field, isinstance(value, str) and pattern.fullmatch(value) is not None, message)
+
+
+def _check_decimals(errors: Errors, decimals: object) -> None:
+    ok = isinstance(decimals, int) and not isinstance(decimals, bool) and 0 <= decimals <= MAX_DECIMALS
+    _check(errors, "decimals", ok, f"A whole number from 0 to {MAX_DECIMALS}.")
+
+
+def _check_active(errors: Errors, field: str, ref: Venue | Network | Counterparty | None) -> None:
+    if ref is not None:
+        _check(errors, field, ref.is_active, f"{ref} is inactive; a new reference must be active.")
+
+
+def _validate(obj: models.Model, errors: Errors) -> None:
+    """Add ``full_clean()``'s findings to the rule errors; raise ``InvalidInput`` naming every bad field.
+
+    Fields already refused by a rule are excluded, so each problem is reported once, in our words.
+    """
+    try:
+        obj.full_clean(exclude=list(errors))
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            name = "non_field_errors" if field == NON_FIELD_ERRORS else field
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise _refuse(errors)
+
+
+def _save(obj: M, *, update_fields: list[str] | None = None) -> M:
+    """Save, turning a constraint the database still refuses into ``InvalidInput``.
+
+    full_clean() has checked every constraint, but a concurrent transaction can commit the same code
+    between that check and our INSERT; the unique index then refuses the second writer, which must be
+    a 400 like any duplicate, not a 500.
+    """
+    try:
+        obj.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        raise _refuse({_constraint_field(obj, exc): ["Conflicts with existing reference data."]}) from exc
+    return obj
+
+
+def _constraint_field(obj: models.Model, exc: IntegrityError) -> str:
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or ""
+    if name in CONSTRAINT_FIELDS:
+        return CONSTRAINT_FIELDS[name]
+    for field in obj._meta.concrete_fields:
+        if field.unique and name == f"{obj._meta.db_table}_{field.column}_key":
+            return field.name
+    return "non_field_errors"
+
+
+def _apply(obj: M, changes: Mapping[str, Any], allowed: type) -> list[str]:
+    """Set the changed attributes on ``obj``; return the names of those that really changed."""
+    unknown = set(changes) - set(allowed.__annotations__)
+    if unknown:
+        raise TypeError(f"{type(obj).__name__} cannot change {', '.join(sorted(unknown))}.")
+    changed = [name for name, value in changes.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, changes[name])
+    return changed
+
+
+def _locked(model: type[M], obj: M, *related: str) -> M:
+    # Lock the row we change, so two concurrent edits apply one after the other, each validated
+    # against the row the other committed (and an object the caller already modified in memory,
+    # as a Django admin form does, is compared with what is really stored).
+    return model._default_manager.select_related(*related).select_for_update(of=("self",)).get(pk=obj.pk)
+
+
+# --- assets ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_asset(
+    *, actor: User, symbol: str, name: str, decimals: int, is_stablecoin: bool = False, is_active: bool = True
+) -> Asset:
+    """Add an asset. Raises ``PermissionDeniedError``, or ``InvalidInput`` naming every bad field
+    (malformed or duplicate symbol, decimals outside 0..18, too-long name)."""
+    _require(actor, "refdata.add_asset")
+    errors: Errors = {}
+    _check_pattern(errors, "symbol", symbol, CODE_PATTERN, CODE_MESSAGE.replace("ACME", "BTC"))
+    _check_decimals(errors, decimals)
+    asset = Asset(
+        symbol=symbol, name=name, decimals=decimals, is_stablecoin=is_stablecoin, is_active=is_active
+    )
+    _validate(asset, errors)
+    with acting_as(actor):
+        return _save(asset)
+
+
+@transaction.atomic
+def update_asset(*, actor: User, asset: Asset, **changes: Unpack[AssetChanges]) -> Asset:
+    """Change an asset's name, decimals, stablecoin flag or activity (its symbol never changes).
+
+    Decimals may go up but not down: quantities already booked may carry more places than the
+    lower figure allows. Raises ``PermissionDeniedError`` or ``InvalidInput``.
+    """
+    _require(actor, "refdata.change_asset")
+    asset = _locked(Asset, asset)
+    errors: Errors = {}
+    if "decimals" in changes:
+        _check_decimals(errors, changes["decimals"])
+        if not errors:
+            _check(
+                errors,
+                "decimals",
+                changes["decimals"] >= asset.decimals,
+                f"Cannot go below {asset.decimals}: quantities already booked may have that many places.",
+            )
+    changed = _apply(asset, changes, AssetChanges)
+    _validate(asset, errors)
+    if changed:
+        with acting_as(actor):
+            _save(asset, update_fields=changed)
+    return asset
+
+
+# --- networks -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_network(*, actor: User, code: str, name: str, is_active: bool = True) -> Network:
+    """Add a network (chain), coded in lower case (``ethereum``). Raises ``PermissionDeniedError``
+    or ``InvalidInput`` (malformed or duplicate code, too-long name)."""
+    _require(actor, "refdata.add_network")
+    errors: Errors = {}
+    _check_pattern(errors, "code", code, NETWORK_CODE_PATTERN, NETWORK_CODE_MESSAGE)
+    network = Network(code=code, name=name, is_active=is_active)
+    _validate(network, errors)
+    with acting_as(actor):
+        return _save(network)
+
+
+@transaction.atomic
+def update_network(*, actor: User, network: Network, **changes: Unpack[NetworkChanges]) -> Network:
+    """Rename or (de)activate a network. Raises ``PermissionDeniedError`` or ``InvalidInput``."""
+    _require(actor, "refdata.change_network")
+    network = _locked(Network, network)
+    changed = _apply(network, changes, NetworkChanges)
+    _validate(network, {})
+    if changed:
+        with acting_as(actor):
+            _save(network, update_fields=changed)
+    return network
+
+
+# --- venues ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_venue(*, actor: User, code: str, name: str, kind: str, is_active: bool = True) -> Venue:
+    """Add a venue (exchange, custodian, prime broker, on-chain, bank). Raises
+    ``PermissionDeniedError`` or ``InvalidInput`` (malformed or duplicate code, unknown kind)."""
+    _require(actor, "refdata.add_venue")
+    errors: Errors = {}
+    _check_pattern(errors, "code", code, CODE_PATTERN, CODE_MESSAGE)
+    _check(errors, "kind", kind in VenueKind.values, f"One of {', '.join(VenueKind.values)}.")
+    venue = Venue(code=code, name=name, kind=kind, is_active=is_active)
+    _validate(venue, errors)
+    with acting_as(actor):
+        return _save(venue)
+
+
+@transaction.atomic
+def update_venue(*, actor: User, venue: Venue, **changes: Unpack[VenueChanges]) -> Venue:
+    """Change a venue's name, kind or activity. Raises ``PermissionDeniedError`` or ``InvalidInput``."""
+    _require(actor, "refdata.change_venue")
+    venue = _locked(Venue, venue)
+    errors: Errors = {}
+    if "kind" in changes:
+        _check(errors, "kind", changes["kind"] in VenueKind.values, f"One of {', '.join(VenueKind.values)}.")
+    changed = _apply(venue, changes, VenueChanges)
+    _validate(venue, errors)
+    if changed:
+        with acting_as(actor):
+            _save(venue, update_fields=changed)
+    return venue
+
+
+# --- counterparties -------------------------------------------------------------------------------
+
+
+def _check_counterparty(errors: Errors, fields: Mapping[str, Any]) -> None:
+    if "jurisdiction" in fields:
+        _check_pattern(
+            errors, "jurisdiction", fields["jurisdiction"], JURISDICTION_PATTERN, JURISDICTION_MESSAGE
+        )
+    if "kind" in fields:
+        _check(
+            errors,
+            "kind",
+            fields["kind"] in CounterpartyKind.values,
+            f"One of {', '.join(CounterpartyKind.values)}.",
+        )
+    if "risk_rating" in fields:
+        _check(
+            errors,
+            "risk_rating",
+            fields["risk_rating"] in RiskRating.values,
+            f"One of {', '.join(RiskRating.values)}.",
+        )
+
+
+@transaction.atomic
+def create_counterparty(
+    *,
+    actor: User,
+    code: str,
+    legal_name: str,
+    kind: str,
+    jurisdiction: str,
+    risk_rating: str = RiskRating.MEDIUM,
+    is_active: bool = True,
+) -> Counterparty:
+    """Add a counterparty (client, internal desk, lender, venue). Raises ``PermissionDeniedError``
+    or ``InvalidInput`` (malformed or duplicate code, bad jurisdiction, unknown kind or risk rating)."""
+    _require(actor, "refdata.add_counterparty")
+    errors: Errors = {}
+    _check_pattern(errors, "code", code, CODE_PATTERN, CODE_MESSAGE)
+    _check_counterparty(errors, {"jurisdiction": jurisdiction, "kind": kind, "risk_rating": risk_rating})
+    counterparty = Counterparty(
+        code=code,
+        legal_name=legal_name,
+        kind=kind,
+        jurisdiction=jurisdiction,
+        risk_rating=risk_rating,
+        is_active=is_active,
+    )
+    _validate(counterparty, errors)
+    with acting_as(actor):
+        return _save(counterparty)
+
+
+@transaction.atomic
+def update_counterparty(
+    *, actor: User, counterparty: Counterparty, **changes: Unpack[CounterpartyChanges]
+) -> Counterparty:
+    """Change a counterparty's name, kind, jurisdiction, risk rating or activity.
+    Raises ``PermissionDeniedError`` or ``InvalidInput``."""
+    _require(actor, "refdata.change_counterparty")
+    counterparty = _locked(Counterparty, counterparty)
+    errors: Errors = {}
+    _check_counterparty(errors, changes)
+    changed = _apply(counterparty, changes, CounterpartyChanges)
+    _validate(counterparty, errors)
+    if changed:
+        with acting_as(actor):
+            _save(counterparty, update_fields=changed)
+    return counterparty
+
+
+# --- custody accounts -----------------------------------------------------------------------------
+
+
+def _check_account(errors: Errors, account: CustodyAccount, new_refs: Mapping[str, Any]) -> None:
+    # A new reference must be live; an account that already points at a since-deactivated venue
+    # can still be edited (for instance, to deactivate it too).
+    for field in ("venue", "network", "owner"):
+        if field in new_refs:
+            _check_active(errors, field, new_refs[field])
+    if "purpose" in new_refs:
+        _check(
+            errors,
+            "purpose",
+            new_refs["purpose"] in AccountPurpose.values,
+            f"One of {', '.join(AccountPurpose.values)}.",
+        )
+    # One wallet address per chain: two accounts cannot claim the same coins. Said here in words;
+    # the partial unique index (account_unique_address) is the guarantee.
+    if account.address and account.network_id is not None:
+        taken = CustodyAccount.objects.filter(network_id=account.network_id, address=account.address)
+        if account.pk is not None:
+            taken = taken.exclude(pk=account.pk)
+        _check(errors, "address", not taken.exists(), "Another account holds this address on this network.")
+
+
+@transaction.atomic
+def create_custody_account(
+    *,
+    actor: User,
+    code: str,
+    venue: Venue,
+    purpose: str,
+    network: Network | None = None,
+    address: str = "",
+    owner: Counterparty | None = None,
+    is_active: bool = True,
+) -> CustodyAccount:
+    """Add a custody account (a venue account or a wallet), owned by the firm (``owner=None``) or a
+    counterparty. Raises ``PermissionDeniedError`` or ``InvalidInput`` (malformed or duplicate code,
+    an inactive venue, network or owner, an address already held on that network, unknown purpose)."""
+    _require(actor, "refdata.add_custodyaccount")
+    errors: Errors = {}
+    _check_pattern(errors, "code", code, CODE_PATTERN, CODE_MESSAGE)
+    account = CustodyAccount(
+        code=code,
+        venue=venue,
+        network=network,
+        address=address,
+        owner=owner,
+        purpose=purpose,
+        is_active=is_active,
+    )
+    _check_account(errors, account, {"venue": venue, "network": network, "owner": owner, "purpose": purpose})
+    _validate(account, errors)
+    with acting_as(actor):
+        return _save(account)
+
+
+@transaction.atomic
+def update_custody_account(
+    *, actor: User, account: CustodyAccount, **changes: Unpack[CustodyAccountChanges]
+) -> CustodyAccount:
+    """Change a custody account's venue, network, address, owner, purpose or activity.
+    Raises ``PermissionDeniedError`` or ``InvalidInput`` (as ``create_custody_account``)."""
+    _require(actor, "refdata.change_custodyaccount")
+    account = _locked(CustodyAccount, account, "venue", "network", "owner")
+    changed = _apply(account, changes, CustodyAccountChanges)
+    errors: Errors = {}
+    _check_account(errors, account, {name: value for name, value in changes.items() if name in changed})
+    _validate(account, errors)
+    if changed:
+        with acting_as(actor):
+            _save(account, update_fields=changed)
+    return account
+
+
+# --- prices ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_price(
+    *, actor: User, asset: Asset, price_usd: Decimal, as_of: datetime | None = None, source: str = "manual"
+) -> Price:
+    """Record a USD price of an asset at ``as_of`` (default now); the latest one is the asset's mark.
+
+    Raises ``PermissionDeniedError``, or ``InvalidInput`` for a price that is not a finite positive
+    decimal of at most 8 places and 24 digits, a naive or future ``as_of``, or a bad source.
+    """
+    _require(actor, "refdata.add_price")
+    now = timezone.now()
+    as_of = now if as_of is None else as_of
+    errors: Errors = {}
+    finite = isinstance(price_usd, Decimal) and price_usd.is_finite()
+    _check(errors, "price_usd", finite and price_usd > 0, "A positive finite number.")
+    if timezone.is_naive(as_of):
+        _check(errors, "as_of", False, "Give a time zone offset (e.g. 2026-01-31T16:00:00Z).")
+    else:
+        _check(errors, "as_of", as_of <= now + PRICE_CLOCK_SKEW, "Cannot be in the future.")
+    price = Price(asset=asset, price_usd=price_usd, as_of=as_of, source=source)
+    _validate(price, errors)
+    with acting_as(actor):
+        return _save(price)
