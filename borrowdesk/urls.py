@@ -28,3 +28,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler404 = "borrowdesk.views.not_found"
+handler500 = "borrowdesk.views.server_error"
