@@ -19,14 +19,29 @@ class NavItem:
     roles: frozenset[str]
 
 
-ALL = frozenset({"trader", "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"})
+ALL = frozenset(
+    {"trader", "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"}
+)
 DESK = frozenset({"ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"})
 
+OPS = frozenset({"ops", "ops_senior"})
+APPROVERS = frozenset({"ops", "ops_senior", "risk"})
+SETTLERS = frozenset({"ops", "ops_senior", "treasury"})
+BOOK = frozenset({"trader", "ops", "ops_senior", "risk", "treasury", "manager", "auditor", "admin"})
+
 NAV: list[NavItem] = [
-    NavItem("Home", "home", ALL),
+    NavItem("New request", "requests_app:new", frozenset({"trader"})),
+    NavItem("My requests", "requests_app:mine", frozenset({"trader"})),
+    NavItem("Approval queue", "requests_app:queue", APPROVERS),
+    NavItem("Settlements", "treasury:settlements", SETTLERS | {"manager", "auditor", "admin"}),
+    NavItem("Borrow book", "inventory:loans", BOOK),
+    NavItem("Positions", "inventory:positions", DESK),
+    NavItem("KYC", "compliance:kyc", frozenset({"compliance", "auditor", "admin"})),
     NavItem("Reference data", "refdata:counterparty_list", DESK),
     NavItem("Prices", "refdata:price_list", ALL),
-    NavItem("Jobs", "operations:jobrun_list", frozenset({"ops", "ops_senior", "manager", "auditor", "admin"})),
+    NavItem(
+        "Jobs", "operations:jobrun_list", frozenset({"ops", "ops_senior", "manager", "auditor", "admin"})
+    ),
     NavItem("Audit", "access:audit", frozenset({"auditor", "admin"})),
     NavItem("Access log", "access:access_log", frozenset({"auditor", "admin"})),
 ]
