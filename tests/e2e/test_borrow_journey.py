@@ -56,12 +56,12 @@ def test_trader_to_active_loan_through_two_approvals_and_settlement(login_page, 
     assert request.required_steps == ["ops", "ops_senior"]
 
     # Operations approve in turn, from their queues.
-    for username, shot in [("oscar", "3-ops-queue"), ("sam", "4-ops-senior-queue")]:
+    for username, picture in [("oscar", "3-ops-queue"), ("sam", "4-ops-senior-queue")]:
         approver = login_page(username, PASSWORD)
         approver.goto(f"{live_server.url}/requests/queue/")
         row = approver.locator(f"tr[data-request='{request.pk}']")
         row.locator("input[name=rate_bps]").fill("450")
-        _shot(approver, shot)
+        _shot(approver, picture)
         row.get_by_role("button", name="Approve").click()
         approver.wait_for_load_state("networkidle")
     request.refresh_from_db()
