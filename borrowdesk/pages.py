@@ -1,0 +1,119 @@
+"""List pages: one helper for the desk's tables (filters in the URL, sortable columns, pagination, CSV).
+
+A view builds its queryset through a selector, names its columns, and passes the app's filterset (the
+same one its API uses); ``table_page`` does the rest, so every list looks and behaves the same.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import render
+
+CSV_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    path: str  # dotted attribute path on the row ("venue.code")
+    sort: str | None = None  # ORM field to order by, when the column is sortable
+    numeric: bool = False  # right-aligned, tabular figures
+    link: Callable[[Any], str] | None = None  # URL of the row's page, for this cell
+    badge: bool = False  # render as a status badge
+
+    def value(self, row: Any) -> Any:
+        value = row
+        for part in self.path.split("."):
+            value = getattr(value, part, None) if value is not None else None
+            if callable(value) and not hasattr(value, "_meta"):
+                value = value()
+        return value
+
+
+def table_page(
+    request,
+    *,
+    title: str,
+    queryset: QuerySet,
+    columns: list[Column],
+    filterset_class=None,
+    csv_name: str,
+    page_size: int = 50,
+    empty: str = "Nothing here yet.",
+    intro: str = "",
+    actions: list[dict[str, str]] | None = None,
+):
+    filterset = filterset_class(request.GET or None, queryset=queryset) if filterset_class else None
+    if filterset is not None:
+        for field in filterset.form.fields.values():
+            select = hasattr(field.widget, "choices")
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if select else "form-control form-control-sm"
+            )
+    rows = filterset.qs if filterset is not None and filterset.is_bound and filterset.is_valid() else queryset
+    sortable = {c.sort: c for c in columns if c.sort}
+    sort = request.GET.get("sort", "")
+    if sort.lstrip("-") in sortable:
+        rows = rows.order_by(sort, "pk")
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{csv_name}.csv"'
+        writer = csv.writer(response)
+        writer.writerow([c.label for c in columns])
+        for row in rows[:CSV_LIMIT]:
+            writer.writerow(["" if c.value(row) is None else c.value(row) for c in columns])
+        return response
+    page = Paginator(rows, page_size).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    base_query = query.copy()
+    base_query.pop("sort", None)
+    headers = [
+        {
+            "label": c.label,
+            "numeric": c.numeric,
+            "sort_query": (
+                f"{base_query.urlencode()}&sort={'-' if sort == c.sort else ''}{c.sort}".lstrip("&")
+                if c.sort
+                else None
+            ),
+            "sorted": sort.lstrip("-") == c.sort if c.sort else False,
+            "descending": sort.startswith("-"),
+        }
+        for c in columns
+    ]
+    body = [
+        [
+            {
+                "value": c.value(row),
+                "numeric": c.numeric,
+                "badge": c.badge,
+                "link": c.link(row) if c.link else None,
+            }
+            for c in columns
+        ]
+        for row in page
+    ]
+    return render(
+        request,
+        "pages/table.html",
+        {
+            "title": title,
+            "intro": intro,
+            "headers": headers,
+            "rows": body,
+            "page": page,
+            "filter": filterset,
+            "query": query.urlencode(),
+            "csv_query": f"{query.urlencode()}&format=csv".lstrip("&"),
+            "empty": empty,
+            "actions": actions or [],
+        },
+    )
