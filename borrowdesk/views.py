@@ -6,7 +6,8 @@ from django.views import defaults
 
 def not_found(request, exception=None):
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "not_found", "detail": f"No API resource at {request.path}."}, status=404)
+        body = {"code": "not_found", "detail": f"No API resource at {request.path}."}
+        return JsonResponse(body, status=404)
     return defaults.page_not_found(request, exception)
 
 

@@ -69,13 +69,13 @@ def test_asset_page_shows_its_price_history(login, bob):
 
 def test_list_pages_run_a_fixed_number_of_queries(login, bob, django_assert_num_queries):
     client = login(bob)
-    for i in range(3):
+    for _ in range(3):
         CustodyAccountFactory(owner=CounterpartyFactory())
     client.get(reverse("refdata:account_list"))
     # session, user, roles, count, page of accounts (venue, network, owner joined)
     with django_assert_num_queries(5):
         client.get(reverse("refdata:account_list"))
-    for i in range(10):
+    for _ in range(10):
         CustodyAccountFactory(owner=CounterpartyFactory())
     with django_assert_num_queries(5):
         client.get(reverse("refdata:account_list"))
