@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 CSV_LIMIT = 50_000
 
@@ -37,6 +40,24 @@ class Column:
         return value
 
 
+def display(value: Any) -> Any:
+    """Quantities without trailing zeros, times as YYYY-MM-DD HH:MM (UTC): how the desk reads them."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def _cell(column: Column, row: Any) -> dict[str, Any]:
+    return {
+        "value": display(column.value(row)),
+        "numeric": column.numeric,
+        "badge": column.badge,
+        "link": column.link(row) if column.link else None,
+    }
+
+
 def table_page(
     request,
     *,
@@ -49,6 +70,8 @@ def table_page(
     empty: str = "Nothing here yet.",
     intro: str = "",
     actions: list[dict[str, str]] | None = None,
+    template: str = "pages/table.html",
+    extra: dict[str, Any] | None = None,
 ):
     filterset = filterset_class(request.GET or None, queryset=queryset) if filterset_class else None
     if filterset is not None:
@@ -89,22 +112,12 @@ def table_page(
         }
         for c in columns
     ]
-    body = [
-        [
-            {
-                "value": c.value(row),
-                "numeric": c.numeric,
-                "badge": c.badge,
-                "link": c.link(row) if c.link else None,
-            }
-            for c in columns
-        ]
-        for row in page
-    ]
+    body = [{"obj": row, "cells": [_cell(c, row) for c in columns]} for row in page]
     return render(
         request,
-        "pages/table.html",
+        template,
         {
+            **(extra or {}),
             "title": title,
             "intro": intro,
             "headers": headers,

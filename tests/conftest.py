@@ -44,8 +44,39 @@ def globex(db):
     return CounterpartyFactory(code="GLOBEX", legal_name="Globex Capital LLC", risk_rating="medium")
 
 
+def ensure_desk_config():
+    """The role groups and the default approval matrix, as the migrations seed them.
+
+    Transactional tests flush the database; serialized rollback restores it, but not in every test order
+    pytest-django produces, so tests that rely on this configuration make sure of it (idempotent).
+    """
+    import importlib
+
+    from borrowdesk.access.roles import sync_roles
+    from requests_app.models import ApprovalRule
+
+    sync_roles()
+    defaults = importlib.import_module("requests_app.migrations.0002_default_approval_rules").DEFAULT_RULES
+    for precedence, name, low, high, risks, steps in defaults:
+        ApprovalRule.objects.get_or_create(
+            precedence=precedence,
+            defaults={
+                "name": name,
+                "min_notional_usd": low,
+                "max_notional_usd": high,
+                "risk_ratings": risks,
+                "steps": steps,
+            },
+        )
+
+
 @pytest.fixture
-def personas(db, acme, globex):
+def desk_config(db):
+    ensure_desk_config()
+
+
+@pytest.fixture
+def personas(desk_config, acme, globex):
     """All personas, by name. alice acts for ACME, tom for GLOBEX."""
     users = {}
     for name, roles in PERSONAS.items():

@@ -9,7 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "BORROWDESK_DEV", "SECRET_KEY")}
+    # A clean production-like environment: no development switches (the browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE for Playwright in this process).
+    dropped = ("DEBUG", "BORROWDESK_DEV", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

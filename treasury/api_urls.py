@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from treasury.api import SettlementViewSet
+
+router = SimpleRouter()
+router.register("settlements", SettlementViewSet, basename="settlement")
+
+urlpatterns = router.urls

@@ -21,8 +21,12 @@ SETTLERS = ("ops", "ops_senior", "treasury")
 def create_delivery_instruction(*, loan: Loan, due_at: datetime | None) -> SettlementInstruction:
     """Queue the delivery of a newly approved loan (inside the approval's transaction)."""
     return SettlementInstruction.objects.create(
-        kind=SettlementKind.LOAN_DELIVERY, loan=loan, asset=loan.asset, from_account=loan.account,
-        quantity=loan.quantity, due_at=due_at,
+        kind=SettlementKind.LOAN_DELIVERY,
+        loan=loan,
+        asset=loan.asset,
+        from_account=loan.account,
+        quantity=loan.quantity,
+        due_at=due_at,
     )
 
 

@@ -105,7 +105,7 @@ def _positions(asset, account):
     return rows.get("available", Decimal(0)), rows.get("allocated", Decimal(0))
 
 
-def test_final_approvals_per_second_service_layer_vs_raw_sql(acme):
+def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
     from compliance.models import KycProfile
     from requests_app.models import BorrowRequest
     from requests_app.services import submit_request

@@ -34,7 +34,7 @@ def _free_port():
 
 
 @pytest.fixture
-def desk(acme):
+def desk(acme, desk_config):
     from compliance.models import KycProfile
 
     KycProfile.objects.create(

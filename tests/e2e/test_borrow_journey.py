@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialize
 
 
 @pytest.fixture
-def desk(acme):
+def desk(acme, desk_config):
     from borrowdesk.access.services import create_desk_user
     from compliance.models import KycProfile
     from tests.inventory.factories import desk_asset, firm_account, stock
@@ -50,7 +50,7 @@ def test_trader_to_active_loan_through_two_approvals_and_settlement(login_page, 
     expect(trader.locator("[data-testid=indicative-rate]")).to_contain_text("bps/yr")
     _shot(trader, "1-trader-new-request")
     trader.get_by_role("button", name="Submit request").click()
-    expect(trader.locator("[data-testid=status]").first).to_have_text("Pending approval")
+    expect(trader.locator("[data-testid=status]").first).to_have_text("Pending Approval")
     _shot(trader, "2-trader-submitted")
     request = BorrowRequest.objects.get()
     assert request.required_steps == ["ops", "ops_senior"]

@@ -9,7 +9,7 @@ from tests.inventory.factories import desk_asset, firm_account, stock
 
 
 @pytest.fixture
-def btc(db):
+def btc(desk_config):
     return desk_asset("BTC", 8, "50000")
 
 

@@ -53,7 +53,7 @@ def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit,
     )
     allocated = Position.objects.get(bucket="allocated").quantity
     available = Position.objects.get(bucket="available").quantity
-    assert outcomes.count("ok") == 6
+    assert outcomes.count("ok") == 6, outcomes
     assert outcomes.count("insufficient_inventory") == 14
     assert (allocated, available) == (Decimal("9"), Decimal("1"))
     # Losers stay exactly as they were, and approvable.
