@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from compliance.api import KycViewSet
+
+router = SimpleRouter()
+router.register("compliance/kyc", KycViewSet, basename="kyc")
+
+urlpatterns = router.urls

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from borrowdesk.access.roles import has_role
 from borrowdesk.audit import acting_as
+from borrowdesk.business_day import business_date
 from borrowdesk.errors import InvalidInput, PermissionDeniedError
 from borrowdesk.refdata.models import Counterparty, RiskRating
 from compliance.models import KycProfile, KycStatus
@@ -16,7 +17,9 @@ from compliance.signals import counterparty_cleared
 
 
 @transaction.atomic(durable=True)
-def set_kyc(*, actor, counterparty: Counterparty, status: str, risk_rating: str, expires_on: date) -> KycProfile:
+def set_kyc(
+    *, actor, counterparty: Counterparty, status: str, risk_rating: str, expires_on: date
+) -> KycProfile:
     """Record a counterparty's KYC outcome. Compliance only.
 
     When the counterparty becomes cleared, ``counterparty_cleared`` is sent after commit, so held
@@ -27,14 +30,25 @@ def set_kyc(*, actor, counterparty: Counterparty, status: str, risk_rating: str,
     if status not in KycStatus.values:
         raise InvalidInput(f"Unknown KYC status {status!r}.", fields={"status": ["Not a valid choice."]})
     if risk_rating not in RiskRating.values:
-        raise InvalidInput(f"Unknown risk rating {risk_rating!r}.", fields={"risk_rating": ["Not a valid choice."]})
+        raise InvalidInput(
+            f"Unknown risk rating {risk_rating!r}.", fields={"risk_rating": ["Not a valid choice."]}
+        )
+    if status == KycStatus.APPROVED and expires_on < business_date():
+        raise InvalidInput(
+            "An approved KYC cannot already be expired.", fields={"expires_on": ["In the past."]}
+        )
     with acting_as(actor):
         # Lock the counterparty: two KYC updates for one counterparty apply one after the other.
         Counterparty.objects.select_for_update().get(pk=counterparty.pk)
         was_cleared = is_cleared(counterparty)
         profile, _ = KycProfile.objects.update_or_create(
             counterparty=counterparty,
-            defaults={"status": status, "risk_rating": risk_rating, "expires_on": expires_on, "updated_by": actor},
+            defaults={
+                "status": status,
+                "risk_rating": risk_rating,
+                "expires_on": expires_on,
+                "updated_by": actor,
+            },
         )
         if not was_cleared and is_cleared(counterparty):
             transaction.on_commit(

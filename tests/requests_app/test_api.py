@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -62,7 +63,9 @@ def test_compliance_clearing_the_counterparty_releases_its_held_requests(
 
     request_id = _post(api, alice, body).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
-        set_kyc(actor=carl, counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01")
+        set_kyc(
+            actor=carl, counterparty=acme, status="approved", risk_rating="low", expires_on=date(2099, 1, 1)
+        )
     assert BorrowRequest.objects.get(pk=request_id).status == "pending_approval"
 
 

@@ -1,0 +1,55 @@
+"""The KYC page: compliance sees every counterparty's KYC and sets it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from borrowdesk.access.roles import has_role
+from borrowdesk.errors import DomainError
+from borrowdesk.refdata.models import Counterparty
+from compliance import services
+from compliance.forms import KycForm
+
+READERS = ("compliance", "auditor", "admin")
+
+
+@login_required
+def kyc(request):
+    if not has_role(request.user, *READERS):
+        raise PermissionDenied
+    counterparties = Counterparty.objects.select_related("kyc", "kyc__updated_by").order_by("code")
+    return render(
+        request,
+        "compliance/kyc.html",
+        {
+            "counterparties": counterparties,
+            "may_edit": has_role(request.user, "compliance"),
+            "form": KycForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def set_kyc(request, code: str):
+    if not has_role(request.user, "compliance"):
+        raise PermissionDenied
+    counterparty = get_object_or_404(Counterparty, code=code)
+    form = KycForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            f"{code}: " + "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
+        )
+        return redirect("compliance:kyc")
+    try:
+        profile = services.set_kyc(actor=request.user, counterparty=counterparty, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, f"{code}: {error.detail}")
+    else:
+        messages.success(request, f"KYC of {code} is now {profile.status}.")
+    return redirect("compliance:kyc")
