@@ -72,6 +72,7 @@ def table_page(
     actions: list[dict[str, str]] | None = None,
     template: str = "pages/table.html",
     extra: dict[str, Any] | None = None,
+    row_adapter: Callable[[Any], Any] | None = None,
 ):
     filterset = filterset_class(request.GET or None, queryset=queryset) if filterset_class else None
     if filterset is not None:
@@ -90,7 +91,7 @@ def table_page(
         response["Content-Disposition"] = f'attachment; filename="{csv_name}.csv"'
         writer = csv.writer(response)
         writer.writerow([c.label for c in columns])
-        for row in rows[:CSV_LIMIT]:
+        for row in map(row_adapter or (lambda r: r), rows[:CSV_LIMIT]):
             writer.writerow(["" if c.value(row) is None else c.value(row) for c in columns])
         return response
     page = Paginator(rows, page_size).get_page(request.GET.get("page"))
@@ -112,7 +113,8 @@ def table_page(
         }
         for c in columns
     ]
-    body = [{"obj": row, "cells": [_cell(c, row) for c in columns]} for row in page]
+    adapted = map(row_adapter or (lambda r: r), page)
+    body = [{"obj": row, "cells": [_cell(c, row) for c in columns]} for row in adapted]
     return render(
         request,
         template,

@@ -78,6 +78,14 @@ class Journal(models.Model):
     def __str__(self) -> str:
         return f"J{self.pk} {self.kind}"
 
+    @property
+    def lines(self) -> str:
+        """The entries in one line, for lists (uses prefetched entries)."""
+        return "; ".join(
+            f"{e.account.code}/{e.bucket} {e.quantity.normalize():+f} {e.asset.symbol}"
+            for e in self.entries.all()
+        )
+
 
 class Entry(models.Model):
     """One line of a journal: a signed quantity into (or out of) one bucket of one account."""

@@ -31,12 +31,18 @@ class LedgerLine:
     quantity: Decimal  # signed: + into the bucket, - out of it
 
 
-def check_quantity(quantity: Decimal, asset: Asset, *, field: str = "quantity", allow_zero: bool = False) -> Decimal:
+def check_quantity(
+    quantity: Decimal, asset: Asset, *, field: str = "quantity", allow_zero: bool = False
+) -> Decimal:
     """Refuse a quantity that is not finite, not positive, too large, or finer than the asset allows."""
     if not isinstance(quantity, Decimal):
-        raise InvalidQuantity(f"{field} must be a decimal number.", fields={field: ["A decimal number is required."]})
+        raise InvalidQuantity(
+            f"{field} must be a decimal number.", fields={field: ["A decimal number is required."]}
+        )
     if not quantity.is_finite():
-        raise InvalidQuantity(f"{field} must be a finite number.", fields={field: ["A finite number is required."]})
+        raise InvalidQuantity(
+            f"{field} must be a finite number.", fields={field: ["A finite number is required."]}
+        )
     if quantity < 0 or (quantity == 0 and not allow_zero):
         raise InvalidQuantity(f"{field} must be positive.", fields={field: ["Must be greater than zero."]})
     if quantity >= MAX_QUANTITY:
@@ -81,8 +87,7 @@ def _apply_to_positions(lines: list[LedgerLine]) -> None:
                 symbol = next(line.asset.symbol for line in lines if line.asset.pk == asset_id)
                 account = next(line.account.code for line in lines if line.account.pk == account_id)
                 raise InsufficientInventory(
-                    f"Not enough {symbol} {bucket.replace('_', ' ')} in {account}: "
-                    f"{-delta} needed."
+                    f"Not enough {symbol} {bucket.replace('_', ' ')} in {account}: {-delta} needed."
                 )
 
 
@@ -128,8 +133,16 @@ def post_journal(
             loan=loan,
         )
         Entry.objects.bulk_create(
-            [Entry(journal=journal, asset=ln.asset, account=ln.account, bucket=ln.bucket, quantity=ln.quantity)
-             for ln in lines]
+            [
+                Entry(
+                    journal=journal,
+                    asset=ln.asset,
+                    account=ln.account,
+                    bucket=ln.bucket,
+                    quantity=ln.quantity,
+                )
+                for ln in lines
+            ]
         )
         # Positions last: the balance rows are the hot rows that racing events queue on, so their
         # locks are taken as late as possible and held only until commit. A refusal here rolls the
@@ -144,8 +157,10 @@ def _move(asset: Asset, account: CustodyAccount, quantity: Decimal, src: str, ds
 
 def _require_firm_account(account: CustodyAccount) -> None:
     if account.owner_id is not None:
-        raise InvalidInput(f"{account.code} belongs to a counterparty; inventory sits in the firm's accounts.",
-                           fields={"account": ["Must be one of the firm's accounts."]})
+        raise InvalidInput(
+            f"{account.code} belongs to a counterparty; inventory sits in the firm's accounts.",
+            fields={"account": ["Must be one of the firm's accounts."]},
+        )
     if not account.is_active:
         raise InvalidInput(f"{account.code} is inactive.", fields={"account": ["Inactive account."]})
 
@@ -169,8 +184,9 @@ def receive(
     _require_firm_account(account)
     check_quantity(quantity, asset)
     if cost_rate_bps is not None and not (Decimal(0) <= cost_rate_bps <= Decimal(100000)):
-        raise InvalidInput("cost_rate_bps must be between 0 and 100000.",
-                           fields={"cost_rate_bps": ["Between 0 and 100000."]})
+        raise InvalidInput(
+            "cost_rate_bps must be between 0 and 100000.", fields={"cost_rate_bps": ["Between 0 and 100000."]}
+        )
     return post_journal(
         kind=JournalKind.RECEIPT,
         lines=_move(asset, account, quantity, Bucket.EXTERNAL, Bucket.AVAILABLE),
@@ -181,32 +197,59 @@ def receive(
     )
 
 
-def allocate(*, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None,
-             actor=None) -> Journal:
+def allocate(
+    *, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None, actor=None
+) -> Journal:
     """Hold inventory for a loan: available → allocated. Raises ``InsufficientInventory``."""
-    return post_journal(kind=JournalKind.ALLOCATION, lines=_move(asset, account, quantity, Bucket.AVAILABLE,
-                        Bucket.ALLOCATED), actor=actor, loan=loan)
+    return post_journal(
+        kind=JournalKind.ALLOCATION,
+        lines=_move(asset, account, quantity, Bucket.AVAILABLE, Bucket.ALLOCATED),
+        actor=actor,
+        loan=loan,
+    )
 
 
-def release_allocation(*, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None,
-                       actor=None, memo: str = "") -> Journal:
+def release_allocation(
+    *,
+    asset: Asset,
+    account: CustodyAccount,
+    quantity: Decimal,
+    loan: Loan | None = None,
+    actor=None,
+    memo: str = "",
+) -> Journal:
     """Give a hold back: allocated → available."""
-    return post_journal(kind=JournalKind.RELEASE, lines=_move(asset, account, quantity, Bucket.ALLOCATED,
-                        Bucket.AVAILABLE), actor=actor, loan=loan, memo=memo)
+    return post_journal(
+        kind=JournalKind.RELEASE,
+        lines=_move(asset, account, quantity, Bucket.ALLOCATED, Bucket.AVAILABLE),
+        actor=actor,
+        loan=loan,
+        memo=memo,
+    )
 
 
-def deliver(*, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None,
-            actor=None) -> Journal:
+def deliver(
+    *, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None, actor=None
+) -> Journal:
     """The loan is delivered to the borrower: allocated → on_loan."""
-    return post_journal(kind=JournalKind.DELIVERY, lines=_move(asset, account, quantity, Bucket.ALLOCATED,
-                        Bucket.ON_LOAN), actor=actor, loan=loan)
+    return post_journal(
+        kind=JournalKind.DELIVERY,
+        lines=_move(asset, account, quantity, Bucket.ALLOCATED, Bucket.ON_LOAN),
+        actor=actor,
+        loan=loan,
+    )
 
 
-def return_to_available(*, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None,
-                        actor=None) -> Journal:
+def return_to_available(
+    *, asset: Asset, account: CustodyAccount, quantity: Decimal, loan: Loan | None = None, actor=None
+) -> Journal:
     """The borrower returns (part of) a loan: on_loan → available."""
-    return post_journal(kind=JournalKind.RETURN, lines=_move(asset, account, quantity, Bucket.ON_LOAN,
-                        Bucket.AVAILABLE), actor=actor, loan=loan)
+    return post_journal(
+        kind=JournalKind.RETURN,
+        lines=_move(asset, account, quantity, Bucket.ON_LOAN, Bucket.AVAILABLE),
+        actor=actor,
+        loan=loan,
+    )
 
 
 @transaction.atomic
@@ -218,8 +261,10 @@ def adjust(*, actor, asset: Asset, account: CustodyAccount, quantity: Decimal, r
         raise InvalidInput("An adjustment needs a reason.", fields={"reason": ["Required."]})
     _require_firm_account(account)
     check_quantity(abs(quantity), asset)
-    lines = [LedgerLine(asset, account, Bucket.AVAILABLE, quantity),
-             LedgerLine(asset, account, Bucket.EXTERNAL, -quantity)]
+    lines = [
+        LedgerLine(asset, account, Bucket.AVAILABLE, quantity),
+        LedgerLine(asset, account, Bucket.EXTERNAL, -quantity),
+    ]
     return post_journal(kind=JournalKind.ADJUSTMENT, lines=lines, actor=actor, memo=reason)
 
 
@@ -228,8 +273,13 @@ def choose_source_account(*, asset: Asset, quantity: Decimal) -> CustodyAccount 
     from inventory.models import Position
 
     position = (
-        Position.objects.filter(asset=asset, bucket=Bucket.AVAILABLE, quantity__gte=quantity,
-                                account__owner__isnull=True, account__is_active=True)
+        Position.objects.filter(
+            asset=asset,
+            bucket=Bucket.AVAILABLE,
+            quantity__gte=quantity,
+            account__owner__isnull=True,
+            account__is_active=True,
+        )
         .select_related("account")
         .order_by("-quantity", "account_id")
         .first()

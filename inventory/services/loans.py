@@ -51,8 +51,15 @@ def open_loan(
     write of its transaction, so the hot balance row stays locked for the shortest time.
     """
     loan = Loan.objects.create(
-        request_id=request_id, counterparty=counterparty, asset=asset, account=account, quantity=quantity,
-        open_quantity=quantity, rate_bps=rate_bps, term_days=term_days, hold_expires_at=hold_expires_at,
+        request_id=request_id,
+        counterparty=counterparty,
+        asset=asset,
+        account=account,
+        quantity=quantity,
+        open_quantity=quantity,
+        rate_bps=rate_bps,
+        term_days=term_days,
+        hold_expires_at=hold_expires_at,
     )
     if hold:
         hold_loan_inventory(actor=actor, loan=loan)
@@ -84,8 +91,9 @@ def cancel_loan(*, actor, loan: Loan, reason: str) -> Loan:
     loan = _locked(loan)
     if loan.status != LoanStatus.PENDING_DELIVERY:
         raise InvalidState(f"Loan {loan.pk} is {loan.status}; only a loan pending delivery can be cancelled.")
-    release_allocation(asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor,
-                       memo=reason)
+    release_allocation(
+        asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor, memo=reason
+    )
     loan.status = LoanStatus.CANCELLED
     loan.closed_at = timezone.now()
     loan.save(update_fields=["status", "closed_at"])
@@ -107,8 +115,10 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
             raise InvalidState(f"Loan {loan.pk} is {loan.status}; only an active loan can be returned.")
         check_quantity(quantity, loan.asset)
         if quantity > loan.open_quantity:
-            raise InvalidInput(f"Only {loan.open_quantity} {loan.asset.symbol} is open on loan {loan.pk}.",
-                               fields={"quantity": [f"At most {loan.open_quantity}."]})
+            raise InvalidInput(
+                f"Only {loan.open_quantity} {loan.asset.symbol} is open on loan {loan.pk}.",
+                fields={"quantity": [f"At most {loan.open_quantity}."]},
+            )
         return_to_available(asset=loan.asset, account=loan.account, quantity=quantity, loan=loan, actor=actor)
         loan.open_quantity -= quantity
         if loan.open_quantity == 0:
@@ -149,7 +159,9 @@ def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Re
                 fields={"quantity": [f"At most {loan.open_quantity - already}."]},
             )
         if due_at <= timezone.now():
-            raise InvalidInput("The recall must be due in the future.", fields={"due_at": ["Must be in the future."]})
+            raise InvalidInput(
+                "The recall must be due in the future.", fields={"due_at": ["Must be in the future."]}
+            )
         return Recall.objects.create(loan=loan, quantity=quantity, due_at=due_at, created_by=actor)
 
 
@@ -163,13 +175,18 @@ def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date
         if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
             raise InvalidState(f"Loan {loan.pk} is {loan.status}; it cannot be rerated.")
         if not (Decimal(0) <= rate_bps <= Decimal(100000)):
-            raise InvalidInput("rate_bps must be between 0 and 100000.", fields={"rate_bps": ["Out of range."]})
+            raise InvalidInput(
+                "rate_bps must be between 0 and 100000.", fields={"rate_bps": ["Out of range."]}
+            )
         if effective_date < business_date():
-            raise InvalidInput("A rerate cannot take effect in the past.",
-                               fields={"effective_date": ["Today or later."]})
+            raise InvalidInput(
+                "A rerate cannot take effect in the past.", fields={"effective_date": ["Today or later."]}
+            )
         if loan.rerates.filter(status=RerateStatus.PROPOSED).exists():
             raise InvalidState(f"Loan {loan.pk} already has a rerate awaiting the borrower.")
-        return Rerate.objects.create(loan=loan, rate_bps=rate_bps, effective_date=effective_date, proposed_by=actor)
+        return Rerate.objects.create(
+            loan=loan, rate_bps=rate_bps, effective_date=effective_date, proposed_by=actor
+        )
 
 
 @transaction.atomic(durable=True)
