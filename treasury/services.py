@@ -45,6 +45,8 @@ def settle_instruction(*, actor, instruction: SettlementInstruction) -> Settleme
         if instruction.status not in (SettlementStatus.PENDING, SettlementStatus.FAILED):
             raise InvalidState(f"Settlement {instruction.pk} is {instruction.status}.")
         if instruction.kind == SettlementKind.LOAN_DELIVERY:
+            if instruction.loan is None:
+                raise InvalidState(f"Settlement {instruction.pk} delivers no loan.")
             deliver_loan(actor=actor, loan=instruction.loan)
             loan_id = instruction.loan_id
             transaction.on_commit(lambda: loan_delivered.send(sender=SettlementInstruction, loan_id=loan_id))

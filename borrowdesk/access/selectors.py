@@ -63,7 +63,7 @@ def _with_users(events: list) -> list[dict]:
             "label": e.pgh_label,
             "diff": e.pgh_diff or {},
             "data": e.pgh_data,
-            "user": names.get((e.pgh_context or {}).get("user"), "system"),
+            "user": names.get((e.pgh_context or {}).get("user") or 0, "system"),
             "url": (e.pgh_context or {}).get("url", ""),
         }
         for e in events
@@ -77,12 +77,9 @@ def tracked_models() -> list[str]:
 
     labels = set()
     for model in apps.get_models():
-        if (
-            issubclass(model, Event)
-            and not model._meta.abstract
-            and getattr(model, "pgh_tracked_model", None)
-        ):
-            labels.add(_label(model.pgh_tracked_model))
+        tracked = getattr(model, "pgh_tracked_model", None)
+        if issubclass(model, Event) and not model._meta.abstract and tracked is not None:
+            labels.add(_label(tracked))
     return sorted(labels)
 
 

@@ -176,7 +176,10 @@ def receive(
     cost_rate_bps: Decimal | None = None,
     reference: str = "",
 ) -> Journal:
-    """Inventory comes in from the firm or a lender: external → available. Roles: ops, ops_senior, treasury."""
+    """Inventory comes in from the firm or a lender: external → available.
+
+    Roles: ops, ops_senior, treasury (and admin).
+    """
     if not has_role(actor, "ops", "ops_senior", "treasury", "admin"):
         raise PermissionDeniedError("Only operations or treasury record receipts.")
     if not asset.is_active:
