@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,9 +43,12 @@ class Column:
 def display(value: Any) -> Any:
     """Quantities without trailing zeros, times as YYYY-MM-DD HH:MM (UTC): how the desk reads them."""
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
+        text = f"{value:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
