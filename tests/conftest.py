@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from borrowdesk.access.services import create_desk_user
+from tests.browser import browser, login_page  # noqa: F401 (fixtures for the browser tests)
 from tests.refdata.factories import CounterpartyFactory
 
 PASSWORD = "correct-horse-battery-42"

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from tests.browser import shot
 
 PASSWORD = "journey-password-42"
 

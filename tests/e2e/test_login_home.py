@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import shot
 from tests.conftest import PASSWORD, ROLE_PERSONA
-from tests.e2e.conftest import shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -1,4 +1,8 @@
-"""Browser tests: Playwright driving Debian's Chromium (never a downloaded browser)."""
+"""Browser tests: Playwright driving Debian's Chromium (never a downloaded browser).
+
+The fixtures are registered once for the whole suite by tests/conftest.py, so every browser test
+shares one session-scoped Playwright (a second one would start inside the first one's event loop).
+"""
 
 import os
 from pathlib import Path
@@ -8,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "e2e"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
