@@ -1,11 +1,18 @@
-"""Reads of the audit trail (django-pghistory events) and of the access log."""
+"""Reads of the audit trail (django-pghistory events) and of the access log.
+
+Every change to an audited row is an event written by a database trigger; its context holds the
+acting user's id (``pgh_context["user"]``) and the request's URL. Pages show the user's name, resolved
+for a whole page of events in one query.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
+from django.apps import apps
 from django.db.models import Model, QuerySet
-from pghistory.models import Events
+from pghistory.models import Event, Events
 
 from borrowdesk.access.models import AccessLog, User
 
@@ -14,47 +21,79 @@ def _label(model: type[Model]) -> str:
     return f"{model._meta.app_label}.{model.__name__}"
 
 
-def object_history(obj: Model, limit: int = 100) -> list[dict]:
-    """An object's changes, newest first, with the acting user's name (two queries)."""
+def _event_models() -> dict[str, list[type[Model]]]:
+    """Audited model label ("refdata.Counterparty") → the event tables that record its changes."""
+    found: dict[str, list[type[Model]]] = {}
+    for model in apps.get_models():
+        tracked = getattr(model, "pgh_tracked_model", None)
+        if issubclass(model, Event) and not model._meta.abstract and tracked is not None:
+            found.setdefault(_label(tracked), []).append(model)
+    return found
+
+
+def tracked_models() -> list[str]:
+    """The labels of every audited model, for the audit page's filter."""
+    return sorted(_event_models())
+
+
+def object_history(obj: Model, limit: int = 100) -> list[dict[str, Any]]:
+    """One object's changes, newest first, with the acting user's name. Two queries.
+
+    ``tracks(obj)`` narrows the events query to this object inside its own event table, instead of
+    reading every audited table and filtering afterwards.
+    """
     events = list(
-        Events.objects.filter(pgh_obj_model=_label(type(obj)), pgh_obj_id=str(obj.pk)).order_by(
-            "-pgh_created_at"
-        )[:limit]
+        Events.objects.tracks(obj)
+        .filter(pgh_obj_model=_label(type(obj)), pgh_obj_id=str(obj.pk))
+        .order_by("-pgh_created_at", "-pgh_id")[:limit]
     )
-    return _with_users(events)
+    return with_users(events)
 
 
 def audit_events(
     *,
     model: str = "",
     object_id: str = "",
-    username: str = "",
+    user_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> QuerySet:
-    """Every tracked change across the desk, filtered by object, acting user and time, newest first."""
+) -> QuerySet[Events]:
+    """Every tracked change across the desk, newest first, filtered by object type and id, acting user
+    (``user_id``; a user with no changes gives an empty result) and time (``since`` ≤ t < ``until``).
+
+    An unknown ``model`` matches nothing rather than everything.
+    """
     qs = Events.objects.all()
     if model:
-        qs = qs.filter(pgh_obj_model=model)
+        event_models = _event_models().get(model)
+        if not event_models:
+            return Events.objects.none()
+        # Read only that model's event tables, not every audited table.
+        qs = Events.objects.across(*event_models).filter(pgh_obj_model=model)
     if object_id:
         qs = qs.filter(pgh_obj_id=object_id)
-    if username:
-        user = User.objects.filter(username=username).first()
-        qs = qs.filter(pgh_context__user=user.pk if user else -1)
+    if user_id is not None:
+        qs = qs.filter(pgh_context__user=user_id)
     if since:
         qs = qs.filter(pgh_created_at__gte=since)
     if until:
         qs = qs.filter(pgh_created_at__lt=until)
-    return qs.order_by("-pgh_created_at")
+    return qs.order_by("-pgh_created_at", "-pgh_id")
 
 
-def with_users(events: list) -> list[dict]:
-    return _with_users(events)
+def user_id_for(username: str) -> int | None:
+    """The id of the user with this username, or None. One query."""
+    return User.objects.filter(username=username).values_list("pk", flat=True).first()
 
 
-def _with_users(events: list) -> list[dict]:
+def with_users(events: list) -> list[dict[str, Any]]:
+    """Events as plain rows with the acting user's username (one query for the whole list).
+
+    Changes made outside a request and without ``acting_as`` (migrations, a psql session) have no
+    user: they read "system".
+    """
     ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
-    names = dict(User.objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
+    names: dict[Any, str] = dict(User.objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
     return [
         {
             "at": e.pgh_created_at,
@@ -62,26 +101,19 @@ def _with_users(events: list) -> list[dict]:
             "object_id": e.pgh_obj_id,
             "label": e.pgh_label,
             "diff": e.pgh_diff or {},
-            "data": e.pgh_data,
-            "user": names.get((e.pgh_context or {}).get("user") or 0, "system"),
+            "data": e.pgh_data or {},
+            "user": names.get((e.pgh_context or {}).get("user"), "system"),
             "url": (e.pgh_context or {}).get("url", ""),
         }
         for e in events
     ]
 
 
-def tracked_models() -> list[str]:
-    """The labels of every audited model, for the audit page's filter."""
-    from django.apps import apps
-    from pghistory.models import Event
-
-    labels = set()
-    for model in apps.get_models():
-        tracked = getattr(model, "pgh_tracked_model", None)
-        if issubclass(model, Event) and not model._meta.abstract and tracked is not None:
-            labels.add(_label(tracked))
-    return sorted(labels)
-
-
-def access_log() -> QuerySet[AccessLog]:
-    return AccessLog.objects.select_related("user").order_by("-at")
+def access_log(*, username: str = "", day: date | None = None) -> QuerySet[AccessLog]:
+    """Sensitive reads, newest first, optionally of one user and one (UTC) day."""
+    qs = AccessLog.objects.select_related("user").order_by("-at", "-id")
+    if username:
+        qs = qs.filter(user__username=username)
+    if day:
+        qs = qs.filter(at__date=day)
+    return qs

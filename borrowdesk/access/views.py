@@ -36,10 +36,14 @@ def audit(request):
     since, until = _day_start(g.get("since", "")), _day_start(g.get("until", ""))
     if until:
         until = until + timezone.timedelta(days=1)
+    user_id = None
+    if username := g.get("user", ""):
+        # An unknown name matches no change rather than every change.
+        user_id = selectors.user_id_for(username) or -1
     events = selectors.audit_events(
         model=g.get("model", ""),
         object_id=g.get("object_id", ""),
-        username=g.get("user", ""),
+        user_id=user_id,
         since=since,
         until=until,
     )

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
-from borrowdesk.access.roles import ROLE_LABELS, ROLES, user_roles
+from borrowdesk.access.navigation import DESK, JOBS
+from borrowdesk.access.roles import ROLE_LABELS, ROLES, has_role, user_roles
 from borrowdesk.business_day import business_date
 from borrowdesk.operations.selectors import last_job_runs
+from borrowdesk.refdata import selectors as refdata
 
-# role → what the role does at the desk, and where its work is (pages that exist are linked).
+# role → what the role does at the desk, and where its work is. Only pages that exist are linked
+# (a URL name that does not resolve yet is left out), and each link opens for the role that holds it.
 ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "trader": (
         "Ask to borrow for your counterparties and follow your requests to delivery.",
@@ -18,6 +25,7 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("New borrow request", "requests_app:new"),
             ("My requests", "requests_app:mine"),
             ("Borrow book", "inventory:loans"),
+            ("My counterparties", "refdata:counterparty_list"),
             ("Prices", "refdata:price_list"),
         ],
     ),
@@ -29,15 +37,18 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("Positions", "inventory:positions"),
             ("Borrow book", "inventory:loans"),
             ("Reference data", "refdata:counterparty_list"),
+            ("Job runs", "operations:jobrun_list"),
         ],
     ),
     "ops_senior": (
         "Give second approvals on larger requests and correct the ledger with adjustments.",
         [
             ("Approval queue", "requests_app:queue"),
-            ("Positions", "inventory:positions"),
+            ("Adjust a balance", "inventory:adjustment"),
             ("Journals", "inventory:journals"),
+            ("Positions", "inventory:positions"),
             ("Settlement queue", "treasury:settlements"),
+            ("Job runs", "operations:jobrun_list"),
         ],
     ),
     "risk": (
@@ -46,26 +57,36 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("Approval queue", "requests_app:queue"),
             ("Borrow book", "inventory:loans"),
             ("Availability", "inventory:availability"),
+            ("Counterparties", "refdata:counterparty_list"),
+            ("Prices", "refdata:price_list"),
         ],
     ),
     "compliance": (
         "Clear counterparties (KYC) so their requests can reach the desk.",
-        [("KYC", "compliance:kyc"), ("Counterparties", "refdata:counterparty_list")],
+        [
+            ("KYC", "compliance:kyc"),
+            ("Counterparties", "refdata:counterparty_list"),
+            ("Custody accounts", "refdata:account_list"),
+        ],
     ),
     "treasury": (
         "Receive inventory, settle deliveries and keep the venues funded.",
         [
             ("Settlement queue", "treasury:settlements"),
-            ("Positions", "inventory:positions"),
             ("Record a receipt", "inventory:receipt"),
+            ("Positions", "inventory:positions"),
+            ("Custody accounts", "refdata:account_list"),
+            ("Prices", "refdata:price_list"),
         ],
     ),
     "manager": (
-        "Watch utilization, the queues and the book.",
+        "Watch utilization, the queues, the book and the scheduled jobs.",
         [
             ("Availability", "inventory:availability"),
             ("Borrow book", "inventory:loans"),
-            ("Jobs", "operations:jobrun_list"),
+            ("Positions", "inventory:positions"),
+            ("Job runs", "operations:jobrun_list"),
+            ("Reference data", "refdata:counterparty_list"),
         ],
     ),
     "auditor": (
@@ -74,7 +95,8 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("Audit trail", "access:audit"),
             ("Access log", "access:access_log"),
             ("Journals", "inventory:journals"),
-            ("Jobs", "operations:jobrun_list"),
+            ("Job runs", "operations:jobrun_list"),
+            ("Reference data", "refdata:counterparty_list"),
         ],
     ),
     "admin": (
@@ -82,7 +104,9 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("Django admin", "admin:index"),
             ("Reference data", "refdata:counterparty_list"),
+            ("Job runs", "operations:jobrun_list"),
             ("Audit trail", "access:audit"),
+            ("Access log", "access:access_log"),
             ("API docs", "api-docs"),
         ],
     ),
@@ -99,9 +123,22 @@ def _links(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return links
 
 
+def _job_rows(runs: list[dict]) -> list[dict]:
+    """The selector's ISO strings as datetimes, so the template formats them like every other time."""
+    return [
+        {
+            **run,
+            "started_at": datetime.fromisoformat(run["started_at"]),
+            "finished_at": datetime.fromisoformat(run["finished_at"]) if run["finished_at"] else None,
+        }
+        for run in runs
+    ]
+
+
 @login_required
 def home(request):
-    held = user_roles(request.user)
+    user = request.user
+    held = user_roles(user)
     panels = [
         {
             "role": role,
@@ -112,5 +149,19 @@ def home(request):
         for role in ROLES
         if role in held
     ]
-    context = {"panels": panels, "business_date": business_date(), "jobs": last_job_runs(limit=6)}
+    is_desk = has_role(user, *DESK)
+    context = {
+        "panels": panels,
+        "business_date": business_date(),
+        "desk_time_zone": settings.DESK_TIME_ZONE,
+        "is_desk": is_desk,
+        # A trader counts only the counterparties they act for (the same selector as the list).
+        "counterparty_count": refdata.visible_counterparties(user).count(),
+        "asset_count": refdata.assets().filter(is_active=True).count() if is_desk else None,
+        "jobs": None,
+    }
+    if has_role(user, *JOBS):
+        jobs = _job_rows(last_job_runs(limit=12))
+        context["jobs"] = jobs
+        context["job_outcomes"] = sorted(Counter(run["outcome"] for run in jobs).items())
     return render(request, "dashboards/home.html", context)
