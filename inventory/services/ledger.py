@@ -1,9 +1,10 @@
 """Posting to the inventory ledger.
 
-Every event is one journal whose lines sum to zero per asset. Balances move by conditional UPDATE in
-the journal's transaction: a debit of a bucket that would go below zero updates no row, and the whole
-event is refused with ``InsufficientInventory`` before anything is written. Rows are touched in a fixed
-order (asset, account, bucket) so two events over the same positions cannot deadlock.
+Every event is one journal whose lines sum to zero per asset. Balances move in the journal's
+transaction under row locks: a debit of a bucket that would go below zero refuses the whole event with
+``InsufficientInventory``, nothing written. Rows are touched in a fixed
+order (asset, account, bucket) so two events over the same positions cannot deadlock. The writes of
+one event are one call of the database function ``inventory_post_journal``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from borrowdesk.access.roles import has_role
 from borrowdesk.errors import InvalidInput, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.errors import InsufficientInventory, InvalidQuantity, UnbalancedJournal
-from inventory.models import Bucket, Entry, Journal, JournalKind, Loan
+from inventory.models import Bucket, Journal, JournalKind, Loan
 
 MAX_QUANTITY = Decimal("1e20")  # 38 digits with 18 decimals leaves 20 integer digits
 
@@ -54,41 +55,13 @@ def check_quantity(
     return quantity
 
 
-_DEBIT_SQL = """
-    UPDATE inventory_position SET quantity = quantity + %s, updated_at = now()
-    WHERE asset_id = %s AND account_id = %s AND bucket = %s AND quantity + %s >= 0
+_POST_SQL = """
+    SELECT o_journal_id, o_created_at, o_short_asset, o_short_account, o_short_bucket, o_short_delta
+    FROM inventory_post_journal(
+        %s, %s::bigint, %s, %s, %s::bigint, %s::numeric, %s::bigint,
+        %s::bigint[], %s::bigint[], %s::text[], %s::numeric[]
+    )
 """
-_CREDIT_SQL = """
-    INSERT INTO inventory_position (asset_id, account_id, bucket, quantity, updated_at)
-    VALUES (%s, %s, %s, %s, now())
-    ON CONFLICT (asset_id, account_id, bucket)
-    DO UPDATE SET quantity = inventory_position.quantity + EXCLUDED.quantity, updated_at = now()
-"""
-
-
-def _apply_to_positions(lines: list[LedgerLine]) -> None:
-    # Net the lines per position, then touch the rows in one fixed order: no deadlock between two
-    # journals over the same positions, and the first short bucket stops the event.
-    net: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
-    for line in lines:
-        net[(line.asset.pk, line.account.pk, line.bucket)] += line.quantity
-    with connection.cursor() as cursor:
-        for (asset_id, account_id, bucket), delta in sorted(net.items()):
-            if delta == 0:
-                continue
-            if delta > 0 or bucket == Bucket.EXTERNAL:
-                cursor.execute(_CREDIT_SQL, [asset_id, account_id, bucket, delta])
-                continue
-            # The conditional UPDATE is the over-allocation guard: it takes the row lock, re-reads
-            # the committed balance, and changes nothing when the bucket would go below zero. Two
-            # approvals racing for the last units are serialised on this row; the loser sees 0 rows.
-            cursor.execute(_DEBIT_SQL, [delta, asset_id, account_id, bucket, delta])
-            if cursor.rowcount != 1:
-                symbol = next(line.asset.symbol for line in lines if line.asset.pk == asset_id)
-                account = next(line.account.code for line in lines if line.account.pk == account_id)
-                raise InsufficientInventory(
-                    f"Not enough {symbol} {bucket.replace('_', ' ')} in {account}: {-delta} needed."
-                )
 
 
 def post_journal(
@@ -106,7 +79,14 @@ def post_journal(
 
     Raises ``UnbalancedJournal`` when the lines do not sum to zero per asset, ``InvalidQuantity`` for
     a zero or too-fine line, and ``InsufficientInventory`` when a bucket would go below zero; in each
-    case nothing is written.
+    case nothing is written and the caller's transaction stays usable.
+
+    The writes are one call of the database function ``inventory_post_journal`` (migration 0002): it
+    locks the balance rows in (asset, account, bucket) order and checks every debit against the locked
+    balance, so two events racing for the last units are serialised on the balance row and the loser
+    moves nothing; then the balances, the journal and its entries are written. One statement, so no
+    savepoint; callers make it the last write of their transaction, so the hot balance row is locked
+    only from there to commit.
     """
     if kind not in JournalKind.values:
         raise InvalidInput(f"Unknown journal kind {kind!r}.")
@@ -122,32 +102,49 @@ def post_journal(
         totals[line.asset.pk] += line.quantity
     if any(total != 0 for total in totals.values()):
         raise UnbalancedJournal("The journal's lines do not sum to zero per asset.")
-    with transaction.atomic():
-        journal = Journal.objects.create(
-            kind=kind,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            reference=reference[:120],
-            memo=memo[:500],
-            source_counterparty=source_counterparty,
-            cost_rate_bps=cost_rate_bps,
-            loan=loan,
-        )
-        Entry.objects.bulk_create(
+    created_by = actor if getattr(actor, "is_authenticated", False) else None
+    reference, memo = reference[:120], memo[:500]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POST_SQL,
             [
-                Entry(
-                    journal=journal,
-                    asset=ln.asset,
-                    account=ln.account,
-                    bucket=ln.bucket,
-                    quantity=ln.quantity,
-                )
-                for ln in lines
-            ]
+                kind,
+                created_by.pk if created_by else None,
+                reference,
+                memo,
+                source_counterparty.pk if source_counterparty else None,
+                cost_rate_bps,
+                loan.pk if loan else None,
+                [ln.asset.pk for ln in lines],
+                [ln.account.pk for ln in lines],
+                [ln.bucket for ln in lines],
+                [ln.quantity for ln in lines],
+            ],
         )
-        # Positions last: the balance rows are the hot rows that racing events queue on, so their
-        # locks are taken as late as possible and held only until commit. A refusal here rolls the
-        # journal back with everything else.
-        _apply_to_positions(lines)
+        journal_id, created_at, short_asset, short_account, short_bucket, short_delta = cursor.fetchone()
+    if journal_id is None:
+        line = next(
+            ln
+            for ln in lines
+            if (ln.asset.pk, ln.account.pk, ln.bucket) == (short_asset, short_account, short_bucket)
+        )
+        raise InsufficientInventory(
+            f"Not enough {line.asset.symbol} {short_bucket.replace('_', ' ')} in {line.account.code}: "
+            f"{-short_delta} needed."
+        )
+    journal = Journal(
+        pk=journal_id,
+        kind=kind,
+        created_at=created_at,
+        created_by=created_by,
+        reference=reference,
+        memo=memo,
+        source_counterparty=source_counterparty,
+        cost_rate_bps=cost_rate_bps,
+        loan=loan,
+    )
+    journal._state.adding = False
+    journal._state.db = connection.alias
     return journal
 
 
@@ -186,7 +183,11 @@ def receive(
         raise InvalidInput(f"{asset.symbol} is inactive.", fields={"asset": ["Inactive asset."]})
     _require_firm_account(account)
     check_quantity(quantity, asset)
-    if cost_rate_bps is not None and not (Decimal(0) <= cost_rate_bps <= Decimal(100000)):
+    if cost_rate_bps is not None and (
+        not isinstance(cost_rate_bps, Decimal)
+        or not cost_rate_bps.is_finite()
+        or not Decimal(0) <= cost_rate_bps <= Decimal(100000)
+    ):
         raise InvalidInput(
             "cost_rate_bps must be between 0 and 100000.", fields={"cost_rate_bps": ["Between 0 and 100000."]}
         )
@@ -272,19 +273,19 @@ def adjust(*, actor, asset: Asset, account: CustodyAccount, quantity: Decimal, r
 
 
 def choose_source_account(*, asset: Asset, quantity: Decimal) -> CustodyAccount | None:
-    """The firm's inventory account with the most available of ``asset``, if it covers ``quantity``."""
-    from inventory.models import Position
-
-    position = (
-        Position.objects.filter(
-            asset=asset,
-            bucket=Bucket.AVAILABLE,
-            quantity__gte=quantity,
-            account__owner__isnull=True,
-            account__is_active=True,
+    """The firm's active inventory account with the most available of ``asset``, if it covers
+    ``quantity``. One query (raw: it runs inside every final approval)."""
+    found = list(
+        CustodyAccount.objects.raw(
+            """
+            SELECT a.* FROM refdata_custodyaccount a
+            JOIN inventory_position p ON p.account_id = a.id
+            WHERE p.asset_id = %s AND p.bucket = 'available' AND p.quantity >= %s
+              AND a.owner_id IS NULL AND a.is_active
+            ORDER BY p.quantity DESC, a.id
+            LIMIT 1
+            """,
+            [asset.pk, quantity],
         )
-        .select_related("account")
-        .order_by("-quantity", "account_id")
-        .first()
     )
-    return position.account if position else None
+    return found[0] if found else None

@@ -1,42 +1,17 @@
 """Races on real PostgreSQL with real threads: the ledger never over-allocates, one winner per request."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from borrowdesk.access.services import create_desk_user
-from borrowdesk.errors import DomainError
 from inventory.models import Position
 from requests_app.models import Approval, BorrowRequest
 from requests_app.services import approve_request, cancel_request
+from tests.races import race
 
 # serialized_rollback: restore the roles and approval rules the migrations seeded, after a flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def _race(calls):
-    """Start every call at the same moment on its own thread and connection; return outcomes in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            call()
-            outcomes[i] = "ok"
-        except DomainError as exc:
-            outcomes[i] = exc.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return outcomes
 
 
 def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit, bob, stocked, btc):
@@ -45,7 +20,7 @@ def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit,
     approvers = [
         create_desk_user(username=f"ops{i}", password="long-password-123", roles=["ops"]) for i in range(20)
     ]
-    outcomes = _race(
+    outcomes = race(
         [
             (lambda r=r, a=a: approve_request(actor=a, request=r.pk, rate_bps=Decimal("400")))
             for r, a in zip(requests, approvers, strict=True)
@@ -54,7 +29,7 @@ def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit,
     allocated = Position.objects.get(bucket="allocated").quantity
     available = Position.objects.get(bucket="available").quantity
     assert outcomes.count("ok") == 6, outcomes
-    assert outcomes.count("insufficient_inventory") == 14
+    assert outcomes.count("insufficient_inventory") == 14, outcomes
     assert (allocated, available) == (Decimal("9"), Decimal("1"))
     # Losers stay exactly as they were, and approvable.
     losers = BorrowRequest.objects.filter(status="pending_approval")
@@ -65,7 +40,7 @@ def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit,
 def test_approve_racing_cancel_has_exactly_one_winner(submit, alice, bob, stocked):
     for _ in range(5):
         request = submit()
-        outcomes = _race(
+        outcomes = race(
             [
                 lambda r=request: approve_request(actor=bob, request=r.pk, rate_bps=Decimal("400")),
                 lambda r=request: cancel_request(actor=alice, request=r.pk),
@@ -83,7 +58,7 @@ def test_two_approvers_at_once_on_one_request_give_one_approval(submit, stocked)
     first = create_desk_user(username="ops_a", password="long-password-123", roles=["ops"])
     second = create_desk_user(username="ops_b", password="long-password-123", roles=["ops"])
     request = submit()
-    outcomes = _race(
+    outcomes = race(
         [
             lambda: approve_request(actor=first, request=request.pk, rate_bps=Decimal("400")),
             lambda: approve_request(actor=second, request=request.pk, rate_bps=Decimal("400")),
