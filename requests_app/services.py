@@ -128,7 +128,6 @@ def _locked(request: BorrowRequest | int) -> BorrowRequest:
 # --- intake ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def submit_request(
     *,
     actor,
@@ -146,7 +145,9 @@ def submit_request(
     """A trader asks to borrow for a counterparty they act for.
 
     The request waits for approval (``pending_approval``), or in ``compliance_hold`` while the
-    counterparty is not cleared. Raises ``InvalidInput`` for every bad field, nothing written.
+    counterparty is not cleared. Raises ``InvalidInput`` for every bad field, nothing written. The one
+    write is the request's INSERT (its audit event is written by trigger in the same statement), so it
+    needs no transaction of its own; inside ``submit_idempotent`` it joins that one.
     """
     if not has_role(actor, "trader"):
         raise PermissionDeniedError("Only traders submit borrow requests.")
@@ -298,6 +299,24 @@ def _open_loan(
     return loan
 
 
+# What an approval changes on the request (the path is fixed at the first approval when the asset had
+# no price at submission).
+_APPROVAL_FIELDS = [
+    "status",
+    "next_role",
+    "first_action_at",
+    "decided_at",
+    "approved_quantity",
+    "approved_rate_bps",
+    "source_account",
+    "loan",
+    "offer_expires_at",
+    "notional_usd",
+    "required_steps",
+    "updated_at",
+]
+
+
 @transaction.atomic(durable=True)
 def approve_request(
     *,
@@ -321,7 +340,7 @@ def approve_request(
         request = _locked(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
-        decided = list(request.approvals.values_list("user_id", "decision"))
+        decided = list(Approval.objects.filter(request_id=request.pk).values_list("user_id", "decision"))
         _check_not_maker_or_repeat(request, actor, decided)
         if not request.required_steps and not _price_path(request):
             raise PriceUnavailable(
@@ -372,10 +391,10 @@ def approve_request(
             request.status = RequestStatus.APPROVED
             request.next_role = ""
             request.decided_at = now
-            request.save()
+            request.save(update_fields=_APPROVAL_FIELDS)
             hold_loan_inventory(actor=actor, loan=loan)  # last: refused → the whole approval rolls back
             return request
-        request.save()
+        request.save(update_fields=_APPROVAL_FIELDS)
         return request
 
 
@@ -390,7 +409,7 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
         request = _locked(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
-        decided = list(request.approvals.values_list("user_id", "decision"))
+        decided = list(Approval.objects.filter(request_id=request.pk).values_list("user_id", "decision"))
         _check_not_maker_or_repeat(request, actor, decided)
         done = sum(1 for _, decision in decided if decision == Decision.APPROVED)
         role = request.required_steps[done] if request.required_steps else request.next_role
