@@ -1,42 +1,57 @@
-"""The inventory and loans API (API.md "Inventory and loans")."""
+"""The inventory and loans API (API.md "Inventory and loans").
+
+Thin, like every API here: an input serializer checks shape and types, codes become objects (an
+unknown code is a 400 on its field), one service or selector does the work, an output serializer
+renders it. Rules (asset decimals, firm accounts, open quantities, roles) live in the services, which
+raise domain errors before anything is written; ``borrowdesk.api.exception_handler`` renders them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from django.db.models import Model
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from borrowdesk.access.roles import has_role
-from borrowdesk.api import HasRole, Pagination
+from borrowdesk.api import HasRole
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
-from borrowdesk.refdata.selectors import acts_for
 from inventory import selectors, services
+from inventory.filters import JournalFilter, LoanFilter, PositionFilter
 from inventory.models import Journal, Loan, Rerate
 
 QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
 RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
-DESK_READERS = ("ops", "ops_senior", "risk", "treasury", "manager", "auditor", "admin", "compliance")
+
+DESK_READERS = selectors.DESK_ROLES
+BOOK_READERS = (*selectors.DESK_ROLES, "trader")  # traders: their counterparties' loans only
+RECEIVERS = ("ops", "ops_senior", "treasury", "admin")
+BOOK_OPERATORS = ("ops", "ops_senior", "admin")  # return, recall, propose a rerate
+
+
+def _by_code(model: type[Model], lookup: str, value: str, field: str, label: str) -> Any:
+    """The object a code names, or a 400 on ``field``."""
+    found = model.objects.filter(**{lookup: value}).first()  # type: ignore[attr-defined]
+    if found is None:
+        raise InvalidInput(f"Unknown {label} {value!r}.", fields={field: [f"Unknown {label}."]})
+    return found
 
 
 def _asset(symbol: str) -> Asset:
-    asset = Asset.objects.filter(symbol=symbol).first()
-    if asset is None:
-        raise InvalidInput(f"Unknown asset {symbol!r}.", fields={"asset": ["Unknown asset."]})
-    return asset
+    return _by_code(Asset, "symbol", symbol, "asset", "asset")
 
 
 def _account(code: str) -> CustodyAccount:
-    account = CustodyAccount.objects.filter(code=code).first()
-    if account is None:
-        raise InvalidInput(f"Unknown account {code!r}.", fields={"account": ["Unknown account."]})
-    return account
+    return _by_code(CustodyAccount, "code", code, "account", "account")
+
+
+# --- output ---------------------------------------------------------------------------------------
 
 
 class EntryOut(serializers.Serializer):
@@ -61,99 +76,14 @@ class JournalOut(serializers.Serializer):
     entries = EntryOut(many=True)
 
 
-class ReceiptIn(serializers.Serializer):
-    asset = serializers.CharField(max_length=16)
-    account = serializers.CharField(max_length=40)
-    quantity = serializers.DecimalField(**QTY)
-    source_counterparty = serializers.CharField(
-        max_length=32, required=False, allow_null=True, allow_blank=True
-    )
-    cost_rate_bps = serializers.DecimalField(**RATE, required=False, allow_null=True)
-    reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-
-
-class AdjustmentIn(serializers.Serializer):
-    asset = serializers.CharField(max_length=16)
-    account = serializers.CharField(max_length=40)
-    quantity = serializers.DecimalField(**QTY, help_text="Signed: + adds to available, - removes.")
-    reason = serializers.CharField(max_length=500)
-
-
-def _journal_out(journal: Journal) -> dict:
-    return JournalOut(selectors.journals().get(pk=journal.pk)).data
-
-
-class ReceiptView(APIView):
-    """Inventory comes in from the firm or a lender (external → available)."""
-
-    permission_classes = [HasRole]
-    write_roles = ("ops", "ops_senior", "treasury", "admin")
-
-    @extend_schema(request=ReceiptIn, responses={201: JournalOut})
-    def post(self, request):
-        data = ReceiptIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        source = None
-        if v.get("source_counterparty"):
-            source = Counterparty.objects.filter(code=v["source_counterparty"]).first()
-            if source is None:
-                raise InvalidInput(
-                    "Unknown counterparty.", fields={"source_counterparty": ["Unknown counterparty."]}
-                )
-        journal = services.receive(
-            actor=request.user,
-            asset=_asset(v["asset"]),
-            account=_account(v["account"]),
-            quantity=v["quantity"],
-            source_counterparty=source,
-            cost_rate_bps=v.get("cost_rate_bps"),
-            reference=v.get("reference", ""),
-        )
-        return Response(_journal_out(journal), status=status.HTTP_201_CREATED)
-
-
-class AdjustmentView(APIView):
-    """Correct an available balance with a reason (ops_senior only)."""
-
-    permission_classes = [HasRole]
-    write_roles = ("ops_senior",)
-
-    @extend_schema(request=AdjustmentIn, responses={201: JournalOut})
-    def post(self, request):
-        data = AdjustmentIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        with transaction.atomic():
-            journal = services.adjust(
-                actor=request.user,
-                asset=_asset(v["asset"]),
-                account=_account(v["account"]),
-                quantity=v["quantity"],
-                reason=v["reason"],
-            )
-        return Response(_journal_out(journal), status=status.HTTP_201_CREATED)
-
-
 class PositionOut(serializers.Serializer):
     asset = serializers.CharField(source="asset__symbol")
     account = serializers.CharField(source="account__code")
+    venue = serializers.CharField(source="account__venue__code")
     available = serializers.DecimalField(**QTY)
     allocated = serializers.DecimalField(**QTY)
     on_loan = serializers.DecimalField(**QTY)
     in_transit = serializers.DecimalField(**QTY)
-
-
-class PositionsView(APIView):
-    permission_classes = [HasRole]
-    read_roles = DESK_READERS
-
-    @extend_schema(responses=PositionOut(many=True))
-    def get(self, request):
-        paginator = Pagination()
-        rows = selectors.positions_by_account(asset_symbol=request.query_params.get("asset") or None)
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(PositionOut(page, many=True).data)
 
 
 class AvailabilityOut(serializers.Serializer):
@@ -161,42 +91,22 @@ class AvailabilityOut(serializers.Serializer):
     available = serializers.DecimalField(**QTY)
     allocated = serializers.DecimalField(**QTY)
     on_loan = serializers.DecimalField(**QTY)
-    utilization = serializers.DecimalField(max_digits=6, decimal_places=4)
-
-
-class AvailabilityView(APIView):
-    permission_classes = [IsAuthenticated]  # traders see availability before they ask
-
-    @extend_schema(responses=AvailabilityOut(many=True))
-    def get(self, request):
-        rows = selectors.availability(request.query_params.get("asset") or None)
-        return Response(
-            {
-                "count": len(rows),
-                "next": None,
-                "previous": None,
-                "results": AvailabilityOut(rows, many=True).data,
-            }
-        )
-
-
-class JournalViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = JournalOut
-    permission_classes = [HasRole]
-    read_roles = DESK_READERS
-
-    def get_queryset(self):
-        return selectors.journals(
-            asset_symbol=self.request.query_params.get("asset") or None,
-            kind=self.request.query_params.get("kind") or None,
-        )
+    utilization = serializers.DecimalField(
+        max_digits=6, decimal_places=4, help_text="(allocated + on_loan) / (available + allocated + on_loan)"
+    )
 
 
 class RecallOut(serializers.Serializer):
     id = serializers.IntegerField()
-    quantity = serializers.DecimalField(**QTY)
+    quantity = serializers.DecimalField(**QTY, help_text="Still owed (reduced by partial returns).")
     due_at = serializers.DateTimeField()
     status = serializers.CharField()
+    is_past_due = serializers.SerializerMethodField(help_text="Open and past due: flagged for buy-in.")
+    created_by = serializers.CharField(source="created_by.username")
+    created_at = serializers.DateTimeField()
+
+    def get_is_past_due(self, obj) -> bool:
+        return obj.status == "open" and obj.due_at < timezone.now()
 
 
 class RerateOut(serializers.Serializer):
@@ -204,6 +114,16 @@ class RerateOut(serializers.Serializer):
     rate_bps = serializers.DecimalField(**RATE)
     effective_date = serializers.DateField()
     status = serializers.CharField()
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class AccrualSummaryOut(serializers.Serializer):
+    days = serializers.IntegerField(source="accrual_days")
+    first_date = serializers.DateField(source="first_accrual_date", allow_null=True)
+    last_date = serializers.DateField(source="last_accrual_date", allow_null=True)
+    total_fee = serializers.DecimalField(**QTY, source="accrued_fee")
 
 
 class LoanOut(serializers.Serializer):
@@ -214,19 +134,56 @@ class LoanOut(serializers.Serializer):
     account = serializers.CharField(source="account.code")
     quantity = serializers.DecimalField(**QTY)
     open_quantity = serializers.DecimalField(**QTY)
-    rate_bps = serializers.DecimalField(**RATE)
+    rate_bps = serializers.DecimalField(**RATE, help_text="The rate the loan was opened at.")
+    rate_in_force_bps = serializers.DecimalField(
+        **RATE, help_text="Today's rate: the latest accepted rerate in effect, else rate_bps."
+    )
     status = serializers.CharField()
+    term_days = serializers.IntegerField(allow_null=True)
     start_date = serializers.DateField(allow_null=True)
     maturity_date = serializers.DateField(allow_null=True)
-    accrued_fee = serializers.DecimalField(**QTY)
-    recalled_quantity = serializers.DecimalField(**QTY)
+    accrued_fee = serializers.DecimalField(**QTY, help_text="Fees accrued so far, in the asset.")
+    open_recall_quantity = serializers.DecimalField(**QTY, help_text="Quantity under open recalls.")
     buy_in = serializers.BooleanField(help_text="An open recall is past due: flagged for buy-in.")
-    past_maturity = serializers.BooleanField()
+    is_past_maturity = serializers.BooleanField(help_text="Active after its maturity date.")
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
 
 
 class LoanDetailOut(LoanOut):
     recalls = RecallOut(many=True)
     rerates = RerateOut(many=True)
+    accruals = serializers.SerializerMethodField()
+
+    @extend_schema_field(AccrualSummaryOut)
+    def get_accruals(self, obj) -> dict:
+        return AccrualSummaryOut(obj).data
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class ReceiptIn(serializers.Serializer):
+    asset = serializers.CharField(max_length=16)
+    account = serializers.CharField(max_length=40)
+    quantity = serializers.DecimalField(**QTY)
+    source_counterparty = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The lender; none: the firm.",
+    )
+    cost_rate_bps = serializers.DecimalField(**RATE, required=False, allow_null=True)
+    reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+
+class AdjustmentIn(serializers.Serializer):
+    asset = serializers.CharField(max_length=16)
+    account = serializers.CharField(max_length=40)
+    quantity = serializers.DecimalField(**QTY, help_text="Signed: + adds to available, - removes.")
+    reason = serializers.CharField(max_length=500)
 
 
 class QuantityIn(serializers.Serializer):
@@ -242,67 +199,175 @@ class RerateIn(serializers.Serializer):
     effective_date = serializers.DateField()
 
 
-def may_act_for(user, counterparty) -> bool:
-    return has_role(user, "trader") and acts_for(user, counterparty)
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _journal_out(journal: Journal) -> dict:
+    return JournalOut(selectors.journals().get(pk=journal.pk)).data
+
+
+# --- ledger ---------------------------------------------------------------------------------------
+
+
+class ReceiptView(APIView):
+    """Inventory comes in from the firm or a lender (external → available) into a firm account."""
+
+    permission_classes = [HasRole]
+    write_roles = RECEIVERS
+
+    @extend_schema(request=ReceiptIn, responses={201: JournalOut})
+    def post(self, request):
+        v = _valid(ReceiptIn, request.data)
+        source = None
+        if v.get("source_counterparty"):
+            source = _by_code(
+                Counterparty, "code", v["source_counterparty"], "source_counterparty", "counterparty"
+            )
+        journal = services.receive(
+            actor=request.user,
+            asset=_asset(v["asset"]),
+            account=_account(v["account"]),
+            quantity=v["quantity"],
+            source_counterparty=source,
+            cost_rate_bps=v.get("cost_rate_bps"),
+            reference=v.get("reference", ""),
+        )
+        return Response(_journal_out(journal), status=status.HTTP_201_CREATED)
+
+
+class AdjustmentView(APIView):
+    """Correct an available balance by a signed quantity, with a reason (ops_senior only)."""
+
+    permission_classes = [HasRole]
+    write_roles = ("ops_senior",)
+
+    @extend_schema(request=AdjustmentIn, responses={201: JournalOut})
+    def post(self, request):
+        v = _valid(AdjustmentIn, request.data)
+        journal = services.adjust(
+            actor=request.user,
+            asset=_asset(v["asset"]),
+            account=_account(v["account"]),
+            quantity=v["quantity"],
+            reason=v["reason"],
+        )
+        return Response(_journal_out(journal), status=status.HTTP_201_CREATED)
+
+
+class PositionsView(generics.ListAPIView):
+    """Balances per asset and account, the buckets side by side."""
+
+    serializer_class = PositionOut
+    filterset_class = PositionFilter
+    permission_classes = [HasRole]
+    read_roles = DESK_READERS
+
+    def get_queryset(self):
+        return selectors.positions_by_account()
+
+
+class AvailabilityView(generics.ListAPIView):
+    """Per asset across the firm's accounts: available, allocated, on loan and utilization."""
+
+    serializer_class = AvailabilityOut
+    permission_classes = [IsAuthenticated]  # traders see availability before they ask
+    filter_backends: list = []  # one optional ?asset=, read below
+
+    @extend_schema(parameters=[OpenApiParameter("asset", str, description="Asset symbol")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.availability(self.request.query_params.get("asset") or None)
+
+
+class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The append-only ledger, newest first, each journal with its entries."""
+
+    serializer_class = JournalOut
+    filterset_class = JournalFilter
+    permission_classes = [HasRole]
+    read_roles = DESK_READERS
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.journals()
+
+
+# --- the borrow book ------------------------------------------------------------------------------
 
 
 class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The borrow book. Traders see only their counterparties' loans (others' are 404)."""
+    """The borrow book. Traders see only their counterparties' loans (others' are 404 to them)."""
 
     serializer_class = LoanOut
+    filterset_class = LoanFilter
+    permission_classes = [HasRole]
+    read_roles = BOOK_READERS
+    lookup_value_regex = r"\d+"
+
+    @property
+    def write_roles(self) -> tuple[str, ...]:
+        # Turned away early by role (403); the services check again, and the scope (404) and the
+        # borrower's grant (decide_rerate's may_act_for) come after.
+        if self.action in ("accept_rerate", "reject_rerate"):
+            return ("trader",)
+        return BOOK_OPERATORS
 
     def get_queryset(self):
-        qs = selectors.book(self.request.user)
-        params = self.request.query_params
-        if params.get("counterparty"):
-            qs = qs.filter(counterparty__code=params["counterparty"])
-        if params.get("asset"):
-            qs = qs.filter(asset__symbol=params["asset"])
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        return qs
+        return selectors.book(self.request.user)
 
     def _get(self, pk) -> Loan:
         try:
-            return selectors.book(self.request.user).prefetch_related("recalls", "rerates").get(pk=int(pk))
+            return selectors.loan_detail(self.request.user, int(pk))
         except (Loan.DoesNotExist, ValueError):
             raise NotFoundError("No such loan.") from None
 
+    def _detail(self, pk) -> Response:
+        return Response(LoanDetailOut(self._get(pk)).data)
+
     @extend_schema(responses=LoanDetailOut)
     def retrieve(self, request, pk=None):
-        return Response(LoanDetailOut(self._get(pk)).data)
+        return self._detail(pk)
 
     @extend_schema(request=QuantityIn, responses=LoanDetailOut, operation_id="loans_return")
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
-        data = QuantityIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.return_loan(actor=request.user, loan=self._get(pk), quantity=data.validated_data["quantity"])
-        return Response(LoanDetailOut(self._get(pk)).data)
+        loan = self._get(pk)  # scope first: out of scope is 404
+        v = _valid(QuantityIn, request.data)
+        services.return_loan(actor=request.user, loan=loan, quantity=v["quantity"])
+        return self._detail(pk)
 
     @extend_schema(request=RecallIn, responses=LoanDetailOut)
     @action(detail=True, methods=["post"])
     def recall(self, request, pk=None):
-        data = RecallIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.recall_loan(actor=request.user, loan=self._get(pk), **data.validated_data)
-        return Response(LoanDetailOut(self._get(pk)).data)
+        loan = self._get(pk)
+        v = _valid(RecallIn, request.data)
+        services.recall_loan(actor=request.user, loan=loan, quantity=v["quantity"], due_at=v["due_at"])
+        return self._detail(pk)
 
-    @extend_schema(request=RerateIn, responses=LoanDetailOut)
+    @extend_schema(request=RerateIn, responses=LoanDetailOut, operation_id="loans_rerates_propose")
     @action(detail=True, methods=["post"])
     def rerates(self, request, pk=None):
-        data = RerateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.propose_rerate(actor=request.user, loan=self._get(pk), **data.validated_data)
-        return Response(LoanDetailOut(self._get(pk)).data)
+        loan = self._get(pk)
+        v = _valid(RerateIn, request.data)
+        services.propose_rerate(
+            actor=request.user, loan=loan, rate_bps=v["rate_bps"], effective_date=v["effective_date"]
+        )
+        return self._detail(pk)
 
-    def _decide(self, pk, rerate_id, accept: bool):
+    def _decide(self, pk, rerate_id, accept: bool) -> Response:
         loan = self._get(pk)
         rerate = Rerate.objects.filter(loan=loan, pk=rerate_id).first()
         if rerate is None:
             raise NotFoundError("No such rerate on this loan.")
-        services.decide_rerate(actor=self.request.user, rerate=rerate, accept=accept, may_act_for=may_act_for)
-        return Response(LoanDetailOut(self._get(pk)).data)
+        services.decide_rerate(
+            actor=self.request.user, rerate=rerate, accept=accept, may_act_for=selectors.may_act_for
+        )
+        return self._detail(pk)
 
     @extend_schema(request=None, responses=LoanDetailOut)
     @action(detail=True, methods=["post"], url_path=r"rerates/(?P<rerate_id>\d+)/accept")

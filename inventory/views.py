@@ -1,26 +1,38 @@
-"""Inventory pages: positions, availability, journals, the borrow book, a loan's page, receipts."""
+"""Inventory pages: positions, availability, journals, the borrow book, a loan's page with its
+actions, receipts and adjustments.
+
+Desk roles see the pages; a trader sees the borrow book of their counterparties only (another
+counterparty's loan is a 404). Forms validate and call one service; a refused action comes back as a
+form error on the page (200, the form re-rendered with what was typed), never a 500.
+"""
 
 from __future__ import annotations
+
+import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
-from borrowdesk.pages import Column, table_page
+from borrowdesk.pages import Column, display, table_page
 from inventory import selectors, services
-from inventory.api import may_act_for
-from inventory.forms import RecallForm, ReceiptForm, RerateForm, ReturnForm
-from inventory.models import Loan, Rerate
+from inventory.filters import JournalFilter, LoanFilter, PositionFilter
+from inventory.forms import AdjustmentForm, RecallForm, ReceiptForm, RerateForm, ReturnForm
+from inventory.models import Loan, LoanStatus, Rerate, RerateStatus
 
-DESK = ("ops", "ops_senior", "risk", "treasury", "manager", "auditor", "admin", "compliance")
+DESK = selectors.DESK_ROLES
 BOOK = (*DESK, "trader")
+OPERATORS = ("ops", "ops_senior", "admin")  # return, recall, propose a rerate
+RECEIVERS = ("ops", "ops_senior", "treasury", "admin")
 
 
 def _require(user, roles) -> None:
@@ -28,141 +40,192 @@ def _require(user, roles) -> None:
         raise PermissionDenied
 
 
-class _Row:
-    """A dict row read like an object by the table helper."""
+class _PositionRow:
+    """A positions row (a dict from ``positions_by_account``) read like an object by the table."""
 
     def __init__(self, data: dict):
         self.__dict__.update(data)
-        self.pk = f"{data.get('asset__symbol')}-{data.get('account__code')}"
+        self.pk = f"{data['asset__symbol']}-{data['account__code']}"
 
 
 @login_required
 def positions(request):
     _require(request.user, DESK)
-    rows = selectors.positions_by_account(asset_symbol=request.GET.get("asset") or None)
-
     return table_page(
         request,
         title="Positions",
-        queryset=rows,
+        queryset=selectors.positions_by_account(),
+        filterset_class=PositionFilter,
         csv_name="positions",
-        intro="Balances per asset and account. Filter with ?asset=BTC.",
+        intro="Balances per asset and account, in the asset's units.",
+        empty="No positions match. Record a receipt to bring inventory in.",
         columns=[
-            Column("Asset", "asset__symbol"),
-            Column("Account", "account__code"),
+            Column("Asset", "asset__symbol", sort="asset__symbol"),
+            Column(
+                "Account",
+                "account__code",
+                sort="account__code",
+                link=lambda r: reverse("refdata:account_detail", args=[r.account__code]),
+            ),
             Column("Venue", "account__venue__code"),
-            Column("Available", "available", numeric=True),
-            Column("Allocated", "allocated", numeric=True),
-            Column("On loan", "on_loan", numeric=True),
+            Column("Available", "available", sort="available", numeric=True),
+            Column("Allocated", "allocated", sort="allocated", numeric=True),
+            Column("On loan", "on_loan", sort="on_loan", numeric=True),
             Column("In transit", "in_transit", numeric=True),
         ],
-        row_adapter=_Row,
+        row_adapter=_PositionRow,
+        actions=_ledger_actions(request.user),
     )
+
+
+def _ledger_actions(user) -> list[dict[str, str]]:
+    actions = []
+    if has_role(user, *RECEIVERS):
+        actions.append({"label": "Record a receipt", "url": reverse("inventory:receipt")})
+    if has_role(user, "ops_senior"):
+        actions.append({"label": "Adjust", "url": reverse("inventory:adjustment")})
+    return actions
 
 
 @login_required
 def availability(request):
     _require(request.user, DESK)
-    rows = selectors.availability()
+    rows = selectors.availability(request.GET.get("asset") or None)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="availability.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["Asset", "Available", "Allocated", "On loan", "Utilization"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row.asset,
+                    display(row.available),
+                    display(row.allocated),
+                    display(row.on_loan),
+                    row.utilization,
+                ]
+            )
+        return response
     return render(request, "inventory/availability.html", {"rows": rows})
 
 
 @login_required
 def journals(request):
     _require(request.user, DESK)
-    rows = selectors.journals(
-        asset_symbol=request.GET.get("asset") or None, kind=request.GET.get("kind") or None
-    )
     return table_page(
         request,
         title="Journals",
-        queryset=rows,
+        queryset=selectors.journals(),
+        filterset_class=JournalFilter,
         csv_name="journals",
-        intro="The append-only ledger. Filter with ?asset=BTC&kind=allocation.",
+        intro="The append-only ledger, newest first: every event and its lines.",
+        empty="No journals match these filters.",
         columns=[
-            Column("#", "pk"),
+            Column("#", "pk", sort="id", numeric=True),
             Column("When", "created_at"),
-            Column("Kind", "kind", badge=False),
+            Column("Kind", "kind", sort="kind"),
             Column("By", "created_by.username"),
             Column("Lines", "lines"),
-            Column("Loan", "loan_id"),
+            Column(
+                "Loan",
+                "loan_id",
+                link=lambda j: reverse("inventory:loan_detail", args=[j.loan_id]) if j.loan_id else None,
+            ),
+            Column("From", "source_counterparty.code"),
             Column("Reference", "reference"),
             Column("Memo", "memo"),
         ],
+        actions=_ledger_actions(request.user),
     )
+
+
+LOAN_COLUMNS = [
+    Column("#", "pk", sort="id", link=lambda r: reverse("inventory:loan_detail", args=[r.pk])),
+    Column("Counterparty", "counterparty.code", sort="counterparty__code"),
+    Column("Asset", "asset.symbol", sort="asset__symbol"),
+    Column("Account", "account.code"),
+    Column("Quantity", "quantity", numeric=True),
+    Column("Open", "open_quantity", sort="open_quantity", numeric=True),
+    Column("Rate (bps)", "rate_in_force_bps", numeric=True),
+    Column("Status", "status", sort="status", badge=True),
+    Column("Start", "start_date", sort="start_date"),
+    Column("Maturity", "maturity_date", sort="maturity_date"),
+    Column("Accrued fee", "accrued_fee", numeric=True),
+    Column("Recalled", "open_recall_quantity", numeric=True),
+]
+# In the CSV the flags are columns; on the page they are badges beside each row.
+LOAN_FLAG_COLUMNS = [Column("Buy-in", "buy_in"), Column("Past maturity", "is_past_maturity")]
 
 
 @login_required
 def loans(request):
+    """The borrow book: desk roles see every loan, a trader the loans of their counterparties."""
     _require(request.user, BOOK)
-    rows = selectors.book(request.user)
-    if request.GET.get("status"):
-        rows = rows.filter(status=request.GET["status"])
-    if request.GET.get("counterparty"):
-        rows = rows.filter(counterparty__code=request.GET["counterparty"])
+    is_csv = request.GET.get("format") == "csv"
     return table_page(
         request,
         title="Borrow book",
-        queryset=rows,
+        queryset=selectors.book(request.user),
+        filterset_class=LoanFilter,
         csv_name="loans",
-        intro="Filter with ?status=active&counterparty=ACME.",
-        empty="No loans yet.",
-        columns=[
-            Column("#", "pk", link=lambda r: reverse("inventory:loan_detail", args=[r.pk])),
-            Column("Counterparty", "counterparty.code", sort="counterparty__code"),
-            Column("Asset", "asset.symbol", sort="asset__symbol"),
-            Column("Open", "open_quantity", numeric=True),
-            Column("Quantity", "quantity", numeric=True),
-            Column("Rate (bps)", "rate_bps", numeric=True),
-            Column("Status", "status", badge=True),
-            Column("Start", "start_date", sort="start_date"),
-            Column("Maturity", "maturity_date"),
-            Column("Accrued fee", "accrued_fee", numeric=True),
-            Column("Recalled", "recalled_quantity", numeric=True),
-            Column("Buy-in", "buy_in"),
-            Column("Past maturity", "past_maturity"),
-        ],
+        intro="Fees accrue daily in the asset at the rate in force. Flags: a recall past due is for buy-in.",
+        empty="No loans match. Loans open when a borrow request is approved.",
+        columns=LOAN_COLUMNS + (LOAN_FLAG_COLUMNS if is_csv else []),
+        template="inventory/loans.html",
     )
 
 
-def _loan(user, pk: int) -> Loan:
+# --- a loan's page and its actions ---------------------------------------------------------------
+
+
+def _loan_or_404(user, pk: int) -> Loan:
     try:
-        return selectors.book(user).prefetch_related("recalls", "rerates").get(pk=pk)
+        return selectors.loan_detail(user, pk)
     except Loan.DoesNotExist:
         raise Http404("No such loan.") from None
+
+
+def _loan_page(request, loan: Loan, **forms):
+    proposed = [r for r in loan.rerates.all() if r.status == RerateStatus.PROPOSED]
+    may_operate = has_role(request.user, *OPERATORS)
+    context = {
+        "loan": loan,
+        "return_form": ReturnForm(initial={"quantity": display(loan.open_quantity)}),
+        "recall_form": RecallForm(),
+        "rerate_form": RerateForm(),
+        "may_operate": may_operate,
+        "may_rerate": may_operate and loan.status in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY),
+        "now": timezone.now(),
+        "may_answer": bool(proposed) and selectors.may_act_for(request.user, loan.counterparty),
+        "accruals": selectors.recent_accruals(loan),
+        "errors": [],
+        **forms,
+    }
+    return render(request, "inventory/loan_detail.html", context)
 
 
 @login_required
 def loan_detail(request, pk: int):
     _require(request.user, BOOK)
-    loan = _loan(request.user, pk)
-    context = {
-        "loan": loan,
-        "return_form": ReturnForm(initial={"quantity": loan.open_quantity}),
-        "recall_form": RecallForm(),
-        "rerate_form": RerateForm(),
-        "may_operate": has_role(request.user, "ops", "ops_senior", "admin"),
-        "may_answer": may_act_for(request.user, loan.counterparty),
-        "accruals": loan.accruals.order_by("-business_date")[:30],
-    }
-    return render(request, "inventory/loan_detail.html", context)
+    return _loan_page(request, _loan_or_404(request.user, pk))
 
 
-def _loan_action(request, pk: int, form_class, action, success: str):
-    loan = _loan(request.user, pk)
+def _loan_action(request, pk: int, form_class, act, success: str):
+    """Validate the form, call the service; success redirects to the loan, a refusal re-renders it."""
+    _require(request.user, OPERATORS)
+    loan = _loan_or_404(request.user, pk)  # scope first: out of scope is 404
     form = form_class(request.POST)
     if form.is_valid():
         try:
-            action(loan, form.cleaned_data)
+            act(loan, form.cleaned_data)
         except DomainError as error:
-            messages.error(request, error.detail)
+            add_domain_error(form, error)
         else:
             messages.success(request, success)
-    else:
-        messages.error(
-            request, "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
-        )
-    return redirect("inventory:loan_detail", pk=pk)
+            return redirect("inventory:loan_detail", pk=loan.pk)
+    name = {ReturnForm: "return_form", RecallForm: "recall_form", RerateForm: "rerate_form"}[form_class]
+    return _loan_page(request, loan, **{name: form})
 
 
 @login_required
@@ -184,7 +247,9 @@ def loan_recall(request, pk: int):
         request,
         pk,
         RecallForm,
-        lambda loan, d: services.recall_loan(actor=request.user, loan=loan, **d),
+        lambda loan, d: services.recall_loan(
+            actor=request.user, loan=loan, quantity=d["quantity"], due_at=d["due_at"]
+        ),
         "Recall issued.",
     )
 
@@ -196,7 +261,9 @@ def loan_rerate(request, pk: int):
         request,
         pk,
         RerateForm,
-        lambda loan, d: services.propose_rerate(actor=request.user, loan=loan, **d),
+        lambda loan, d: services.propose_rerate(
+            actor=request.user, loan=loan, rate_bps=d["rate_bps"], effective_date=d["effective_date"]
+        ),
         "Rerate proposed to the borrower.",
     )
 
@@ -204,32 +271,63 @@ def loan_rerate(request, pk: int):
 @login_required
 @require_POST
 def rerate_decide(request, pk: int, rerate_id: int, decision: str):
-    loan = _loan(request.user, pk)
-    rerate = Rerate.objects.filter(loan=loan, pk=rerate_id).first()
-    if rerate is None or decision not in ("accept", "reject"):
+    """The borrower's trader accepts or rejects a proposed rerate."""
+    _require(request.user, ("trader",))
+    if decision not in ("accept", "reject"):
         raise Http404
+    loan = _loan_or_404(request.user, pk)
+    rerate = Rerate.objects.filter(loan=loan, pk=rerate_id).first()
+    if rerate is None:
+        raise Http404("No such rerate on this loan.")
     try:
         services.decide_rerate(
-            actor=request.user, rerate=rerate, accept=decision == "accept", may_act_for=may_act_for
+            actor=request.user, rerate=rerate, accept=decision == "accept", may_act_for=selectors.may_act_for
         )
     except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Rerate {decision}ed.")
-    return redirect("inventory:loan_detail", pk=pk)
+        return _loan_page(request, loan, errors=[error.detail])
+    messages.success(request, f"Rerate {decision}ed.")
+    return redirect("inventory:loan_detail", pk=loan.pk)
+
+
+# --- receipts and adjustments --------------------------------------------------------------------
+
+
+def _ledger_form(request, *, roles, form_class, template: str, post, success: str):
+    _require(request.user, roles)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            journal = post(form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, success.format(journal=journal.pk))
+            query = urlencode({"asset": form.cleaned_data["asset"].symbol})
+            return redirect(f"{reverse('inventory:positions')}?{query}")
+    return render(request, template, {"form": form})
 
 
 @login_required
 def receipt(request):
-    """Record inventory coming in from the firm or a lender."""
-    _require(request.user, ("ops", "ops_senior", "treasury", "admin"))
-    form = ReceiptForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            journal = services.receive(actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(request, f"Receipt recorded (journal #{journal.pk}).")
-            return redirect("inventory:positions")
-    return render(request, "inventory/receipt.html", {"form": form})
+    """Record inventory coming in from the firm or a lender (ops, treasury)."""
+    return _ledger_form(
+        request,
+        roles=RECEIVERS,
+        form_class=ReceiptForm,
+        template="inventory/receipt.html",
+        post=lambda d: services.receive(actor=request.user, **d),
+        success="Receipt recorded (journal #{journal}).",
+    )
+
+
+@login_required
+def adjustment(request):
+    """Correct an available balance with a reason (senior operations)."""
+    return _ledger_form(
+        request,
+        roles=("ops_senior",),
+        form_class=AdjustmentForm,
+        template="inventory/adjustment.html",
+        post=lambda d: services.adjust(actor=request.user, **d),
+        success="Adjustment recorded (journal #{journal}).",
+    )

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from borrowdesk.access.roles import has_role
@@ -23,6 +24,7 @@ from inventory.services.ledger import (
 )
 
 DESK_ROLES = ("ops", "ops_senior", "admin")
+MAX_RATE_BPS = Decimal(100000)
 
 
 def _locked(loan: Loan) -> Loan:
@@ -130,8 +132,12 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
 
 
 def _meet_recalls(loan: Loan, returned: Decimal) -> None:
+    # Oldest due first: a return meets the recall the borrower is most behind on. A recall met in
+    # part keeps the rest open (its quantity is what is still owed).
     remaining = returned
     for recall in loan.recalls.select_for_update().filter(status=RecallStatus.OPEN).order_by("due_at", "id"):
+        if remaining <= 0 and loan.status != LoanStatus.CLOSED:
+            break
         if loan.status == LoanStatus.CLOSED or remaining >= recall.quantity:
             remaining -= min(remaining, recall.quantity)
             recall.status = RecallStatus.MET
@@ -158,6 +164,8 @@ def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Re
                 f"Recalls would exceed the open quantity ({loan.open_quantity}; {already} already recalled).",
                 fields={"quantity": [f"At most {loan.open_quantity - already}."]},
             )
+        if timezone.is_naive(due_at):
+            due_at = timezone.make_aware(due_at)
         if due_at <= timezone.now():
             raise InvalidInput(
                 "The recall must be due in the future.", fields={"due_at": ["Must be in the future."]}
@@ -167,20 +175,31 @@ def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Re
 
 @transaction.atomic(durable=True)
 def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date) -> Rerate:
-    """The desk proposes a new rate from ``effective_date``; the borrower's trader accepts or rejects."""
+    """The desk proposes a new rate from ``effective_date``; the borrower's trader accepts or rejects.
+
+    Raises ``PermissionDeniedError`` (not operations), ``InvalidState`` (loan closed or cancelled, or a
+    proposal already awaiting the borrower) and ``InvalidInput`` (rate outside 0–100,000 bps, or an
+    effective date in the past or on a day already accrued).
+    """
     if not has_role(actor, *DESK_ROLES):
         raise PermissionDeniedError("Only operations propose rerates.")
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
             raise InvalidState(f"Loan {loan.pk} is {loan.status}; it cannot be rerated.")
-        if not (Decimal(0) <= rate_bps <= Decimal(100000)):
+        if not isinstance(rate_bps, Decimal) or not rate_bps.is_finite() or not 0 <= rate_bps <= MAX_RATE_BPS:
             raise InvalidInput(
                 "rate_bps must be between 0 and 100000.", fields={"rate_bps": ["Out of range."]}
             )
         if effective_date < business_date():
             raise InvalidInput(
                 "A rerate cannot take effect in the past.", fields={"effective_date": ["Today or later."]}
+            )
+        accrued = _last_accrued_date(loan)
+        if accrued is not None and effective_date <= accrued:
+            raise InvalidInput(
+                f"Fees up to {accrued} have already accrued; a rerate takes effect after that.",
+                fields={"effective_date": [f"After {accrued}."]},
             )
         if loan.rerates.filter(status=RerateStatus.PROPOSED).exists():
             raise InvalidState(f"Loan {loan.pk} already has a rerate awaiting the borrower.")
@@ -193,19 +212,38 @@ def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date
 def decide_rerate(*, actor, rerate: Rerate, accept: bool, may_act_for) -> Rerate:
     """The borrower's trader accepts or rejects a proposed rerate.
 
-    ``may_act_for(user, counterparty)`` says whether the actor trades for the loan's counterparty.
+    ``may_act_for(user, counterparty)`` says whether the actor trades for the loan's counterparty
+    (inventory sits below requests_app, so the caller passes the rule in). Raises
+    ``PermissionDeniedError`` for anyone else, ``InvalidState`` when the rerate is already decided, the
+    loan is closed or cancelled, or (to accept) fees from its effective date have already accrued.
     """
     with acting_as(actor):
-        rerate = Rerate.objects.select_for_update().select_related("loan").get(pk=rerate.pk)
-        if not may_act_for(actor, rerate.loan.counterparty):
+        # Loan first, then the rerate: the same order as every other loan event, so no deadlock.
+        loan = _locked(Loan(pk=rerate.loan_id))
+        rerate = Rerate.objects.select_for_update().get(pk=rerate.pk)
+        if not may_act_for(actor, loan.counterparty):
             raise PermissionDeniedError("Only a trader for the borrower can answer a rerate.")
         if rerate.status != RerateStatus.PROPOSED:
             raise InvalidState(f"This rerate is already {rerate.status}.")
+        if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
+            raise InvalidState(f"Loan {loan.pk} is {loan.status}; its rerate can no longer be answered.")
+        accrued = _last_accrued_date(loan)
+        if accept and accrued is not None and rerate.effective_date <= accrued:
+            # Accruals are immutable: accepting now would leave days already booked at the old rate
+            # while the rerate claims them. The borrower rejects and the desk proposes a later date.
+            raise InvalidState(
+                f"Fees up to {accrued} have already accrued at the old rate; this rerate from "
+                f"{rerate.effective_date} can only be rejected."
+            )
         rerate.status = RerateStatus.ACCEPTED if accept else RerateStatus.REJECTED
         rerate.decided_by = actor
         rerate.decided_at = timezone.now()
         rerate.save(update_fields=["status", "decided_by", "decided_at"])
         return rerate
+
+
+def _last_accrued_date(loan: Loan) -> date | None:
+    return loan.accruals.aggregate(last=Max("business_date"))["last"]
 
 
 _ACCRUE_SQL = """

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.inventory.factories import desk_asset, firm_account, stock
+from tests.inventory.factories import active_loan, desk_asset, firm_account, stock
 
 
 @pytest.fixture
@@ -15,5 +15,14 @@ def account(db):
 
 @pytest.fixture
 def stocked(btc, account, tess):
+    """10 BTC available in the firm's INV-MAIN account."""
     stock(btc, account, "10", actor=tess)
     return account
+
+
+@pytest.fixture
+def loan(stocked, btc, acme, bob):
+    """ACME borrows 4 BTC at 365 bps for 10 days, delivered today: 6 available, 4 on loan."""
+    return active_loan(
+        actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="4", rate_bps="365", term_days=10
+    )

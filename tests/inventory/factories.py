@@ -1,9 +1,12 @@
-"""Ledger set-up for tests: a firm inventory account with stock, through the real receive service."""
+"""Ledger set-up for tests: a firm inventory account with stock, and loans, through the real services."""
 
 from decimal import Decimal
 
+from django.db import transaction
+
 from borrowdesk.access.services import create_desk_user
-from inventory.services import receive
+from inventory.models import Entry, Journal, Loan, LoanAccrual, Position, Recall, Rerate
+from inventory.services import deliver_loan, open_loan, receive
 from tests.refdata.factories import AssetFactory, CustodyAccountFactory, PriceFactory, VenueFactory
 
 
@@ -25,3 +28,62 @@ def stock(asset, account, quantity, actor=None):
     if actor is None:
         actor = create_desk_user(username="stocker", password="stock-password-123", roles=["treasury"])
     return receive(actor=actor, asset=asset, account=account, quantity=Decimal(str(quantity)))
+
+
+def active_loan(*, actor, counterparty, asset, account, quantity="4", rate_bps="365", term_days=None) -> Loan:
+    """Open a loan (inventory held) and deliver it: active, on loan, accruing from today.
+
+    One transaction, as in the approval and settlement that do this in the app (the services lock
+    rows and expect their caller's transaction)."""
+    with transaction.atomic():
+        return _open_and_deliver(actor, counterparty, asset, account, quantity, rate_bps, term_days)
+
+
+def _open_and_deliver(actor, counterparty, asset, account, quantity, rate_bps, term_days) -> Loan:
+    loan = open_loan(
+        actor=actor,
+        request_id=None,
+        counterparty=counterparty,
+        asset=asset,
+        account=account,
+        quantity=Decimal(quantity),
+        rate_bps=Decimal(rate_bps),
+        term_days=term_days,
+        hold_expires_at=None,
+    )
+    return deliver_loan(actor=actor, loan=loan)
+
+
+def ledger_state() -> dict:
+    """Every row the ledger and the book hold, to assert that a refused action changed nothing."""
+    return {
+        "journals": list(Journal.objects.order_by("id").values_list("id", "kind")),
+        "entries": list(
+            Entry.objects.order_by("id").values_list(
+                "id", "journal_id", "asset_id", "account_id", "bucket", "quantity"
+            )
+        ),
+        "positions": list(
+            Position.objects.order_by("id").values_list("id", "asset_id", "account_id", "bucket", "quantity")
+        ),
+        "loans": list(
+            Loan.objects.order_by("id").values_list("id", "status", "quantity", "open_quantity", "closed_at")
+        ),
+        "recalls": list(Recall.objects.order_by("id").values_list("id", "status", "quantity", "due_at")),
+        "rerates": list(
+            Rerate.objects.order_by("id").values_list("id", "status", "rate_bps", "effective_date")
+        ),
+        "accruals": list(
+            LoanAccrual.objects.order_by("id").values_list("id", "loan_id", "business_date", "fee")
+        ),
+    }
+
+
+def balances(asset=None, account=None) -> dict[str, Decimal]:
+    """Non-zero buckets of one (asset, account), or of all when there is just one: {bucket: quantity}."""
+    qs = Position.objects.all()
+    if asset is not None:
+        qs = qs.filter(asset=asset)
+    if account is not None:
+        qs = qs.filter(account=account)
+    return {p.bucket: p.quantity for p in qs if p.quantity != 0}
