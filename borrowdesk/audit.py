@@ -24,3 +24,9 @@ def audited(model=None, *, exclude: list[str] | None = None):
 def acting_as(user, **extra):
     """Context manager that labels every change inside it with the acting user (and extra facts)."""
     return pghistory.context(user=user.pk if user is not None else None, **extra)
+
+
+# pghistory labels a statement with the acting user by prefixing it, and skips statements that start
+# with SELECT (reads). A SELECT that calls a writing database function (the ledger, the final
+# approval) starts with this comment instead, so its writes carry the acting user like any other.
+WRITING_CALL = "/* writes */ "

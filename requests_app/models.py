@@ -195,7 +195,7 @@ class Approval(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["request", "step"]
+        ordering = ["request_id", "step"]
         constraints = [
             # Maker-checker in the database: one decision per step, and no user decides twice.
             models.UniqueConstraint(fields=["request", "step"], name="approval_one_per_step"),

@@ -8,6 +8,7 @@ state and gets ``InvalidState``. The allocation at final approval is the ledger'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -16,11 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from borrowdesk import rows
 from borrowdesk.access.roles import has_role
-from borrowdesk.audit import acting_as
+from borrowdesk.audit import WRITING_CALL, acting_as
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
@@ -32,9 +34,6 @@ from inventory.selectors import availability_for
 from inventory.services import (
     cancel_loan,
     check_quantity,
-    choose_source_account,
-    hold_loan_inventory,
-    open_loan,
 )
 from requests_app import priority
 from requests_app.errors import IdempotencyConflict, PriceUnavailable
@@ -49,7 +48,7 @@ from requests_app.models import (
     Urgency,
 )
 from treasury.models import SettlementInstruction, SettlementStatus
-from treasury.services import cancel_instructions_for_loan, create_delivery_instruction
+from treasury.services import cancel_instructions_for_loan
 
 MAX_RATE_BPS = Decimal(100000)  # 1000% a year: anything above is a typo
 MAX_TERM_DAYS = 3650
@@ -116,13 +115,40 @@ def _set_priority(request: BorrowRequest, rate_bps: Decimal) -> None:
     request.rank_key = priority.rank_key(request.priority_static, request.submitted_at)
 
 
-def _locked(request: BorrowRequest | int) -> BorrowRequest:
-    pk = request if isinstance(request, int) else request.pk
+@functools.cache
+def _lock_sql() -> str:
+    # One round trip for everything a decision needs: the request (locked), its asset and counterparty,
+    # and the decisions so far (user, decision) in step order.
     return (
-        BorrowRequest.objects.select_for_update(of=("self",))
-        .select_related("asset", "counterparty", "requested_by")
-        .get(pk=pk)
+        f"SELECT {rows.select_list(BorrowRequest, 'r')}, {rows.select_list(Asset, 'a')}, "
+        f"{rows.select_list(Counterparty, 'c')}, "
+        "ARRAY(SELECT d.user_id FROM requests_app_approval d WHERE d.request_id = r.id ORDER BY d.step), "
+        "ARRAY(SELECT d.decision::text FROM requests_app_approval d WHERE d.request_id = r.id "
+        "ORDER BY d.step) "
+        "FROM requests_app_borrowrequest r "
+        "JOIN refdata_asset a ON a.id = r.asset_id "
+        "JOIN refdata_counterparty c ON c.id = r.counterparty_id "
+        "WHERE r.id = %s FOR UPDATE OF r"
     )
+
+
+def _locked_with_decisions(request: BorrowRequest | int) -> tuple[BorrowRequest, list[tuple[int, str]]]:
+    """Lock the request row (every action does, first) and read its decisions so far."""
+    pk = request if isinstance(request, int) else request.pk
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(), [pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise BorrowRequest.DoesNotExist(f"No borrow request {pk}.")
+    n_request, n_asset = rows.width(BorrowRequest), rows.width(Asset)
+    locked = rows.instance(BorrowRequest, row[:n_request])
+    locked.asset = rows.instance(Asset, row[n_request : n_request + n_asset])
+    locked.counterparty = rows.instance(Counterparty, row[n_request + n_asset : -2])
+    return locked, list(zip(row[-2], row[-1], strict=True))
+
+
+def _locked(request: BorrowRequest | int) -> BorrowRequest:
+    return _locked_with_decisions(request)[0]
 
 
 # --- intake ---------------------------------------------------------------------------------------
@@ -269,38 +295,76 @@ def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
         request.first_action_at = now
 
 
-def _open_loan(
-    request: BorrowRequest, *, actor, quantity: Decimal, rate_bps: Decimal, account: CustodyAccount | None
-) -> Loan:
-    """Open the loan pending delivery and queue its delivery; the caller holds the inventory last
-    (``hold_loan_inventory``) so the hot balance row is locked only from there to commit."""
-    if account is None:
-        account = choose_source_account(asset=request.asset, quantity=quantity)
-        if account is None:
-            raise InsufficientInventory(
-                f"Not enough {request.asset.symbol} available: no inventory account holds {quantity}."
-            )
-    hold_until = business_day_end(business_date())
-    loan = open_loan(
-        actor=actor,
-        request_id=request.pk,
-        counterparty=request.counterparty,
-        asset=request.asset,
-        account=account,
-        quantity=quantity,
-        rate_bps=rate_bps,
-        term_days=request.term_days,
-        hold_expires_at=hold_until,
-        hold=False,
+_OPEN_LOAN_SQL = WRITING_CALL + """
+    SELECT o_loan_id, o_account_id FROM requests_open_loan(
+        %s, %s, %s::numeric, %s::numeric, %s::bigint, %s::timestamptz, %s::timestamptz, %s::numeric,
+        %s::varchar(16)[], %s::integer, %s, %s::bigint
     )
-    create_delivery_instruction(loan=loan, due_at=hold_until)
-    request.loan = loan
-    request.source_account = account
-    return loan
+"""
 
 
-# What an approval changes on the request (the path is fixed at the first approval when the asset had
-# no price at submission).
+def _open_loan(
+    request: BorrowRequest,
+    *,
+    actor,
+    quantity: Decimal,
+    rate_bps: Decimal,
+    account: CustodyAccount | None,
+    now: datetime,
+    approval: tuple[int, str] | None,
+) -> None:
+    """Approve the request for good: record the approval (``approval`` = its step and role; None for an
+    accepted offer), open the loan pending delivery from ``account`` (None: the firm account with the
+    most available that covers it), queue its delivery, record the decision on the request, and hold
+    the inventory, last. Everything is already checked; the writes are one call of the database
+    function ``requests_open_loan`` (migration 0003).
+
+    Raises ``InsufficientInventory`` when the inventory does not cover the loan: the database refused
+    the hold and the transaction is spent, so the caller's ``atomic`` rolls the whole approval back.
+    """
+    hold_until = business_day_end(business_date())
+    step, role = approval if approval else (None, None)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _OPEN_LOAN_SQL,
+                [
+                    request.pk,
+                    actor.pk,
+                    quantity,
+                    rate_bps,
+                    account.pk if account else None,
+                    hold_until,
+                    now,
+                    request.notional_usd,
+                    request.required_steps,
+                    step,
+                    role,
+                    account.pk if account and approval else None,
+                ],
+            )
+            loan_id, account_id = cursor.fetchone()
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != "BD001":
+            raise
+        short = json.loads(exc.__cause__.diag.message_detail, parse_float=Decimal)  # type: ignore[union-attr]
+        symbol = request.asset.symbol
+        if short["account"] is None:
+            raise InsufficientInventory(
+                f"Not enough {symbol} available: no inventory account holds {quantity}."
+            ) from None
+        raise InsufficientInventory(
+            f"Not enough {symbol} {short['bucket'].replace('_', ' ')} in {short['account']}: "
+            f"{short['needed']} needed."
+        ) from None
+    _mark_first_action(request, now)
+    request.status, request.next_role, request.decided_at = RequestStatus.APPROVED, "", now
+    request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
+    request.loan_id, request.source_account_id, request.updated_at = loan_id, account_id, now
+
+
+# What an approval that is not final changes on the request (the path is fixed at the first approval
+# when the asset had no price at submission).
 _APPROVAL_FIELDS = [
     "status",
     "next_role",
@@ -309,7 +373,6 @@ _APPROVAL_FIELDS = [
     "approved_quantity",
     "approved_rate_bps",
     "source_account",
-    "loan",
     "offer_expires_at",
     "notional_usd",
     "required_steps",
@@ -337,10 +400,9 @@ def approve_request(
     if not has_role(actor, *APPROVER_ROLES):
         raise PermissionDeniedError("Only operations and risk approve borrow requests.")
     with acting_as(actor):
-        request = _locked(request)
+        request, decided = _locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
-        decided = list(Approval.objects.filter(request_id=request.pk).values_list("user_id", "decision"))
         _check_not_maker_or_repeat(request, actor, decided)
         if not request.required_steps and not _price_path(request):
             raise PriceUnavailable(
@@ -366,6 +428,18 @@ def approve_request(
             )
 
         now = timezone.now()
+        last_step = done + 1 == len(request.required_steps)
+        if last_step and (request.max_rate_bps is None or rate_bps <= request.max_rate_bps):
+            _open_loan(
+                request,
+                actor=actor,
+                quantity=quantity,
+                rate_bps=rate_bps,
+                account=account,
+                now=now,
+                approval=(done + 1, role),
+            )
+            return request
         Approval.objects.create(
             request=request,
             step=done + 1,
@@ -378,22 +452,14 @@ def approve_request(
         )
         _mark_first_action(request, now)
         request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
-        if done + 1 < len(request.required_steps):
+        if not last_step:
             request.status = RequestStatus.PENDING_SECOND_APPROVAL
             request.next_role = request.required_steps[done + 1]
-        elif request.max_rate_bps is not None and rate_bps > request.max_rate_bps:
+        else:  # above the trader's maximum rate: an offer
             request.status = RequestStatus.OFFERED
             request.next_role = ""
             request.source_account = account
             request.offer_expires_at = now + timedelta(minutes=settings.OFFER_TTL_MINUTES)
-        else:
-            loan = _open_loan(request, actor=actor, quantity=quantity, rate_bps=rate_bps, account=account)
-            request.status = RequestStatus.APPROVED
-            request.next_role = ""
-            request.decided_at = now
-            request.save(update_fields=_APPROVAL_FIELDS)
-            hold_loan_inventory(actor=actor, loan=loan)  # last: refused → the whole approval rolls back
-            return request
         request.save(update_fields=_APPROVAL_FIELDS)
         return request
 
@@ -406,10 +472,9 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
     if not reason or not reason.strip():
         raise InvalidInput("A rejection needs a reason.", fields={"reason": ["Required."]})
     with acting_as(actor):
-        request = _locked(request)
+        request, decided = _locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
-        decided = list(Approval.objects.filter(request_id=request.pk).values_list("user_id", "decision"))
         _check_not_maker_or_repeat(request, actor, decided)
         done = sum(1 for _, decision in decided if decision == Decision.APPROVED)
         role = request.required_steps[done] if request.required_steps else request.next_role
@@ -470,16 +535,15 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
         request = _locked_offer(actor, request)
         if request.approved_quantity is None or request.approved_rate_bps is None:
             raise InvalidState(f"Request {request.pk} has no complete offer to accept.")
-        loan = _open_loan(
+        _open_loan(
             request,
             actor=actor,
             quantity=request.approved_quantity,
             rate_bps=request.approved_rate_bps,
             account=request.source_account,
+            now=timezone.now(),
+            approval=None,
         )
-        request.status, request.decided_at = RequestStatus.APPROVED, timezone.now()
-        request.save()
-        hold_loan_inventory(actor=actor, loan=loan)
         return request
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,18 +14,6 @@ from treasury.models import SettlementInstruction, SettlementKind, SettlementSta
 from treasury.signals import loan_delivered
 
 SETTLERS = ("ops", "ops_senior", "treasury")
-
-
-def create_delivery_instruction(*, loan: Loan, due_at: datetime | None) -> SettlementInstruction:
-    """Queue the delivery of a newly approved loan (inside the approval's transaction)."""
-    return SettlementInstruction.objects.create(
-        kind=SettlementKind.LOAN_DELIVERY,
-        loan=loan,
-        asset=loan.asset,
-        from_account=loan.account,
-        quantity=loan.quantity,
-        due_at=due_at,
-    )
 
 
 def _locked(instruction: SettlementInstruction) -> SettlementInstruction:

@@ -17,7 +17,6 @@ from inventory.services.loans import (  # noqa: F401, E402
     cancel_loan,
     decide_rerate,
     deliver_loan,
-    hold_loan_inventory,
     open_loan,
     propose_rerate,
     recall_loan,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from borrowdesk.access.roles import has_role
+from borrowdesk.audit import WRITING_CALL
 from borrowdesk.errors import InvalidInput, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.errors import InsufficientInventory, InvalidQuantity, UnbalancedJournal
@@ -55,7 +56,7 @@ def check_quantity(
     return quantity
 
 
-_POST_SQL = """
+_POST_SQL = WRITING_CALL + """
     SELECT o_journal_id, o_created_at, o_short_asset, o_short_account, o_short_bucket, o_short_delta
     FROM inventory_post_journal(
         %s, %s::bigint, %s, %s, %s::bigint, %s::numeric, %s::bigint,
@@ -274,17 +275,11 @@ def adjust(*, actor, asset: Asset, account: CustodyAccount, quantity: Decimal, r
 
 def choose_source_account(*, asset: Asset, quantity: Decimal) -> CustodyAccount | None:
     """The firm's active inventory account with the most available of ``asset``, if it covers
-    ``quantity``. One query (raw: it runs inside every final approval)."""
+    ``quantity``. The rule is the database function ``inventory_source_account``, which the final
+    approval calls too."""
     found = list(
         CustodyAccount.objects.raw(
-            """
-            SELECT a.* FROM refdata_custodyaccount a
-            JOIN inventory_position p ON p.account_id = a.id
-            WHERE p.asset_id = %s AND p.bucket = 'available' AND p.quantity >= %s
-              AND a.owner_id IS NULL AND a.is_active
-            ORDER BY p.quantity DESC, a.id
-            LIMIT 1
-            """,
+            "SELECT * FROM refdata_custodyaccount WHERE id = inventory_source_account(%s, %s)",
             [asset.pk, quantity],
         )
     )

@@ -44,13 +44,11 @@ def open_loan(
     rate_bps: Decimal,
     term_days: int | None,
     hold_expires_at: datetime | None,
-    hold: bool = True,
 ) -> Loan:
     """Open a loan pending delivery and hold its inventory (available → allocated).
 
-    Called inside the final approval's transaction. Raises ``InsufficientInventory`` (nothing written).
-    With ``hold=False`` the caller holds the inventory itself with ``hold_loan_inventory`` as the last
-    write of its transaction, so the hot balance row stays locked for the shortest time.
+    Raises ``InsufficientInventory``. A borrow request's final approval does the same writes in one
+    database call (``requests_open_loan``), with its approval and the delivery instruction.
     """
     loan = Loan.objects.create(
         request_id=request_id,
@@ -63,14 +61,8 @@ def open_loan(
         term_days=term_days,
         hold_expires_at=hold_expires_at,
     )
-    if hold:
-        hold_loan_inventory(actor=actor, loan=loan)
+    allocate(asset=asset, account=account, quantity=quantity, loan=loan, actor=actor)
     return loan
-
-
-def hold_loan_inventory(*, actor, loan: Loan) -> None:
-    """Allocate a new loan's quantity from its account. Raises ``InsufficientInventory``."""
-    allocate(asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor)
 
 
 def deliver_loan(*, actor, loan: Loan) -> Loan:
