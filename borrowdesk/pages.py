@@ -18,8 +18,29 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 CSV_LIMIT = 50_000
+
+
+class CappedPaginator(Paginator):
+    """Pages over at most ``cap`` rows, counted with ``LIMIT cap + 1`` instead of an exact COUNT.
+
+    For a work queue with tens of thousands of rows where only the best few hundred matter on screen:
+    counting every row (with the queue's anti-join) would cost more than showing the page. ``capped``
+    says there were more than ``cap``; the page shows "1,000+" and its API keeps the exact count.
+    """
+
+    def __init__(self, object_list, per_page, *, cap: int = 1000, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+        self.capped = False
+
+    @cached_property
+    def count(self) -> int:
+        found = self.object_list.order_by()[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
 
 
 @dataclass(frozen=True)

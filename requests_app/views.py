@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
+from borrowdesk.pages import CappedPaginator
 from borrowdesk.refdata.models import Asset
 from borrowdesk.refdata.selectors import mark
 from inventory.selectors import availability_by_asset_id, availability_for
@@ -26,6 +27,7 @@ from requests_app.forms import ApproveForm, RejectForm, SubmitForm
 from requests_app.models import AWAITING_APPROVAL, BorrowRequest, RequestStatus
 
 QUEUE_PAGE_SIZE = 50
+QUEUE_CAP = 1000  # the page counts at most this many (LIMIT, not COUNT(*)); the API counts all
 
 
 def _require(user, *roles: str) -> None:
@@ -117,7 +119,7 @@ def my_requests(request):
 def queue(request):
     """The approval queue: exactly what this user may act on now, best first, with the score's parts."""
     _require(request.user, "ops", "ops_senior", "risk")
-    page = Paginator(selectors.approval_queue(request.user), QUEUE_PAGE_SIZE).get_page(
+    page = CappedPaginator(selectors.approval_queue(request.user), QUEUE_PAGE_SIZE, cap=QUEUE_CAP).get_page(
         request.GET.get("page")
     )
     availability = availability_by_asset_id()

@@ -142,3 +142,19 @@ def test_queue_page_runs_a_fixed_number_of_queries(login, bob, submit, stocked, 
         submit()
     with django_assert_num_queries(len(captured)):
         client.get(reverse("requests_app:queue"))
+
+
+def test_queue_page_counts_up_to_its_cap_and_says_so(login, bob, submit, monkeypatch):
+    from requests_app import views
+
+    client = login(bob)
+    for _ in range(3):
+        submit()
+    page = client.get(reverse("requests_app:queue")).content.decode()
+    assert re.search(r">3 awaiting you<", page)
+    monkeypatch.setattr(views, "QUEUE_CAP", 2)
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 1)
+    page = client.get(reverse("requests_app:queue")).content.decode()
+    assert re.search(r">2\+ awaiting you<", page)
+    assert "Page 1 of 2 (the first 2 by priority" in page
+    assert page.count('data-request="') == 1
