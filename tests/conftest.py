@@ -53,9 +53,18 @@ def ensure_desk_config():
     """
     import importlib
 
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Permission
+
     from borrowdesk.access.roles import sync_roles
     from requests_app.models import ApprovalRule
 
+    # A flush without post_migrate (serialized rollback inhibits it) can leave the model permissions
+    # out too, the trader's object permission among them: make them again before the roles use them.
+    if not Permission.objects.filter(codename="act_for_counterparty").exists():
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0)
     sync_roles()
     defaults = importlib.import_module("requests_app.migrations.0002_default_approval_rules").DEFAULT_RULES
     for precedence, name, low, high, risks, steps in defaults:
