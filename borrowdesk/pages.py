@@ -31,14 +31,15 @@ class CappedPaginator(Paginator):
     says there were more than ``cap``; the page shows "1,000+" and its API keeps the exact count.
     """
 
-    def __init__(self, object_list, per_page, *, cap: int = 1000, **kwargs):
+    def __init__(self, object_list: QuerySet, per_page: int, *, cap: int = 1000, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
+        self.queryset = object_list
         self.cap = cap
         self.capped = False
 
     @cached_property
     def count(self) -> int:
-        found = self.object_list.order_by()[: self.cap + 1].count()
+        found = self.queryset.order_by()[: self.cap + 1].count()
         self.capped = found > self.cap
         return min(found, self.cap)
 

@@ -295,12 +295,15 @@ def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
         request.first_action_at = now
 
 
-_OPEN_LOAN_SQL = WRITING_CALL + """
+_OPEN_LOAN_SQL = (
+    WRITING_CALL
+    + """
     SELECT o_loan_id, o_account_id FROM requests_open_loan(
         %s, %s, %s::numeric, %s::numeric, %s::bigint, %s::timestamptz, %s::timestamptz, %s::numeric,
         %s::varchar(16)[], %s::integer, %s, %s::bigint
     )
 """
+)
 
 
 def _open_loan(

@@ -56,13 +56,16 @@ def check_quantity(
     return quantity
 
 
-_POST_SQL = WRITING_CALL + """
+_POST_SQL = (
+    WRITING_CALL
+    + """
     SELECT o_journal_id, o_created_at, o_short_asset, o_short_account, o_short_bucket, o_short_delta
     FROM inventory_post_journal(
         %s, %s::bigint, %s, %s, %s::bigint, %s::numeric, %s::bigint,
         %s::bigint[], %s::bigint[], %s::text[], %s::numeric[]
     )
 """
+)
 
 
 def post_journal(

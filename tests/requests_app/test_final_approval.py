@@ -136,7 +136,7 @@ def test_an_accepted_offer_opens_the_loan_without_a_second_approval(submit, alic
     assert SettlementInstruction.objects.filter(loan_id=request.loan_id).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # restore the seeded roles after
 def test_the_ledger_checks_deferred_constraints_before_it_locks_the_balances(desk_config):
     """Foreign keys are deferred to COMMIT by default; the ledger checks what is pending first, so a
     bad write earlier in the transaction fails there, before any balance row is locked."""
