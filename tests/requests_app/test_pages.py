@@ -158,3 +158,10 @@ def test_queue_page_counts_up_to_its_cap_and_says_so(login, bob, submit, monkeyp
     assert re.search(r">2\+ awaiting you<", page)
     assert "Page 1 of 2 (the first 2 by priority" in page
     assert page.count('data-request="') == 1
+
+
+def test_an_approved_requests_page_links_its_loan_with_its_status(login, bob, submit, stocked):
+    request = approve_request(actor=bob, request=submit(), rate_bps=Decimal("400"))
+    page = login(bob).get(reverse("requests_app:detail", args=[request.pk])).content.decode()
+    link = reverse("inventory:loan_detail", args=[request.loan_id])
+    assert f'<a href="{link}">#{request.loan_id}</a> · Pending Delivery' in page
