@@ -27,6 +27,7 @@ def acting_as(user, **extra):
 
 
 # pghistory labels a statement with the acting user by prefixing it, and skips statements that start
-# with SELECT (reads). A SELECT that calls a writing database function (the ledger, the final
-# approval) starts with this comment instead, so its writes carry the acting user like any other.
+# with SELECT (reads). A SELECT that calls a database function writing audited rows (the final
+# approval's ``requests_open_loan``) starts with this comment instead, so its writes carry the acting
+# user like any other. (The ledger's function writes no audited table: journals are the audit.)
 WRITING_CALL = "/* writes */ "

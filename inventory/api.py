@@ -312,7 +312,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @property
     def write_roles(self) -> tuple[str, ...]:
         # Turned away early by role (403); the services check again, and the scope (404) and the
-        # borrower's grant (decide_rerate's may_act_for) come after.
+        # borrower's grant (checked by decide_rerate) come after.
         if self.action in ("accept_rerate", "reject_rerate"):
             return ("trader",)
         return BOOK_OPERATORS
@@ -364,9 +364,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         rerate = Rerate.objects.filter(loan=loan, pk=rerate_id).first()
         if rerate is None:
             raise NotFoundError("No such rerate on this loan.")
-        services.decide_rerate(
-            actor=self.request.user, rerate=rerate, accept=accept, may_act_for=selectors.may_act_for
-        )
+        services.decide_rerate(actor=self.request.user, rerate=rerate, accept=accept)
         return self._detail(pk)
 
     @extend_schema(request=None, responses=LoanDetailOut)

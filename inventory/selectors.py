@@ -181,12 +181,6 @@ def journals(*, asset_symbol: str | None = None, kind: str | None = None) -> Que
 # --- the borrow book ------------------------------------------------------------------------------
 
 
-def may_act_for(user, counterparty) -> bool:
-    """Whether the user trades for this counterparty: a trader holding the django-guardian object
-    permission ``refdata.act_for_counterparty`` on it. Passed to ``decide_rerate``."""
-    return has_role(user, "trader") and user.has_perm("refdata.act_for_counterparty", counterparty)
-
-
 def scope_loans(qs: QuerySet[Loan], user) -> QuerySet[Loan]:
     """Narrow loans to what the user may see: all for desk staff, granted counterparties for a
     trader, nothing for anyone else."""

@@ -24,6 +24,7 @@ from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, display, table_page
+from borrowdesk.refdata.selectors import may_act_for
 from inventory import selectors, services
 from inventory.filters import JournalFilter, LoanFilter, PositionFilter
 from inventory.forms import AdjustmentForm, RecallForm, ReceiptForm, RerateForm, ReturnForm
@@ -197,7 +198,7 @@ def _loan_page(request, loan: Loan, **forms):
         "may_operate": may_operate,
         "may_rerate": may_operate and loan.status in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY),
         "now": timezone.now(),
-        "may_answer": bool(proposed) and selectors.may_act_for(request.user, loan.counterparty),
+        "may_answer": bool(proposed) and may_act_for(request.user, loan.counterparty),
         "accruals": selectors.recent_accruals(loan),
         "errors": [],
         **forms,
@@ -280,9 +281,7 @@ def rerate_decide(request, pk: int, rerate_id: int, decision: str):
     if rerate is None:
         raise Http404("No such rerate on this loan.")
     try:
-        services.decide_rerate(
-            actor=request.user, rerate=rerate, accept=decision == "accept", may_act_for=selectors.may_act_for
-        )
+        services.decide_rerate(actor=request.user, rerate=rerate, accept=decision == "accept")
     except DomainError as error:
         return _loan_page(request, loan, errors=[error.detail])
     messages.success(request, f"Rerate {decision}ed.")

@@ -26,7 +26,7 @@ from borrowdesk.audit import WRITING_CALL, acting_as
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
-from borrowdesk.refdata.selectors import acts_for, mark
+from borrowdesk.refdata.selectors import mark, may_act_for
 from compliance.selectors import is_cleared
 from inventory.errors import InsufficientInventory
 from inventory.models import Loan
@@ -56,11 +56,6 @@ APPROVER_ROLES = ("ops", "ops_senior", "risk")
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def may_act_for(user, counterparty: Counterparty) -> bool:
-    """Whether a user trades for a counterparty (django-guardian object permission)."""
-    return has_role(user, "trader") and acts_for(user, counterparty)
 
 
 def _check_rate(rate: Decimal | None, field: str) -> None:

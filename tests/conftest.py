@@ -36,6 +36,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def login(client):
+    """``login(user)``: the test client, logged in as ``user``."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
 def acme(db):
     return CounterpartyFactory(code="ACME", legal_name="Acme Trading Ltd", risk_rating="low")
 

@@ -21,6 +21,11 @@ def acts_for(user, counterparty: Counterparty) -> bool:
     return counterparties_for_trader(user).filter(pk=counterparty.pk).exists()
 
 
+def may_act_for(user, counterparty: Counterparty) -> bool:
+    """Whether a user trades for a counterparty: a trader granted it (django-guardian object permission)."""
+    return has_role(user, "trader") and acts_for(user, counterparty)
+
+
 def is_trader_only(user) -> bool:
     """A user whose only desk role is trader sees counterparties through grants alone."""
     return has_role(user, "trader") and not has_role(

@@ -21,6 +21,33 @@ on ``inventory_position`` still refuses a negative bucket whatever writes it.
 from django.db import migrations
 
 CREATE = r"""
+-- The journal row and its entries, in the order given (no balance moves: inventory_post_journal).
+CREATE OR REPLACE FUNCTION inventory_write_journal(
+    p_kind text,
+    p_created_by bigint,
+    p_reference text,
+    p_memo text,
+    p_source_counterparty bigint,
+    p_cost_rate_bps numeric,
+    p_loan bigint,
+    p_assets bigint[],
+    p_accounts bigint[],
+    p_buckets text[],
+    p_quantities numeric[],
+    OUT o_journal_id bigint,
+    OUT o_created_at timestamptz
+) LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO inventory_journal
+        (kind, created_at, created_by_id, reference, memo, source_counterparty_id, cost_rate_bps, loan_id)
+    VALUES (p_kind, now(), p_created_by, p_reference, p_memo, p_source_counterparty, p_cost_rate_bps, p_loan)
+    RETURNING id, created_at INTO o_journal_id, o_created_at;
+    INSERT INTO inventory_entry (journal_id, asset_id, account_id, bucket, quantity)
+    SELECT o_journal_id, t.a, t.c, t.b, t.q
+    FROM unnest(p_assets, p_accounts, p_buckets, p_quantities) WITH ORDINALITY AS t(a, c, b, q, n)
+    ORDER BY t.n;
+END
+$$;
 CREATE OR REPLACE FUNCTION inventory_post_journal(
     p_kind text,
     p_created_by bigint,
@@ -56,15 +83,11 @@ BEGIN
     -- Strict: a short bucket raises (SQLSTATE BD001) and the caller's transaction is spent, so the
     -- journal and its entries can be written before any balance row is locked.
     IF p_strict THEN
-        INSERT INTO inventory_journal
-            (kind, created_at, created_by_id, reference, memo, source_counterparty_id, cost_rate_bps, loan_id)
-        VALUES (p_kind, now(), p_created_by, p_reference, p_memo, p_source_counterparty, p_cost_rate_bps,
-                p_loan)
-        RETURNING id, created_at INTO o_journal_id, o_created_at;
-        INSERT INTO inventory_entry (journal_id, asset_id, account_id, bucket, quantity)
-        SELECT o_journal_id, t.a, t.c, t.b, t.q
-        FROM unnest(p_assets, p_accounts, p_buckets, p_quantities) WITH ORDINALITY AS t(a, c, b, q, n)
-        ORDER BY t.n;
+        SELECT w.o_journal_id, w.o_created_at INTO o_journal_id, o_created_at
+        FROM inventory_write_journal(
+            p_kind, p_created_by, p_reference, p_memo, p_source_counterparty, p_cost_rate_bps, p_loan,
+            p_assets, p_accounts, p_buckets, p_quantities
+        ) AS w;
     END IF;
 
     -- First pass, in (asset, account, bucket) order: lock every balance row the event touches,
@@ -128,15 +151,11 @@ BEGIN
     WHERE p.asset_id = d.a AND p.account_id = d.c AND p.bucket = d.b;
 
     IF NOT p_strict THEN
-        INSERT INTO inventory_journal
-            (kind, created_at, created_by_id, reference, memo, source_counterparty_id, cost_rate_bps, loan_id)
-        VALUES (p_kind, now(), p_created_by, p_reference, p_memo, p_source_counterparty, p_cost_rate_bps,
-                p_loan)
-        RETURNING id, created_at INTO o_journal_id, o_created_at;
-        INSERT INTO inventory_entry (journal_id, asset_id, account_id, bucket, quantity)
-        SELECT o_journal_id, t.a, t.c, t.b, t.q
-        FROM unnest(p_assets, p_accounts, p_buckets, p_quantities) WITH ORDINALITY AS t(a, c, b, q, n)
-        ORDER BY t.n;
+        SELECT w.o_journal_id, w.o_created_at INTO o_journal_id, o_created_at
+        FROM inventory_write_journal(
+            p_kind, p_created_by, p_reference, p_memo, p_source_counterparty, p_cost_rate_bps, p_loan,
+            p_assets, p_accounts, p_buckets, p_quantities
+        ) AS w;
     END IF;
     SET CONSTRAINTS ALL DEFERRED;
 END
@@ -144,6 +163,9 @@ $$;
 """
 
 DROP = """
+DROP FUNCTION IF EXISTS inventory_write_journal(
+    text, bigint, text, text, bigint, numeric, bigint, bigint[], bigint[], text[], numeric[]
+);
 DROP FUNCTION IF EXISTS inventory_post_journal(
     text, bigint, text, text, bigint, numeric, bigint, bigint[], bigint[], text[], numeric[], boolean
 );

@@ -13,10 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 
 from borrowdesk.access.roles import has_role
-from borrowdesk.audit import WRITING_CALL
 from borrowdesk.errors import InvalidInput, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.errors import InsufficientInventory, InvalidQuantity, UnbalancedJournal
@@ -56,16 +55,13 @@ def check_quantity(
     return quantity
 
 
-_POST_SQL = (
-    WRITING_CALL
-    + """
+_POST_SQL = """
     SELECT o_journal_id, o_created_at, o_short_asset, o_short_account, o_short_bucket, o_short_delta
     FROM inventory_post_journal(
         %s, %s::bigint, %s, %s, %s::bigint, %s::numeric, %s::bigint,
         %s::bigint[], %s::bigint[], %s::text[], %s::numeric[]
     )
 """
-)
 
 
 def post_journal(
@@ -166,7 +162,6 @@ def _require_firm_account(account: CustodyAccount) -> None:
         raise InvalidInput(f"{account.code} is inactive.", fields={"account": ["Inactive account."]})
 
 
-@transaction.atomic
 def receive(
     *,
     actor,
@@ -260,7 +255,6 @@ def return_to_available(
     )
 
 
-@transaction.atomic
 def adjust(*, actor, asset: Asset, account: CustodyAccount, quantity: Decimal, reason: str) -> Journal:
     """Correct the available balance by a signed quantity against external. ops_senior only, with a reason."""
     if not has_role(actor, "ops_senior"):

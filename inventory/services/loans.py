@@ -14,6 +14,7 @@ from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from borrowdesk.refdata.selectors import may_act_for
 from inventory.models import Loan, LoanStatus, Recall, RecallStatus, Rerate, RerateStatus
 from inventory.services.ledger import (
     allocate,
@@ -201,13 +202,12 @@ def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date
 
 
 @transaction.atomic(durable=True)
-def decide_rerate(*, actor, rerate: Rerate, accept: bool, may_act_for) -> Rerate:
+def decide_rerate(*, actor, rerate: Rerate, accept: bool) -> Rerate:
     """The borrower's trader accepts or rejects a proposed rerate.
 
-    ``may_act_for(user, counterparty)`` says whether the actor trades for the loan's counterparty
-    (inventory sits below requests_app, so the caller passes the rule in). Raises
-    ``PermissionDeniedError`` for anyone else, ``InvalidState`` when the rerate is already decided, the
-    loan is closed or cancelled, or (to accept) fees from its effective date have already accrued.
+    Raises ``PermissionDeniedError`` for anyone but a trader granted the loan's counterparty,
+    ``InvalidState`` when the rerate is already decided, the loan is closed or cancelled, or (to accept)
+    fees from its effective date have already accrued.
     """
     with acting_as(actor):
         # Loan first, then the rerate: the same order as every other loan event, so no deadlock.

@@ -2,15 +2,6 @@ import pytest
 from django.urls import reverse
 
 
-@pytest.fixture
-def login(client):
-    def _login(user):
-        client.force_login(user)
-        return client
-
-    return _login
-
-
 @pytest.mark.parametrize("name", ["access:audit", "access:access_log"])
 def test_auditors_and_admins_only(login, personas, name):
     assert login(personas["audrey"]).get(reverse(name)).status_code == 200

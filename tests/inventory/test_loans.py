@@ -12,7 +12,7 @@ from borrowdesk.access.services import create_desk_user
 from borrowdesk.business_day import business_date
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from inventory.models import Loan, LoanAccrual, Recall
-from inventory.selectors import book, may_act_for
+from inventory.selectors import book
 from inventory.services import (
     accrue_fees,
     cancel_loan,
@@ -33,7 +33,7 @@ def _later(**delta):
 
 
 def _accept(actor, rerate):
-    return decide_rerate(actor=actor, rerate=rerate, accept=True, may_act_for=may_act_for)
+    return decide_rerate(actor=actor, rerate=rerate, accept=True)
 
 
 def _fees():
@@ -216,7 +216,7 @@ def test_an_accepted_rerate_takes_effect_from_its_date_in_accruals(loan, bob, al
 
 def test_a_rejected_rerate_leaves_the_rate_as_it_was(loan, bob, alice):
     rerate = propose_rerate(actor=bob, loan=loan, rate_bps=D(730), effective_date=TODAY())
-    decide_rerate(actor=alice, rerate=rerate, accept=False, may_act_for=may_act_for)
+    decide_rerate(actor=alice, rerate=rerate, accept=False)
     accrue_fees(day=TODAY())
     rerate.refresh_from_db()
     assert (rerate.status, rerate.decided_by) == ("rejected", alice)
@@ -255,7 +255,7 @@ def test_a_rerate_cannot_be_answered_twice(loan, bob, alice):
     rerate = propose_rerate(actor=bob, loan=loan, rate_bps=D(500), effective_date=TODAY())
     _accept(alice, rerate)
     with pytest.raises(InvalidState):
-        decide_rerate(actor=alice, rerate=rerate, accept=False, may_act_for=may_act_for)
+        decide_rerate(actor=alice, rerate=rerate, accept=False)
     rerate.refresh_from_db()
     assert rerate.status == "accepted"
 
@@ -298,7 +298,7 @@ def test_accepting_a_rerate_whose_first_day_has_accrued_since_is_refused(loan, b
     accrue_fees(day=TODAY())
     with pytest.raises(InvalidState):
         _accept(alice, rerate)
-    decide_rerate(actor=alice, rerate=rerate, accept=False, may_act_for=may_act_for)  # rejecting is fine
+    decide_rerate(actor=alice, rerate=rerate, accept=False)  # rejecting is fine
     rerate.refresh_from_db()
     assert rerate.status == "rejected"
 

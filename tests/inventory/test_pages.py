@@ -18,15 +18,6 @@ from tests.refdata.factories import CustodyAccountFactory
 DESK_PAGES = ["inventory:positions", "inventory:availability", "inventory:journals", "inventory:loans"]
 
 
-@pytest.fixture
-def login(client):
-    def _login(user):
-        client.force_login(user)
-        return client
-
-    return _login
-
-
 def _text(response):
     return response.content.decode()
 

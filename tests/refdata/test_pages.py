@@ -5,15 +5,6 @@ from borrowdesk.access.models import AccessLog
 from tests.refdata.factories import AssetFactory, CounterpartyFactory, CustodyAccountFactory, PriceFactory
 
 
-@pytest.fixture
-def login(client):
-    def _login(user):
-        client.force_login(user)
-        return client
-
-    return _login
-
-
 @pytest.mark.parametrize(
     "name", ["asset_list", "network_list", "venue_list", "counterparty_list", "account_list", "price_list"]
 )

@@ -3,20 +3,10 @@
 import re
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 
 from requests_app.models import BorrowRequest
 from requests_app.services import approve_request
-
-
-@pytest.fixture
-def login(client):
-    def _login(user):
-        client.force_login(user)
-        return client
-
-    return _login
 
 
 def _form(**overrides):
