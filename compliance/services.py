@@ -13,7 +13,7 @@ from borrowdesk.errors import InvalidInput, PermissionDeniedError
 from borrowdesk.refdata.models import Counterparty, RiskRating
 from compliance.models import KycProfile, KycStatus
 from compliance.selectors import is_cleared
-from compliance.signals import counterparty_cleared
+from compliance.signals import counterparty_cleared, counterparty_uncleared
 
 
 @transaction.atomic(durable=True)
@@ -23,7 +23,8 @@ def set_kyc(
     """Record a counterparty's KYC outcome. Compliance only.
 
     When the counterparty becomes cleared, ``counterparty_cleared`` is sent after commit, so held
-    borrow requests move on (requests_app receives it).
+    borrow requests move on; when it stops being cleared, ``counterparty_uncleared``, so requests
+    awaiting approval go back on hold (requests_app receives both).
     """
     if not has_role(actor, "compliance"):
         raise PermissionDeniedError("Only compliance sets KYC.")
@@ -50,8 +51,8 @@ def set_kyc(
                 "updated_by": actor,
             },
         )
-        if not was_cleared and is_cleared(counterparty):
-            transaction.on_commit(
-                lambda: counterparty_cleared.send(sender=KycProfile, counterparty_id=counterparty.pk)
-            )
+        now_cleared = is_cleared(counterparty)
+        if was_cleared != now_cleared:
+            signal = counterparty_cleared if now_cleared else counterparty_uncleared
+            transaction.on_commit(lambda: signal.send(sender=KycProfile, counterparty_id=counterparty.pk))
     return profile

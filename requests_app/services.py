@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, Exists, OuterRef, Value, When
 from django.utils import timezone
 
 from borrowdesk import rows
@@ -27,6 +28,7 @@ from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import mark, may_act_for
+from compliance.errors import NotCleared
 from compliance.selectors import is_cleared
 from inventory.errors import InsufficientInventory
 from inventory.models import Loan
@@ -285,6 +287,16 @@ def _check_not_maker_or_repeat(request: BorrowRequest, actor, decided: list[tupl
         )
 
 
+def _check_cleared(request: BorrowRequest) -> None:
+    # Clearance is checked again at every approval, not only at intake: KYC can expire or be rejected
+    # while a request waits, and nothing may be allocated for an uncleared counterparty.
+    if not is_cleared(request.counterparty):
+        raise NotCleared(
+            f"{request.counterparty.code} is not cleared by compliance (no approved, unexpired KYC): "
+            "the request cannot be approved until it is."
+        )
+
+
 def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
     if request.first_action_at is None:
         request.first_action_at = now
@@ -392,8 +404,9 @@ def approve_request(
     Not the last step: ``pending_second_approval`` (the next role's turn). The last step: inventory is
     allocated and a loan opened (``approved``), or, at a rate above the trader's maximum, an offer
     (``offered``). Raises ``SegregationOfDuties`` (own request, second decision), ``PermissionDeniedError``
-    (not this step's role), ``InvalidState``, ``PriceUnavailable``, ``InvalidInput`` and
-    ``InsufficientInventory``; on any of them the request stays exactly as it was.
+    (not this step's role), ``InvalidState``, ``NotCleared`` (the counterparty lost its compliance
+    clearance), ``PriceUnavailable``, ``InvalidInput`` and ``InsufficientInventory``; on any of them the
+    request stays exactly as it was.
     """
     if not has_role(actor, *APPROVER_ROLES):
         raise PermissionDeniedError("Only operations and risk approve borrow requests.")
@@ -411,6 +424,7 @@ def approve_request(
         role = request.required_steps[done]
         if not has_role(actor, role):
             raise PermissionDeniedError(f"This step needs the {role} role.")
+        _check_cleared(request)
         quantity = request.quantity if quantity is None else quantity
         check_quantity(quantity, request.asset)
         if not (request.min_quantity <= quantity <= request.quantity):
@@ -528,9 +542,11 @@ def _locked_offer(actor, request: BorrowRequest | int) -> BorrowRequest:
 
 @transaction.atomic(durable=True)
 def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
-    """The trader takes the offered rate: inventory is allocated and the loan opened, as at approval."""
+    """The trader takes the offered rate: inventory is allocated and the loan opened, as at approval.
+    Raises ``NotCleared`` when the counterparty lost its compliance clearance since the offer."""
     with acting_as(actor):
         request = _locked_offer(actor, request)
+        _check_cleared(request)
         if request.approved_quantity is None or request.approved_rate_bps is None:
             raise InvalidState(f"Request {request.pk} has no complete offer to accept.")
         _open_loan(
@@ -564,10 +580,33 @@ def decline_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
 
 @transaction.atomic
 def release_compliance_holds(*, counterparty_id: int) -> int:
-    """The counterparty became cleared: its held requests go to the approval queue."""
+    """The counterparty became cleared: its held requests go back to the approval queue, at the step
+    they had reached (a request held after its first approval waits for its second)."""
+    has_approval = Approval.objects.filter(request=OuterRef("pk"), decision=Decision.APPROVED)
     return BorrowRequest.objects.filter(
         counterparty_id=counterparty_id, status=RequestStatus.COMPLIANCE_HOLD
-    ).update(status=RequestStatus.PENDING_APPROVAL, updated_at=timezone.now())
+    ).update(
+        status=Case(
+            When(Exists(has_approval), then=Value(RequestStatus.PENDING_SECOND_APPROVAL)),
+            default=Value(RequestStatus.PENDING_APPROVAL),
+        ),
+        updated_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def hold_for_compliance(*, counterparty_id: int) -> int:
+    """The counterparty stopped being cleared: its requests awaiting approval go on hold (their
+    decisions so far and their next role are kept). Row locks, so an approval under way finishes
+    first and is then held, or fails its own clearance check."""
+    ids = list(
+        BorrowRequest.objects.select_for_update()
+        .filter(counterparty_id=counterparty_id, status__in=AWAITING_APPROVAL)
+        .values_list("pk", flat=True)
+    )
+    return BorrowRequest.objects.filter(pk__in=ids, status__in=AWAITING_APPROVAL).update(
+        status=RequestStatus.COMPLIANCE_HOLD, updated_at=timezone.now()
+    )
 
 
 @transaction.atomic

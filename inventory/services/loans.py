@@ -67,10 +67,20 @@ def open_loan(
 
 
 def deliver_loan(*, actor, loan: Loan) -> Loan:
-    """The delivery settled: allocated → on_loan, the loan is active from today's business date."""
+    """The delivery settled: allocated → on_loan, the loan is active from today's business date.
+
+    Raises ``InvalidState`` unless the loan is pending delivery, or once its hold has expired: an expired
+    hold belongs to the release job (between the expiry and the job's next run it is still allocated),
+    and the inventory may no longer be promised to this loan.
+    """
     loan = _locked(loan)
     if loan.status != LoanStatus.PENDING_DELIVERY:
         raise InvalidState(f"Loan {loan.pk} is {loan.status}; only a loan pending delivery can be delivered.")
+    if loan.hold_expires_at is not None and loan.hold_expires_at <= timezone.now():
+        raise InvalidState(
+            f"The hold of loan {loan.pk} expired at {loan.hold_expires_at:%Y-%m-%d %H:%M} UTC; it is being "
+            "released. The request must be approved again."
+        )
     deliver(asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor)
     today = business_date()
     loan.status = LoanStatus.ACTIVE

@@ -15,6 +15,7 @@ from inventory.services import allocate
 from requests_app.models import Approval
 from requests_app.services import accept_offer, approve_request
 from tests.inventory.factories import firm_account, stock
+from tests.refdata.factories import CustodyAccountFactory
 from treasury.models import SettlementInstruction
 
 
@@ -50,6 +51,7 @@ def test_the_final_approval_records_approval_loan_delivery_decision_and_hold(sub
         stocked,
         hold_until,
     )
+    assert delivery.to_account is None  # no settlement account named: treasury picks it
     assert (request.status, request.next_role, request.loan, request.source_account) == (
         "approved",
         "",
@@ -73,6 +75,15 @@ def test_the_final_approval_records_approval_loan_delivery_decision_and_hold(sub
     ]
     a = availability_for(btc)
     assert (a.available, a.allocated) == (Decimal(8), Decimal(2))
+
+
+def test_the_delivery_goes_to_the_settlement_account_named_at_intake(submit, bob, cleared_acme, stocked):
+    wallet = CustodyAccountFactory(code="ACME-WALLET", owner=cleared_acme, purpose="settlement")
+    request = approve_request(
+        actor=bob, request=submit(quantity=Decimal("1"), settlement_account=wallet), rate_bps=Decimal("400")
+    )
+    delivery = SettlementInstruction.objects.get(loan=request.loan)
+    assert (delivery.from_account, delivery.to_account) == (stocked, wallet)
 
 
 def test_the_final_approval_is_audited_with_the_approver(submit, bob, stocked):

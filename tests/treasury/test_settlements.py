@@ -78,6 +78,24 @@ def test_a_failure_keeps_its_reason_and_the_leg_can_still_settle(api, tess, leg)
     assert api.as_user(tess).post(f"{URL}{leg.pk}/settle/").json()["status"] == "settled"
 
 
+def test_a_leg_whose_hold_expired_cannot_settle_and_nothing_moves(api, tess, leg, btc):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.models import Loan
+
+    # The hold ran out a minute ago; the release job has not run yet.
+    Loan.objects.filter(pk=leg.loan_id).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
+    response = api.as_user(tess).post(f"{URL}{leg.pk}/settle/")
+    assert (response.status_code, response.json()["code"]) == (409, "invalid_state")
+    assert "expired" in response.json()["detail"]
+    leg.refresh_from_db()
+    assert (leg.status, leg.loan.status, leg.attempts) == ("pending", "pending_delivery", 0)
+    a = availability_for(btc)
+    assert (a.allocated, a.on_loan) == (Decimal(2), Decimal(0))
+
+
 def test_a_cancelled_leg_cannot_settle(api, tess, leg):
     from requests_app.services import release_expired_holds
 
