@@ -198,15 +198,106 @@ def test_bad_rate_is_a_400_and_changes_nothing(api, bob, pending, rate):
     assert not Approval.objects.exists() and not Journal.objects.filter(kind="allocation").exists()
 
 
+def _untouched(request_id):
+    """Nothing of an approval was written: no decision, no loan, no hold, the request as submitted."""
+    request = BorrowRequest.objects.get(pk=request_id)
+    return (
+        (request.status, request.loan_id, request.first_action_at, request.approved_quantity)
+        == ("pending_approval", None, None, None)
+        and not Approval.objects.exists()
+        and not Journal.objects.filter(kind="allocation").exists()
+    )
+
+
+@pytest.mark.parametrize(
+    ("quantity", "why"),
+    [
+        ("0", "zero"),
+        ("-1", "negative"),
+        ("1.123456789", "more decimals than BTC has"),
+        ("NaN", "not a number"),
+        ("Infinity", "not finite"),
+        ("1.6", "above the requested quantity"),
+        ("0.5", "below the request's minimum"),
+        ("abc", "not a number at all"),
+    ],
+)
+def test_bad_approval_quantity_is_a_400_and_changes_nothing(api, bob, pending, quantity, why):
+    response = _approve(api, bob, pending, quantity=quantity)
+    assert response.status_code == 400, (why, response.json())
+    assert response.json()["code"] == "invalid" and "quantity" in response.json()["fields"]
+    assert _untouched(pending)
+
+
+def test_an_approval_quantity_too_large_for_a_float_is_refused(api, bob, pending):
+    response = api.as_user(bob).post(
+        f"{URL}{pending}/approve/",
+        data='{"rate_bps": "450", "quantity": 1e309}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and "quantity" in response.json()["fields"]
+    assert _untouched(pending)
+
+
+@pytest.mark.parametrize("account", ["NOPE", "ACME-WALLET"])
+def test_an_unknown_or_client_source_account_is_a_400(api, bob, pending, cleared_acme, account):
+    from tests.refdata.factories import CustodyAccountFactory
+
+    CustodyAccountFactory(code="ACME-WALLET", owner=cleared_acme, purpose="settlement")
+    response = _approve(api, bob, pending, account=account)
+    assert response.status_code == 400 and "account" in response.json()["fields"]
+    assert _untouched(pending)
+
+
+def test_a_missing_rate_is_a_400(api, bob, pending):
+    response = api.as_user(bob).post(f"{URL}{pending}/approve/", data="{}", content_type="application/json")
+    assert response.status_code == 400 and "rate_bps" in response.json()["fields"]
+    assert _untouched(pending)
+
+
+def test_malformed_approval_json_is_a_parse_error(api, bob, pending):
+    response = api.as_user(bob).post(
+        f"{URL}{pending}/approve/", data='{"rate_bps": 4', content_type="application/json"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error")
+    assert _untouched(pending)
+
+
 def test_trader_cannot_approve(api, alice, tom, pending):
     response = _approve(api, tom, pending)  # tom does not even see ACME's request
-    assert response.status_code == 404
-    response = _approve(api, alice, pending)  # alice's own request, and a trader
-    assert (response.status_code, response.json()["code"]) in {
-        (403, "permission_denied"),
-        (403, "segregation_of_duties"),
-    }
-    assert not Approval.objects.exists()
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    response = _approve(api, alice, pending)  # a trader is not an approver, own request or not
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+    assert _untouched(pending)
+
+
+def test_the_wrong_role_for_the_step_is_permission_denied(api, rita, olivia, pending):
+    # A small request's one step is ops: neither risk nor ops_senior may take it.
+    for user in (rita, olivia):
+        response = _approve(api, user, pending)
+        assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+        assert "ops" in response.json()["detail"]
+    assert _untouched(pending)
+
+
+def test_a_second_approval_by_the_same_user_is_segregation_of_duties(
+    api, alice, olivia, cleared_acme, btc, stocked, body
+):
+    from borrowdesk.access.services import create_desk_user
+
+    both = create_desk_user(username="omar", password="long-password-123", roles=["ops", "ops_senior"])
+    request_id = _post(api, alice, {**body, "quantity": "6", "min_quantity": "6"}).json()["id"]
+    assert _approve(api, both, request_id).json()["status"] == "pending_second_approval"
+    response = _approve(api, both, request_id)
+    assert (response.status_code, response.json()["code"]) == (403, "segregation_of_duties")
+    request = BorrowRequest.objects.get(pk=request_id)
+    assert (request.status, request.approvals.count(), request.loan_id) == (
+        "pending_second_approval",
+        1,
+        None,
+    )
+    # Another person takes the second step.
+    assert _approve(api, olivia, request_id).json()["status"] == "approved"
 
 
 def test_approving_ones_own_request_is_segregation_of_duties(api, personas, cleared_acme, btc, stocked, body):

@@ -50,6 +50,43 @@ def test_medium_request_goes_ops_then_ops_senior(submit, bob, olivia, stocked):
     assert request.status == "approved"
 
 
+def test_large_request_goes_ops_then_risk(submit, bob, olivia, rita, stocked, btc):
+    from tests.inventory.factories import stock
+
+    stock(btc, stocked, "90")
+    request = submit(quantity=Decimal("60"))  # 60 × 50,000 = 3,000,000 USD
+    assert request.required_steps == ["ops", "risk"]
+    request = approve_request(actor=bob, request=request, rate_bps=Decimal("400"))
+    assert (request.status, request.next_role) == ("pending_second_approval", "risk")
+    with pytest.raises(PermissionDeniedError):
+        approve_request(actor=olivia, request=request, rate_bps=Decimal("400"))
+    assert approve_request(actor=rita, request=request, rate_bps=Decimal("400")).status == "approved"
+
+
+def test_a_high_risk_counterparty_goes_ops_then_risk_whatever_the_size(personas, bob, rita, stocked, btc):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from borrowdesk.access.services import grant_counterparty
+    from compliance.models import KycProfile
+    from requests_app.services import submit_request
+    from tests.refdata.factories import CounterpartyFactory
+
+    risky = CounterpartyFactory(code="RISKY", risk_rating="high")
+    KycProfile.objects.create(
+        counterparty=risky,
+        status="approved",
+        risk_rating="high",
+        expires_on=(timezone.now() + timedelta(days=30)).date(),
+    )
+    grant_counterparty(user=personas["alice"], counterparty=risky)
+    request = submit_request(actor=personas["alice"], counterparty=risky, asset=btc, quantity=Decimal("0.1"))
+    assert request.required_steps == ["ops", "risk"]
+    request = approve_request(actor=bob, request=request, rate_bps=Decimal("400"))
+    assert approve_request(actor=rita, request=request, rate_bps=Decimal("400")).status == "approved"
+
+
 def test_the_same_user_cannot_give_the_second_approval(submit, personas, stocked):
     from borrowdesk.access.services import create_desk_user
 

@@ -35,6 +35,13 @@ def test_twenty_final_approvals_for_scarce_inventory_never_over_allocate(submit,
     losers = BorrowRequest.objects.filter(status="pending_approval")
     assert losers.count() == 14
     assert not Approval.objects.filter(request__in=losers).exists()
+    # ... and approvable: with more stock, one of them is approved by the approver it lost with.
+    from tests.inventory.factories import stock
+
+    stock(btc, stocked, "2")
+    loser = losers.first()
+    approver = approvers[[r.pk for r in requests].index(loser.pk)]
+    assert approve_request(actor=approver, request=loser.pk, rate_bps=Decimal("400")).status == "approved"
 
 
 def test_approve_racing_cancel_has_exactly_one_winner(submit, alice, bob, stocked):
