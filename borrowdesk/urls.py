@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from borrowdesk import views
 from borrowdesk.dashboards import views as dashboard_views
 
 api_v1 = [
@@ -12,6 +13,10 @@ api_v1 = [
     path("", include("compliance.api_urls")),
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
+    # Last: any other path under the API is a 404 in the error shape, with DEBUG on too (Django's
+    # debug page would answer HTML). Only paths ending in "/", so APPEND_SLASH still redirects
+    # /api/v1/assets to /api/v1/assets/.
+    re_path(r"^.*/$", views.not_found),
 ]
 
 urlpatterns = [

@@ -12,6 +12,7 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -25,6 +26,19 @@ from tests.inventory.factories import desk_asset, firm_account, stock
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def database_url(db) -> str:
+    """The test database as a DATABASE_URL for the gunicorn workers: a TCP server, or the embedded
+    one's socket directory (as the ``host`` query parameter, which django-environ passes to psycopg2)."""
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    name = quote(db["NAME"], safe="")
+    host = db["HOST"] or "localhost"
+    if host.startswith("/"):
+        return f"postgres://{user}{password}@/{name}?host={quote(host, safe='')}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{user}{password}@{host}{port}/{name}"
 
 
 def _free_port():
@@ -51,12 +65,10 @@ def desk(acme, desk_config):
 
 def test_intake_over_http_16_clients(desk):
     token = Token.objects.create(user=desk["trader"]).key
-    db = settings.DATABASES["default"]
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}",
+        "DATABASE_URL": database_url(settings.DATABASES["default"]),
         "DEBUG": "0",
         "BORROWDESK_DEV": "1",
         "STATIC_MANIFEST": "0",
