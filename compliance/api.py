@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -24,7 +23,7 @@ class KycOut(serializers.Serializer):
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
 
     def get_is_cleared(self, obj) -> bool:
-        return obj.status == KycStatus.APPROVED and obj.expires_on >= timezone.localdate()
+        return selectors.profile_clears(obj)
 
 
 class KycIn(serializers.Serializer):

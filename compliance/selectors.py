@@ -14,5 +14,10 @@ def is_cleared(counterparty: Counterparty) -> bool:
     ).exists()
 
 
+def profile_clears(profile: KycProfile) -> bool:
+    """The rule of ``is_cleared`` for one profile already read (the same business date cut)."""
+    return profile.status == KycStatus.APPROVED and profile.expires_on >= business_date()
+
+
 def kyc_profiles() -> QuerySet[KycProfile]:
     return KycProfile.objects.select_related("counterparty", "updated_by")

@@ -161,7 +161,6 @@ def _firm_account(code: str | None) -> CustodyAccount | None:
 # --- views ----------------------------------------------------------------------------------------
 
 
-@extend_schema(parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)])
 class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Borrow requests. Traders see only their counterparties' requests; others' are 404 to them."""
 
@@ -181,7 +180,19 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def retrieve(self, request, pk=None):
         return Response(BorrowRequestDetailOut(self._get(pk)).data)
 
-    @extend_schema(request=SubmitIn, responses={201: BorrowRequestDetailOut})
+    @extend_schema(
+        request=SubmitIn,
+        responses={201: BorrowRequestDetailOut},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="One key per submission: a repeat with the same body returns the first response.",
+            )
+        ],
+    )
     def create(self, request):
         data = SubmitIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -418,3 +418,15 @@ def test_request_list_runs_a_fixed_number_of_queries(
     client = api.as_user(bob)
     with django_assert_num_queries(4):
         assert client.get(URL).json()["count"] == 6
+
+
+def test_the_schema_says_a_submission_needs_an_idempotency_key(client, db):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    [header] = [
+        p for p in schema["paths"]["/api/v1/borrow-requests/"]["post"]["parameters"] if p["in"] == "header"
+    ]
+    assert (header["name"], header["required"]) == ("Idempotency-Key", True)
+    # Reads take no key.
+    assert all(p["in"] != "header" for p in schema["paths"]["/api/v1/borrow-requests/"]["get"]["parameters"])
