@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from borrowdesk import views
 from borrowdesk.dashboards import views as dashboard_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("borrowdesk.access.api_urls")),
     path("", include("borrowdesk.operations.api_urls")),
     path("", include("borrowdesk.refdata.api_urls")),

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from borrowdesk.audit import audited
-from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, RiskRating
 from inventory.models import QTY, RATE, Loan
 
 USD: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
@@ -45,6 +45,10 @@ class Urgency(models.TextChoices):
     CRITICAL = "critical"
 
 
+# The roles that approve borrow requests: the only roles an approval rule's steps may name.
+APPROVER_ROLES = ("ops", "ops_senior", "risk")
+
+
 @audited
 class ApprovalRule(models.Model):
     """The approval matrix: a notional band (USD) and counterparty risk → the roles that approve, in order.
@@ -77,6 +81,17 @@ class ApprovalRule(models.Model):
                 name="rule_band_ordered",
             ),
             models.CheckConstraint(condition=Q(steps__len__gte=1), name="rule_has_steps"),
+            # A typo in a step ("opps") would leave requests no one can approve.
+            models.CheckConstraint(
+                condition=Q(steps__contained_by=list(APPROVER_ROLES)),
+                name="rule_steps_are_approver_roles",
+                violation_error_message=f"Each step must be one of: {', '.join(APPROVER_ROLES)}.",
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_ratings__contained_by=list(RiskRating.values)),
+                name="rule_risk_ratings_known",
+                violation_error_message=f"Risk ratings must be among: {', '.join(RiskRating.values)}.",
+            ),
         ]
 
     def __str__(self) -> str:

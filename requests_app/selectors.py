@@ -6,9 +6,8 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from borrowdesk.access.roles import user_roles
 from borrowdesk.refdata.selectors import counterparties_for_trader, is_trader_only
-from requests_app.models import AWAITING_APPROVAL, Approval, BorrowRequest
+from requests_app.models import APPROVER_ROLES, AWAITING_APPROVAL, Approval, BorrowRequest
 
-APPROVER_ROLES = {"ops", "ops_senior", "risk"}
 _RELATED = ("counterparty", "asset", "settlement_account", "source_account", "requested_by", "loan")
 
 
@@ -36,7 +35,7 @@ def request_detail(user, pk: int) -> BorrowRequest:
 def approval_queue(user) -> QuerySet[BorrowRequest]:
     """Exactly the requests this user may act on now, best first: awaiting a step of a role they hold,
     not their own, and not already decided by them."""
-    roles = sorted(user_roles(user) & APPROVER_ROLES)
+    roles = sorted(user_roles(user) & set(APPROVER_ROLES))
     decided_by_user = Approval.objects.filter(request=OuterRef("pk"), user=user)
     return (
         BorrowRequest.objects.select_related(*_RELATED)

@@ -40,6 +40,7 @@ from inventory.services import (
 from requests_app import priority
 from requests_app.errors import IdempotencyConflict, PriceUnavailable
 from requests_app.models import (
+    APPROVER_ROLES,
     AWAITING_APPROVAL,
     Approval,
     ApprovalRule,
@@ -54,7 +55,6 @@ from treasury.services import cancel_instructions_for_loan
 
 MAX_RATE_BPS = Decimal(100000)  # 1000% a year: anything above is a typo
 MAX_TERM_DAYS = 3650
-APPROVER_ROLES = ("ops", "ops_senior", "risk")
 
 
 # --- helpers --------------------------------------------------------------------------------------
