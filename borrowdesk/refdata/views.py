@@ -80,10 +80,26 @@ def network_list(request):
         filterset_class=filters.NetworkFilter,
         csv_name="networks",
         columns=[
-            Column("Code", "code", sort="code"),
+            Column("Code", "code", sort="code", link=_url("refdata:network_detail", "code")),
             Column("Name", "name", sort="name"),
             Column("Active", "is_active"),
         ],
+    )
+
+
+@login_required
+def network_detail(request, code: str):
+    _desk_only(request.user)
+    network = get_object_or_404(selectors.networks(), code=code)
+    return render(
+        request,
+        "refdata/detail.html",
+        {
+            "title": f"{network.code} · {network.name}",
+            "object": network,
+            "history": object_history(network),
+            "facts": [("Code", network.code), ("Name", network.name), ("Active", network.is_active)],
+        },
     )
 
 
@@ -97,11 +113,32 @@ def venue_list(request):
         filterset_class=filters.VenueFilter,
         csv_name="venues",
         columns=[
-            Column("Code", "code", sort="code"),
+            Column("Code", "code", sort="code", link=_url("refdata:venue_detail", "code")),
             Column("Name", "name", sort="name"),
             Column("Kind", "kind", sort="kind"),
             Column("Active", "is_active"),
         ],
+    )
+
+
+@login_required
+def venue_detail(request, code: str):
+    _desk_only(request.user)
+    venue = get_object_or_404(selectors.venues(), code=code)
+    return render(
+        request,
+        "refdata/detail.html",
+        {
+            "title": f"{venue.code} · {venue.name}",
+            "object": venue,
+            "history": object_history(venue),
+            "facts": [
+                ("Code", venue.code),
+                ("Name", venue.name),
+                ("Kind", venue.kind),
+                ("Active", venue.is_active),
+            ],
+        },
     )
 
 

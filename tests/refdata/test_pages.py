@@ -2,7 +2,14 @@ import pytest
 from django.urls import reverse
 
 from borrowdesk.access.models import AccessLog
-from tests.refdata.factories import AssetFactory, CounterpartyFactory, CustodyAccountFactory, PriceFactory
+from tests.refdata.factories import (
+    AssetFactory,
+    CounterpartyFactory,
+    CustodyAccountFactory,
+    NetworkFactory,
+    PriceFactory,
+    VenueFactory,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +77,83 @@ def test_list_pages_run_a_fixed_number_of_queries(login, bob, django_assert_num_
         CustodyAccountFactory(owner=CounterpartyFactory())
     with django_assert_num_queries(5):
         client.get(reverse("refdata:account_list"))
+
+
+def _history(page: str) -> str:
+    """The change-history table of a detail page (the navigation bar names the viewer too)."""
+    return page[page.index('data-testid="history"') :].split("</table>")[0]
+
+
+def test_network_page_shows_its_own_change_history(login, api, bob, ethereum):
+    polygon = NetworkFactory(code="polygon", name="Polygon")
+    api.as_user(bob).patch("/api/v1/networks/ethereum/", {"name": "Ethereum Mainnet"}, format="json")
+    api.as_user(bob).patch(f"/api/v1/networks/{polygon.code}/", {"name": "Polygon PoS"}, format="json")
+    response = login(bob).get(reverse("refdata:network_detail", args=["ethereum"]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "ethereum · Ethereum Mainnet" in page
+    history = _history(page)
+    assert "<td>update</td><td>bob</td>" in history  # the change and who made it
+    assert "<code>name</code>: Ethereum → Ethereum Mainnet" in history
+    assert "<td>insert</td>" in history
+    assert "Polygon" not in history  # another network's change is not in this one's history
+
+
+def test_venue_page_shows_its_own_change_history(login, api, bob, coinvault):
+    VenueFactory(code="LEDGERX", name="LedgerX")
+    api.as_user(bob).patch("/api/v1/venues/COINVAULT/", {"kind": "bank"}, format="json")
+    api.as_user(bob).patch("/api/v1/venues/LEDGERX/", {"name": "LedgerX Exchange"}, format="json")
+    response = login(bob).get(reverse("refdata:venue_detail", args=["COINVAULT"]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "COINVAULT · CoinVault Custody" in page
+    history = _history(page)
+    assert "<td>update</td><td>bob</td>" in history
+    assert "<code>kind</code>: custodian → bank" in history
+    assert "LedgerX" not in history
+
+
+@pytest.mark.parametrize(("name", "code"), [("network_list", "ethereum"), ("venue_list", "COINVAULT")])
+def test_list_rows_link_to_the_detail_page(login, bob, ethereum, coinvault, name, code):
+    detail = reverse(f"refdata:{name.replace('_list', '_detail')}", args=[code])
+    assert f'href="{detail}"' in login(bob).get(reverse(f"refdata:{name}")).content.decode()
+
+
+@pytest.mark.parametrize("name", ["network_detail", "venue_detail"])
+def test_unknown_network_or_venue_is_404(login, bob, name):
+    assert login(bob).get(reverse(f"refdata:{name}", args=["nope"])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("asset_detail", "BTC"), ("network_detail", "ethereum"), ("venue_detail", "COINVAULT")],
+)
+def test_traders_do_not_see_desk_detail_pages(login, alice, btc, ethereum, coinvault, name, code):
+    # Like the desk lists (and the asset page): a trader is refused, whether or not the code exists.
+    client = login(alice)
+    assert client.get(reverse(f"refdata:{name}", args=[code])).status_code == 403
+    assert client.get(reverse(f"refdata:{name}", args=["nope"])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "code"),
+    [
+        ("network_detail", "/api/v1/networks/ethereum/", "ethereum"),
+        ("venue_detail", "/api/v1/venues/COINVAULT/", "COINVAULT"),
+    ],
+)
+def test_detail_pages_run_a_fixed_number_of_queries(
+    login, api, bob, olivia, ethereum, coinvault, django_assert_num_queries, name, url, code
+):
+    client = login(bob)
+    api.as_user(bob).patch(url, {"name": "Renamed 0"}, format="json")
+    client.get(reverse(f"refdata:{name}", args=[code]))
+    # session, user, roles, the object, its history events, the acting users' names
+    with django_assert_num_queries(6):
+        client.get(reverse(f"refdata:{name}", args=[code]))
+    for i in range(1, 6):
+        api.as_user(olivia if i % 2 else bob).patch(url, {"name": f"Renamed {i}"}, format="json")
+    with django_assert_num_queries(6):
+        page = client.get(reverse(f"refdata:{name}", args=[code])).content.decode()
+    history = _history(page)
+    assert history.count("<td>update</td>") == 6 and "<td>olivia</td>" in history
