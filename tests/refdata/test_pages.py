@@ -113,6 +113,12 @@ def test_venue_page_shows_its_own_change_history(login, api, bob, coinvault):
     assert "LedgerX" not in history
 
 
+def test_a_change_to_false_shows_false_not_an_empty_value(login, api, bob, ethereum):
+    api.as_user(bob).patch("/api/v1/networks/ethereum/", {"is_active": False}, format="json")
+    history = _history(login(bob).get(reverse("refdata:network_detail", args=["ethereum"])).content.decode())
+    assert "<code>is_active</code>: True → False" in history
+
+
 @pytest.mark.parametrize(("name", "code"), [("network_list", "ethereum"), ("venue_list", "COINVAULT")])
 def test_list_rows_link_to_the_detail_page(login, bob, ethereum, coinvault, name, code):
     detail = reverse(f"refdata:{name.replace('_list', '_detail')}", args=[code])
