@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.api import HasRole
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Counterparty, RiskRating
@@ -33,6 +34,7 @@ class KycIn(serializers.Serializer):
     expires_on = serializers.DateField()
 
 
+@sensitive_read(actions=("retrieve",))
 class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """KYC outcomes: set by compliance, read by the desk's control functions."""
 

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
 from borrowdesk.refdata.models import Counterparty
@@ -17,6 +18,7 @@ from compliance.forms import KycForm
 READERS = ("compliance", "auditor", "admin")
 
 
+@sensitive_read
 @login_required
 def kyc(request):
     if not has_role(request.user, *READERS):

@@ -5,18 +5,29 @@ from __future__ import annotations
 from borrowdesk.access.services import record_access
 
 
-def sensitive_read(view):
-    """Mark a view (function or class) as a sensitive read: every successful GET is logged."""
-    view.sensitive_read = True
-    return view
+def sensitive_read(view=None, *, actions: tuple[str, ...] = ()):
+    """Mark a view (function or class) as a sensitive read: every successful GET is logged.
+
+    On a DRF viewset, ``@sensitive_read(actions=("retrieve",))`` logs only those actions (reading one
+    record), not the list.
+    """
+
+    def mark(view):
+        view.sensitive_read = actions or True
+        return view
+
+    return mark(view) if view is not None else mark
 
 
 def _is_sensitive(view_func) -> bool:
-    return bool(
+    marked = (
         getattr(view_func, "sensitive_read", False)
         or getattr(getattr(view_func, "cls", None), "sensitive_read", False)
         or getattr(getattr(view_func, "view_class", None), "sensitive_read", False)
     )
+    if isinstance(marked, tuple):  # a viewset's actions: the one this route dispatches GET to
+        return (getattr(view_func, "actions", None) or {}).get("get") in marked
+    return bool(marked)
 
 
 class AccessLogMiddleware:

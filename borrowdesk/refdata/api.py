@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
+from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.refdata import selectors, services
 from borrowdesk.refdata.filters import (
     AssetFilter,
@@ -327,6 +328,7 @@ class VenueViewSet(ReferenceViewSet):
 
 
 @_write_schema(CounterpartyIn, CounterpartyUpdateIn, CounterpartyOut)
+@sensitive_read(actions=("retrieve",))
 class CounterpartyViewSet(ReferenceViewSet):
     """Counterparties. A trader sees only those granted to them; any other is 404 to them."""
 
@@ -348,6 +350,7 @@ class CounterpartyViewSet(ReferenceViewSet):
 
 
 @_write_schema(CustodyAccountIn, CustodyAccountUpdateIn, CustodyAccountOut)
+@sensitive_read(actions=("retrieve",))
 class CustodyAccountViewSet(ReferenceViewSet):
     """Custody accounts. A trader sees the firm's and their counterparties'; any other is 404 to them."""
 
