@@ -90,15 +90,44 @@ def with_users(events: list) -> list[dict[str, Any]]:
     """Events as plain rows with the acting user's username (one query for the whole list).
 
     Changes made outside a request and without ``acting_as`` (migrations, a psql session) have no
-    user: they read "system".
+    user: they read "system". Role and counterparty grants have no object of their own (the row is
+    gone once revoked): their ``subject`` says whose access changed and to what (one query each for
+    the users, roles and counterparties they name).
     """
-    ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
+    from django.contrib.auth.models import Group
+
+    from borrowdesk.refdata.models import Counterparty
+
+    grants = [e.pgh_data or {} for e in events if e.pgh_obj_id is None]
+    ids = {(e.pgh_context or {}).get("user") for e in events} | {d.get("user_id") for d in grants}
+    ids -= {None}
     names: dict[Any, str] = dict(User.objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
+    group_ids = {d["group_id"] for d in grants if "group_id" in d}
+    roles = dict(Group.objects.filter(pk__in=group_ids).values_list("pk", "name")) if group_ids else {}
+    counterparty_ids = {d["content_object_id"] for d in grants if "content_object_id" in d}
+    codes: dict[Any, str] = (
+        dict(Counterparty.objects.filter(pk__in=counterparty_ids).values_list("pk", "code"))
+        if counterparty_ids
+        else {}
+    )
+
+    def subject(e) -> str:
+        data = e.pgh_data or {}
+        if e.pgh_obj_id is not None or "user_id" not in data:
+            return ""
+        who = names.get(data["user_id"], f"user {data['user_id']}")
+        if "group_id" in data:
+            return f"{who}: role {roles.get(data['group_id'], data['group_id'])}"
+        return (
+            f"{who}: counterparty {codes.get(data.get('content_object_id'), data.get('content_object_id'))}"
+        )
+
     return [
         {
             "at": e.pgh_created_at,
             "model": e.pgh_obj_model,
             "object_id": e.pgh_obj_id,
+            "subject": subject(e),
             "label": e.pgh_label,
             "diff": e.pgh_diff or {},
             "data": e.pgh_data or {},
