@@ -42,6 +42,7 @@ def settlements(request):
             Column("Asset", "asset.symbol"),
             Column("Quantity", "quantity", numeric=True),
             Column("From", "from_account.code"),
+            Column("To", "to_account.code"),
             Column("Status", "status", badge=True),
             Column("Due", "due_at", sort="due_at"),
             Column("Attempts", "attempts", numeric=True),

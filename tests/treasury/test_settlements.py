@@ -143,6 +143,17 @@ def test_the_page_settles_with_a_button(client, tess, leg):
     assert leg.status == "settled"
 
 
+def test_the_page_shows_where_each_delivery_goes(client, tess, submit, bob, stocked, acme):
+    from tests.refdata.factories import CustodyAccountFactory
+
+    wallet = CustodyAccountFactory(code="ACME-WALLET", owner=acme, purpose="settlement")
+    approve_request(actor=bob, request=submit(settlement_account=wallet), rate_bps=Decimal("400"))
+    client.force_login(tess)
+    page = client.get(reverse("treasury:settlements")).content.decode()
+    assert "<th" in page and ">To<" in page
+    assert "ACME-WALLET" in page
+
+
 def test_the_page_is_refused_to_traders(client, alice):
     client.force_login(alice)
     assert client.get(reverse("treasury:settlements")).status_code == 403
