@@ -14,16 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import SetPasswordMixin, UserCreationForm, UsernameField
-from django.http import HttpResponseRedirect
 
 from borrowdesk.access import services
 from borrowdesk.access.models import User
 from borrowdesk.access.roles import ROLE_LABELS, ROLES
-from borrowdesk.errors import DomainError
+from borrowdesk.admin_services import ServiceRefusalsAsMessages
 from borrowdesk.refdata.models import Counterparty
 from borrowdesk.refdata.selectors import counterparties_for_trader
 
@@ -100,7 +99,7 @@ class DeskUserChangeForm(SetPasswordMixin, forms.ModelForm):
 
 
 @admin.register(User)
-class DeskUserAdmin(UserAdmin):
+class DeskUserAdmin(ServiceRefusalsAsMessages, UserAdmin):
     form = DeskUserChangeForm
     add_form = DeskUserCreationForm
     add_fieldsets = (
@@ -162,12 +161,3 @@ class DeskUserAdmin(UserAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         # Roles and grants were saved by the service; the form has no many-to-many of its own.
         pass
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # The form has validated, but the service's own rules (or a concurrent write) can still
-        # refuse; the admin's transaction has rolled back by now, so say why and start over.
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.detail, level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 
-from borrowdesk.errors import DomainError
+from borrowdesk.admin_services import ServiceRefusalsAsMessages
 from borrowdesk.refdata import services
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
 
 
-class ReferenceAdmin(admin.ModelAdmin):
+class ReferenceAdmin(ServiceRefusalsAsMessages):
     key = "code"  # set on creation, read-only afterwards
     create: Callable[..., Any]
     update: Callable[..., Any]
@@ -38,15 +37,6 @@ class ReferenceAdmin(admin.ModelAdmin):
         else:
             saved = self.create(actor=request.user, **form.cleaned_data)
         obj.pk = saved.pk  # the admin's log entry and redirect use it
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # The form has run full_clean(), but the service's own rules (or a concurrent write) can
-        # still refuse; the admin's transaction has rolled back by now, so say why and start over.
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.detail, level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(Asset)

@@ -27,6 +27,15 @@ def _url(name: str, attr: str):
     return lambda row: reverse(name, args=[getattr(row, attr)])
 
 
+def _detail(request, obj, title: str, facts: list[tuple[str, object]], **extra):
+    """A reference-data object's page: its facts and its change history (and whatever else it shows)."""
+    return render(
+        request,
+        "refdata/detail.html",
+        {"title": title, "object": obj, "history": object_history(obj), "facts": facts, **extra},
+    )
+
+
 @login_required
 def asset_list(request):
     _desk_only(request.user)
@@ -51,22 +60,18 @@ def asset_detail(request, symbol: str):
     _desk_only(request.user)
     asset = get_object_or_404(Asset, symbol=symbol)
     prices = Price.objects.filter(asset=asset).order_by("-as_of", "-id")[:50]
-    return render(
+    return _detail(
         request,
-        "refdata/detail.html",
-        {
-            "title": f"{asset.symbol} · {asset.name}",
-            "object": asset,
-            "history": object_history(asset),
-            "facts": [
-                ("Symbol", asset.symbol),
-                ("Name", asset.name),
-                ("Decimals", asset.decimals),
-                ("Stablecoin", asset.is_stablecoin),
-                ("Active", asset.is_active),
-            ],
-            "prices": prices,
-        },
+        asset,
+        f"{asset.symbol} · {asset.name}",
+        [
+            ("Symbol", asset.symbol),
+            ("Name", asset.name),
+            ("Decimals", asset.decimals),
+            ("Stablecoin", asset.is_stablecoin),
+            ("Active", asset.is_active),
+        ],
+        prices=prices,
     )
 
 
@@ -91,15 +96,11 @@ def network_list(request):
 def network_detail(request, code: str):
     _desk_only(request.user)
     network = get_object_or_404(selectors.networks(), code=code)
-    return render(
+    return _detail(
         request,
-        "refdata/detail.html",
-        {
-            "title": f"{network.code} · {network.name}",
-            "object": network,
-            "history": object_history(network),
-            "facts": [("Code", network.code), ("Name", network.name), ("Active", network.is_active)],
-        },
+        network,
+        f"{network.code} · {network.name}",
+        [("Code", network.code), ("Name", network.name), ("Active", network.is_active)],
     )
 
 
@@ -125,20 +126,16 @@ def venue_list(request):
 def venue_detail(request, code: str):
     _desk_only(request.user)
     venue = get_object_or_404(selectors.venues(), code=code)
-    return render(
+    return _detail(
         request,
-        "refdata/detail.html",
-        {
-            "title": f"{venue.code} · {venue.name}",
-            "object": venue,
-            "history": object_history(venue),
-            "facts": [
-                ("Code", venue.code),
-                ("Name", venue.name),
-                ("Kind", venue.kind),
-                ("Active", venue.is_active),
-            ],
-        },
+        venue,
+        f"{venue.code} · {venue.name}",
+        [
+            ("Code", venue.code),
+            ("Name", venue.name),
+            ("Kind", venue.kind),
+            ("Active", venue.is_active),
+        ],
     )
 
 
@@ -168,23 +165,19 @@ def counterparty_list(request):
 def counterparty_detail(request, code: str):
     counterparty = get_object_or_404(selectors.visible_counterparties(request.user), code=code)
     accounts = selectors.visible_accounts(request.user).filter(owner=counterparty)
-    return render(
+    return _detail(
         request,
-        "refdata/detail.html",
-        {
-            "title": f"{counterparty.code} · {counterparty.legal_name}",
-            "object": counterparty,
-            "history": object_history(counterparty),
-            "facts": [
-                ("Code", counterparty.code),
-                ("Legal name", counterparty.legal_name),
-                ("Kind", counterparty.kind),
-                ("Jurisdiction", counterparty.jurisdiction),
-                ("Risk rating", counterparty.risk_rating),
-                ("Active", counterparty.is_active),
-            ],
-            "accounts": accounts,
-        },
+        counterparty,
+        f"{counterparty.code} · {counterparty.legal_name}",
+        [
+            ("Code", counterparty.code),
+            ("Legal name", counterparty.legal_name),
+            ("Kind", counterparty.kind),
+            ("Jurisdiction", counterparty.jurisdiction),
+            ("Risk rating", counterparty.risk_rating),
+            ("Active", counterparty.is_active),
+        ],
+        accounts=accounts,
     )
 
 
@@ -212,23 +205,19 @@ def account_list(request):
 @login_required
 def account_detail(request, code: str):
     account = get_object_or_404(selectors.visible_accounts(request.user), code=code)
-    return render(
+    return _detail(
         request,
-        "refdata/detail.html",
-        {
-            "title": f"Account {account.code}",
-            "object": account,
-            "history": object_history(account),
-            "facts": [
-                ("Code", account.code),
-                ("Venue", account.venue.code),
-                ("Network", account.network.code if account.network else None),
-                ("Address", account.address),
-                ("Owner", account.owner.code if account.owner else "the firm"),
-                ("Purpose", account.purpose),
-                ("Active", account.is_active),
-            ],
-        },
+        account,
+        f"Account {account.code}",
+        [
+            ("Code", account.code),
+            ("Venue", account.venue.code),
+            ("Network", account.network.code if account.network else None),
+            ("Address", account.address),
+            ("Owner", account.owner.code if account.owner else "the firm"),
+            ("Purpose", account.purpose),
+            ("Active", account.is_active),
+        ],
     )
 
 
