@@ -25,14 +25,18 @@ def _window(every_minutes: int | None) -> str:
 
 
 def scheduled_job(
-    name: str, *, every_minutes: int | None = None
+    name: str, *, every_minutes: int | None = None, default_day: Callable[[], date] = current_business_date
 ) -> Callable[[Callable[[date], dict | None]], object]:
-    """Declare a job that runs once per business date, or once per ``every_minutes`` window."""
+    """Declare a job that runs once per business date, or once per ``every_minutes`` window.
+
+    Called without a date, the job runs for ``default_day()``: the current business date, unless the
+    job works on a day that must be over (the fee accrual charges the previous one).
+    """
 
     def decorate(work: Callable[[date], dict | None]):
         @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)
         def task(self, business_date: str | None = None, window: str | None = None) -> int:
-            day = date.fromisoformat(business_date) if business_date else current_business_date()
+            day = date.fromisoformat(business_date) if business_date else default_day()
             run = run_job(
                 job=name,
                 business_date=day,

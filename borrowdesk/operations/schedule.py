@@ -44,7 +44,7 @@ SCHEDULE: list[ScheduledJob] = [
         "inventory.accrue_loan_fees",
         minute="15",
         hour="7",
-        description="One day's fee in the asset for every active loan, after the desk opens.",
+        description="The fee of the business date just ended, in the asset, for every loan open at its end.",
     ),
 ]
 

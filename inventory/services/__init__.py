@@ -18,6 +18,7 @@ from inventory.services.loans import (  # noqa: F401, E402
     decide_rerate,
     deliver_loan,
     open_loan,
+    previous_business_date,
     propose_rerate,
     recall_loan,
     return_loan,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from borrowdesk.access.roles import has_role
 from borrowdesk.audit import acting_as
-from borrowdesk.business_day import business_date
+from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
@@ -248,11 +248,21 @@ def _last_accrued_date(loan: Loan) -> date | None:
     return loan.accruals.aggregate(last=Max("business_date"))["last"]
 
 
+# The quantity a loan had open when the day ended is read from the ledger, not from the loan row:
+# the sum of the loan's on_loan entries (its delivery, less its returns) journaled before the day's
+# end. So a day accrued late (a missed run, a catch-up) is charged on what was open that day, and a
+# loan returned since (closed now) still accrues the days it was out.
 _ACCRUE_SQL = """
     INSERT INTO inventory_loanaccrual (loan_id, business_date, open_quantity, rate_bps, fee, created_at)
-    SELECT l.id, %(day)s, l.open_quantity, r.rate_bps,
-           ROUND(l.open_quantity * r.rate_bps / 10000 / 365, 18), now()
+    SELECT l.id, %(day)s, q.open_quantity, r.rate_bps,
+           ROUND(q.open_quantity * r.rate_bps / 10000 / 365, 18), now()
     FROM inventory_loan l
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(SUM(e.quantity), 0) AS open_quantity
+        FROM inventory_journal j
+        JOIN inventory_entry e ON e.journal_id = j.id AND e.bucket = 'on_loan'
+        WHERE j.loan_id = l.id AND j.created_at < %(day_end)s
+    ) q
     CROSS JOIN LATERAL (
         SELECT COALESCE(
             (SELECT rr.rate_bps FROM inventory_rerate rr
@@ -260,18 +270,33 @@ _ACCRUE_SQL = """
              ORDER BY rr.effective_date DESC, rr.id DESC LIMIT 1),
             l.rate_bps) AS rate_bps
     ) r
-    WHERE l.status = 'active' AND l.start_date <= %(day)s AND l.open_quantity > 0
+    WHERE l.status IN ('active', 'closed') AND l.start_date <= %(day)s AND q.open_quantity > 0
     ON CONFLICT (loan_id, business_date) DO NOTHING
 """
 
 
-@transaction.atomic
-def accrue_fees(*, day: date) -> int:
-    """Accrue one day's fee in the asset for every active loan, at the rate in force that day.
+def previous_business_date(now: datetime | None = None) -> date:
+    """The last business date that has ended: the one the daily accrual charges."""
+    return business_date(now) - timedelta(days=1)
 
-    fee = open quantity × rate_bps / 10,000 / 365. Set-based and idempotent: a loan accrues once
-    per business date (a unique constraint), so re-running the day adds nothing. Returns rows added.
+
+@transaction.atomic
+def accrue_fees(*, day: date, now: datetime | None = None) -> int:
+    """Accrue business date ``day``'s fee in the asset for every loan open at the day's end, at the
+    rate in force that day: fee = open quantity × rate_bps / 10,000 / 365.
+
+    The convention of a borrow fee: from the delivery's business date to the return's, the return's
+    own day not charged (a loan delivered and returned on one day accrues nothing). Set-based and
+    idempotent: a loan accrues once per business date (a unique constraint), so re-running the day
+    adds nothing. Raises ``InvalidState`` for a day that has not ended (``now``, default the clock):
+    accruals are immutable, and one written early would miss the rest of the day. Returns rows added.
     """
+    day_end = business_day_end(day)
+    if day_end > (now or timezone.now()):
+        raise InvalidState(
+            f"Business date {day} has not ended yet (it ends at {day_end:%Y-%m-%d %H:%M %Z}); "
+            "a day is accrued once it is over."
+        )
     with connection.cursor() as cursor:
-        cursor.execute(_ACCRUE_SQL, {"day": day})
+        cursor.execute(_ACCRUE_SQL, {"day": day, "day_end": day_end})
         return cursor.rowcount

@@ -54,6 +54,32 @@ def _open_and_deliver(actor, counterparty, asset, account, quantity, rate_bps, t
     return deliver_loan(actor=actor, loan=loan)
 
 
+def accrue(day):
+    """Accrue business date ``day`` with the clock at the day's end (its loans delivered now count)."""
+    from borrowdesk.business_day import business_day_end
+    from inventory.services import accrue_fees
+
+    return accrue_fees(day=day, now=business_day_end(day))
+
+
+def backdate_delivery(loan: Loan, day) -> None:
+    """Make the loan's history (its journals) and start date as if delivered on business date ``day``.
+
+    Journals are immutable in the database; a test builds past history by lifting that trigger for
+    this one statement (pgtrigger.ignore), which the application never does.
+    """
+    from datetime import datetime, time
+
+    import pgtrigger
+
+    from borrowdesk.business_day import desk_zone
+
+    at = datetime.combine(day, time(12, 0), tzinfo=desk_zone())
+    with pgtrigger.ignore("inventory.Journal:append_only_no_update"):
+        Journal.objects.filter(loan=loan).update(created_at=at)
+    Loan.objects.filter(pk=loan.pk).update(start_date=day, delivered_at=at)
+
+
 def ledger_state() -> dict:
     """Every row the ledger and the book hold, to assert that a refused action changed nothing."""
     return {

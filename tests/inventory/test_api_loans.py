@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from borrowdesk.business_day import business_date
 from inventory.models import Loan, Recall
-from inventory.services import accrue_fees, propose_rerate, recall_loan, return_loan
-from tests.inventory.factories import active_loan, ledger_state
+from inventory.services import propose_rerate, recall_loan, return_loan
+from tests.inventory.factories import accrue, active_loan, ledger_state
 
 LOANS = "/api/v1/loans/"
 LIST_FIELDS = {
@@ -53,7 +53,7 @@ def _tomorrow():
 
 
 def test_the_book_lists_loans_with_fee_and_flags(api, bob, loan):
-    accrue_fees(day=business_date())
+    accrue(business_date())
     body = api.as_user(bob).get(LOANS).json()
     assert body["count"] == 1 and set(body["results"][0]) == LIST_FIELDS
     row = body["results"][0]
@@ -125,7 +125,7 @@ def test_the_book_requires_authentication(api, loan):
 
 def test_the_detail_shows_recalls_rerates_and_accruals(api, bob, loan):
     recall_loan(actor=bob, loan=loan, quantity=Decimal(1), due_at=timezone.now() + timedelta(days=1))
-    accrue_fees(day=business_date())
+    accrue(business_date())
     propose_rerate(
         actor=bob, loan=loan, rate_bps=Decimal(500), effective_date=business_date() + timedelta(days=1)
     )

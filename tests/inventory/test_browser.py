@@ -21,8 +21,8 @@ def desk(acme, desk_config):
     from borrowdesk.access.services import create_desk_user
     from borrowdesk.business_day import business_date
     from inventory.models import Recall
-    from inventory.services import accrue_fees, recall_loan
-    from tests.inventory.factories import active_loan, desk_asset, firm_account, stock
+    from inventory.services import recall_loan
+    from tests.inventory.factories import accrue, active_loan, desk_asset, firm_account, stock
 
     users = {
         name: create_desk_user(
@@ -42,7 +42,7 @@ def desk(acme, desk_config):
         actor=users["oscar"], loan=late, quantity=Decimal(40), due_at=timezone.now() + timedelta(hours=1)
     )
     Recall.objects.filter(pk=recall.pk).update(due_at=timezone.now() - timedelta(hours=2))
-    accrue_fees(day=business_date())
+    accrue(business_date())
     return users, loan
 
 

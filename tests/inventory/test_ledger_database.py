@@ -9,8 +9,7 @@ from django.db import IntegrityError, InternalError, connection, transaction
 
 from borrowdesk.business_day import business_date
 from inventory.models import Entry, Journal, LoanAccrual, Position
-from inventory.services import accrue_fees
-from tests.inventory.factories import desk_asset, firm_account, ledger_state
+from tests.inventory.factories import accrue, desk_asset, firm_account, ledger_state
 
 NEW_JOURNAL = (
     "INSERT INTO inventory_journal (kind, created_at, reference, memo) VALUES ('adjustment', now(), '', '')"
@@ -51,7 +50,7 @@ def test_an_entry_cannot_be_deleted(stocked):
 
 
 def test_an_accrual_cannot_be_updated_or_deleted(loan):
-    accrue_fees(day=business_date())
+    accrue(business_date())
     before = ledger_state()
     with pytest.raises(InternalError), transaction.atomic():
         _raw("UPDATE inventory_loanaccrual SET fee = 0")

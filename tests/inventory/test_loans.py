@@ -22,7 +22,7 @@ from inventory.services import (
     recall_loan,
     return_loan,
 )
-from tests.inventory.factories import active_loan, balances, ledger_state
+from tests.inventory.factories import accrue, active_loan, backdate_delivery, balances, ledger_state
 
 D = Decimal
 TODAY = business_date
@@ -205,7 +205,7 @@ def test_an_accepted_rerate_takes_effect_from_its_date_in_accruals(loan, bob, al
     rerate = propose_rerate(actor=bob, loan=loan, rate_bps=D(730), effective_date=TODAY() + timedelta(days=1))
     _accept(alice, rerate)
     for offset in range(3):
-        accrue_fees(day=TODAY() + timedelta(days=offset))
+        accrue(TODAY() + timedelta(days=offset))
     assert _fees() == {
         TODAY(): D("0.0004"),
         TODAY() + timedelta(days=1): D("0.0008"),
@@ -217,7 +217,7 @@ def test_an_accepted_rerate_takes_effect_from_its_date_in_accruals(loan, bob, al
 def test_a_rejected_rerate_leaves_the_rate_as_it_was(loan, bob, alice):
     rerate = propose_rerate(actor=bob, loan=loan, rate_bps=D(730), effective_date=TODAY())
     decide_rerate(actor=alice, rerate=rerate, accept=False)
-    accrue_fees(day=TODAY())
+    accrue(TODAY())
     rerate.refresh_from_db()
     assert (rerate.status, rerate.decided_by) == ("rejected", alice)
     assert _fees() == {TODAY(): D("0.0004")}
@@ -286,7 +286,7 @@ def test_one_rerate_awaits_the_borrower_at_a_time(loan, bob):
 
 
 def test_a_rerate_from_a_day_already_accrued_is_refused(loan, bob):
-    accrue_fees(day=TODAY())
+    accrue(TODAY())
     with pytest.raises(InvalidInput) as refused:
         propose_rerate(actor=bob, loan=loan, rate_bps=D(500), effective_date=TODAY())
     assert "effective_date" in refused.value.fields
@@ -295,7 +295,7 @@ def test_a_rerate_from_a_day_already_accrued_is_refused(loan, bob):
 def test_accepting_a_rerate_whose_first_day_has_accrued_since_is_refused(loan, bob, alice):
     # Accruals are immutable: accepting would claim a day already booked at the old rate.
     rerate = propose_rerate(actor=bob, loan=loan, rate_bps=D(500), effective_date=TODAY())
-    accrue_fees(day=TODAY())
+    accrue(TODAY())
     with pytest.raises(InvalidState):
         _accept(alice, rerate)
     decide_rerate(actor=alice, rerate=rerate, accept=False)  # rejecting is fine
@@ -312,22 +312,22 @@ def test_traders_cannot_propose_rerates(loan, alice):
 
 
 def test_daily_accrual_books_the_day_fee_in_the_asset(loan):
-    assert accrue_fees(day=TODAY()) == 1
+    assert accrue(TODAY()) == 1
     accrual = LoanAccrual.objects.get()
     # 4 BTC at 365 bps a year: 4 × 0.0365 / 365 = 0.0004 BTC for the day
     assert (accrual.open_quantity, accrual.rate_bps, accrual.fee) == (D(4), D(365), D("0.0004"))
 
 
 def test_accruing_the_same_date_twice_adds_nothing(loan):
-    accrue_fees(day=TODAY())
+    accrue(TODAY())
     rows = ledger_state()["accruals"]
-    assert accrue_fees(day=TODAY()) == 0
+    assert accrue(TODAY()) == 0
     assert ledger_state()["accruals"] == rows
 
 
 def test_accrual_follows_the_open_quantity(loan, bob):
     return_loan(actor=bob, loan=loan, quantity=D(3))
-    accrue_fees(day=TODAY())
+    accrue(TODAY())
     assert _fees() == {TODAY(): D("0.0001")}
 
 
@@ -344,16 +344,48 @@ def test_closed_and_undelivered_loans_do_not_accrue(loan, bob, stocked, btc, acm
         term_days=None,
         hold_expires_at=None,
     )
-    assert accrue_fees(day=TODAY()) == 0
+    assert accrue(TODAY()) == 0
 
 
 def test_a_loan_does_not_accrue_before_its_start(loan):
-    assert accrue_fees(day=TODAY() - timedelta(days=1)) == 0
+    assert accrue(TODAY() - timedelta(days=1)) == 0
+
+
+def test_a_day_that_has_not_ended_cannot_be_accrued_and_nothing_is_written(loan):
+    before = ledger_state()
+    with pytest.raises(InvalidState, match="has not ended"):
+        accrue_fees(day=TODAY())  # the clock: today is still going on
+    assert ledger_state() == before
+
+
+def test_a_late_accrual_charges_what_was_open_at_that_days_end_not_now(loan, bob):
+    backdate_delivery(loan, TODAY() - timedelta(days=3))
+    return_loan(actor=bob, loan=loan, quantity=D(3))  # today, after the days accrued below
+    # The job missed two days; caught up now, they are charged on the 4 BTC open then.
+    assert accrue_fees(day=TODAY() - timedelta(days=2)) == 1
+    assert accrue_fees(day=TODAY() - timedelta(days=1)) == 1
+    assert sorted(LoanAccrual.objects.values_list("business_date", "open_quantity", "fee")) == [
+        (TODAY() - timedelta(days=2), D(4), D("0.0004")),
+        (TODAY() - timedelta(days=1), D(4), D("0.0004")),
+    ]
+    # Today ends with 1 BTC open.
+    assert accrue(TODAY()) == 1
+    assert LoanAccrual.objects.get(business_date=TODAY()).open_quantity == D(1)
+
+
+def test_a_loan_returned_since_still_accrues_the_days_it_was_out(loan, bob):
+    backdate_delivery(loan, TODAY() - timedelta(days=2))
+    return_loan(actor=bob, loan=loan, quantity=D(4))
+    loan.refresh_from_db()
+    assert loan.status == "closed"
+    assert accrue_fees(day=TODAY() - timedelta(days=1)) == 1
+    assert accrue(TODAY()) == 0  # the return's own day is not charged
+    assert _fees() == {TODAY() - timedelta(days=1): D("0.0004")}
 
 
 def test_the_accrued_fee_in_the_book_is_the_sum_of_accruals(loan):
     for offset in range(3):
-        accrue_fees(day=TODAY() + timedelta(days=offset))
+        accrue(TODAY() + timedelta(days=offset))
     assert book().get(pk=loan.pk).accrued_fee == D("0.0012")
 
 

@@ -252,10 +252,10 @@ def test_the_borrowers_trader_accepts_a_rerate_on_the_loan_page(login, bob, alic
 
 
 def test_a_refused_rerate_answer_is_shown_on_the_page(login, bob, alice, loan):
-    from inventory.services import accrue_fees
+    from tests.inventory.factories import accrue
 
     rerate = propose_rerate(actor=bob, loan=loan, rate_bps=Decimal(500), effective_date=business_date())
-    accrue_fees(day=business_date())
+    accrue(business_date())
     response = login(alice).post(reverse("inventory:rerate_decide", args=[loan.pk, rerate.pk, "accept"]))
     assert response.status_code == 200 and 'data-testid="action-error"' in _text(response)
     rerate.refresh_from_db()

@@ -18,7 +18,7 @@ from borrowdesk.refdata import services as refdata
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
 from compliance.services import set_kyc
 from inventory.models import Journal, Loan
-from inventory.services import accrue_fees, propose_rerate, recall_loan, receive, return_loan
+from inventory.services import propose_rerate, recall_loan, receive, return_loan
 from requests_app.models import BorrowRequest
 from requests_app.services import (
     approve_request,
@@ -287,7 +287,7 @@ class Command(BaseCommand):
             effective_date=business_date() + timedelta(days=1),
         )
         return_loan(actor=u["ops"], loan=loans["USDC"], quantity=Decimal("200000"))
-        accrue_fees(day=business_date())
+        # Fees accrue once a business date has ended: the morning job charges today's loans tomorrow.
 
         # Decided the other ways.
         rejected = submit("trader2", "GLOBEX", "ETH", "800", urgency="low")
