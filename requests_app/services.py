@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -29,7 +29,7 @@ from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError,
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import mark, may_act_for
 from compliance.errors import NotCleared
-from compliance.selectors import is_cleared
+from compliance.selectors import cleared_sql, is_cleared
 from inventory.errors import InsufficientInventory
 from inventory.models import Loan
 from inventory.selectors import availability_for
@@ -115,13 +115,14 @@ def _set_priority(request: BorrowRequest, rate_bps: Decimal) -> None:
 @functools.cache
 def _lock_sql() -> str:
     # One round trip for everything a decision needs: the request (locked), its asset and counterparty,
-    # and the decisions so far (user, decision) in step order.
+    # the decisions so far (user, decision) in step order, and whether compliance clears the
+    # counterparty today (the rule is compliance's: ``cleared_sql``). Parameters: business date, id.
     return (
         f"SELECT {rows.select_list(BorrowRequest, 'r')}, {rows.select_list(Asset, 'a')}, "
         f"{rows.select_list(Counterparty, 'c')}, "
         "ARRAY(SELECT d.user_id FROM requests_app_approval d WHERE d.request_id = r.id ORDER BY d.step), "
         "ARRAY(SELECT d.decision::text FROM requests_app_approval d WHERE d.request_id = r.id "
-        "ORDER BY d.step) "
+        f"ORDER BY d.step), {cleared_sql('r.counterparty_id')} "
         "FROM requests_app_borrowrequest r "
         "JOIN refdata_asset a ON a.id = r.asset_id "
         "JOIN refdata_counterparty c ON c.id = r.counterparty_id "
@@ -129,23 +130,29 @@ def _lock_sql() -> str:
     )
 
 
-def _locked_with_decisions(request: BorrowRequest | int) -> tuple[BorrowRequest, list[tuple[int, str]]]:
+class Locked(NamedTuple):
+    request: BorrowRequest
+    decided: list[tuple[int, str]]  # (user id, decision) of the decisions so far, in step order
+    is_cleared: bool  # the counterparty is cleared by compliance now
+
+
+def _locked_with_decisions(request: BorrowRequest | int) -> Locked:
     """Lock the request row (every action does, first) and read its decisions so far."""
     pk = request if isinstance(request, int) else request.pk
     with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(), [pk])
+        cursor.execute(_lock_sql(), [business_date(), pk])
         row = cursor.fetchone()
     if row is None:
         raise BorrowRequest.DoesNotExist(f"No borrow request {pk}.")
     n_request, n_asset = rows.width(BorrowRequest), rows.width(Asset)
     locked = rows.instance(BorrowRequest, row[:n_request])
     locked.asset = rows.instance(Asset, row[n_request : n_request + n_asset])
-    locked.counterparty = rows.instance(Counterparty, row[n_request + n_asset : -2])
-    return locked, list(zip(row[-2], row[-1], strict=True))
+    locked.counterparty = rows.instance(Counterparty, row[n_request + n_asset : -3])
+    return Locked(locked, list(zip(row[-3], row[-2], strict=True)), row[-1])
 
 
 def _locked(request: BorrowRequest | int) -> BorrowRequest:
-    return _locked_with_decisions(request)[0]
+    return _locked_with_decisions(request).request
 
 
 # --- intake ---------------------------------------------------------------------------------------
@@ -287,10 +294,10 @@ def _check_not_maker_or_repeat(request: BorrowRequest, actor, decided: list[tupl
         )
 
 
-def _check_cleared(request: BorrowRequest) -> None:
+def _check_cleared(request: BorrowRequest, cleared: bool) -> None:
     # Clearance is checked again at every approval, not only at intake: KYC can expire or be rejected
     # while a request waits, and nothing may be allocated for an uncleared counterparty.
-    if not is_cleared(request.counterparty):
+    if not cleared:
         raise NotCleared(
             f"{request.counterparty.code} is not cleared by compliance (no approved, unexpired KYC): "
             "the request cannot be approved until it is."
@@ -411,7 +418,7 @@ def approve_request(
     if not has_role(actor, *APPROVER_ROLES):
         raise PermissionDeniedError("Only operations and risk approve borrow requests.")
     with acting_as(actor):
-        request, decided = _locked_with_decisions(request)
+        request, decided, cleared = _locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
         _check_not_maker_or_repeat(request, actor, decided)
@@ -424,7 +431,7 @@ def approve_request(
         role = request.required_steps[done]
         if not has_role(actor, role):
             raise PermissionDeniedError(f"This step needs the {role} role.")
-        _check_cleared(request)
+        _check_cleared(request, cleared)
         quantity = request.quantity if quantity is None else quantity
         check_quantity(quantity, request.asset)
         if not (request.min_quantity <= quantity <= request.quantity):
@@ -484,7 +491,7 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
     if not reason or not reason.strip():
         raise InvalidInput("A rejection needs a reason.", fields={"reason": ["Required."]})
     with acting_as(actor):
-        request, decided = _locked_with_decisions(request)
+        request, decided, _ = _locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
         _check_not_maker_or_repeat(request, actor, decided)
@@ -546,7 +553,7 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     Raises ``NotCleared`` when the counterparty lost its compliance clearance since the offer."""
     with acting_as(actor):
         request = _locked_offer(actor, request)
-        _check_cleared(request)
+        _check_cleared(request, is_cleared(request.counterparty))
         if request.approved_quantity is None or request.approved_rate_bps is None:
             raise InvalidState(f"Request {request.pk} has no complete offer to accept.")
         _open_loan(
