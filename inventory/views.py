@@ -170,7 +170,10 @@ def loans(request):
         queryset=selectors.book(request.user),
         filterset_class=LoanFilter,
         csv_name="loans",
-        intro="Fees accrue daily in the asset at the rate in force. Flags: a recall past due is for buy-in.",
+        intro=(
+            "Fees accrue in the asset, at the rate in force, for each business date a loan is open at its "
+            "end; a day is charged the morning after. Flags: a recall past due is for buy-in."
+        ),
         empty="No loans match. Loans open when a borrow request is approved.",
         columns=LOAN_COLUMNS + (LOAN_FLAG_COLUMNS if is_csv else []),
         template="inventory/loans.html",
