@@ -114,10 +114,14 @@ def _set_priority(request: BorrowRequest, rate_bps: Decimal) -> None:
 
 @functools.cache
 def _lock_sql() -> str:
-    # One round trip for everything a decision needs: the request (locked), its asset and counterparty,
-    # the decisions so far (user, decision) in step order, and whether compliance clears the
-    # counterparty today (the rule is compliance's: ``cleared_sql``). Parameters: business date, id.
+    # One round trip, two statements. The first locks the request row. The second, with a snapshot
+    # taken once the lock is ours, reads everything a decision needs: the request, its asset and
+    # counterparty, the decisions so far (user, decision) in step order, and whether compliance clears
+    # the counterparty now (the rule is compliance's: ``cleared_sql``). In one statement, an approval
+    # that waited for the lock would read the decisions and the KYC as they were before its wait.
+    # Parameters: id, business date, id.
     return (
+        "SELECT 1 FROM requests_app_borrowrequest WHERE id = %s FOR UPDATE; "
         f"SELECT {rows.select_list(BorrowRequest, 'r')}, {rows.select_list(Asset, 'a')}, "
         f"{rows.select_list(Counterparty, 'c')}, "
         "ARRAY(SELECT d.user_id FROM requests_app_approval d WHERE d.request_id = r.id ORDER BY d.step), "
@@ -126,7 +130,7 @@ def _lock_sql() -> str:
         "FROM requests_app_borrowrequest r "
         "JOIN refdata_asset a ON a.id = r.asset_id "
         "JOIN refdata_counterparty c ON c.id = r.counterparty_id "
-        "WHERE r.id = %s FOR UPDATE OF r"
+        "WHERE r.id = %s"
     )
 
 
@@ -140,7 +144,7 @@ def _locked_with_decisions(request: BorrowRequest | int) -> Locked:
     """Lock the request row (every action does, first) and read its decisions so far."""
     pk = request if isinstance(request, int) else request.pk
     with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(), [business_date(), pk])
+        cursor.execute(_lock_sql(), [pk, business_date(), pk])
         row = cursor.fetchone()
     if row is None:
         raise BorrowRequest.DoesNotExist(f"No borrow request {pk}.")

@@ -74,3 +74,71 @@ def test_two_approvers_at_once_on_one_request_give_one_approval(submit, stocked)
     assert sorted(outcomes) == ["invalid_state", "ok"]
     assert Approval.objects.filter(request=request).count() == 1
     assert Position.objects.get(bucket="allocated").quantity == Decimal("1")
+
+
+def test_two_first_step_approvers_at_once_on_a_two_step_request_give_one_approval(submit, stocked):
+    # The loser waits for the winner's row lock; it must then see the winner's decision (not the one
+    # read before the wait) and be refused as a repeat of the step, not crash on the unique step.
+    approvers = [
+        create_desk_user(username=f"ops_{c}", password="long-password-123", roles=["ops"]) for c in "ab"
+    ]
+    for _ in range(3):
+        request = submit(quantity=Decimal("6"))  # 300,000 USD: ops then ops_senior
+        outcomes = race(
+            [
+                (lambda a=a: approve_request(actor=a, request=request.pk, rate_bps=Decimal("400")))
+                for a in approvers
+            ]
+        )
+        assert sorted(outcomes) == ["ok", "permission_denied"], outcomes
+        request.refresh_from_db()
+        assert (request.status, request.approvals.count()) == ("pending_second_approval", 1)
+
+
+def test_an_approval_waiting_on_the_lock_sees_a_kyc_rejection_committed_meanwhile(
+    submit, bob, carl, cleared_acme, stocked
+):
+    import threading
+
+    from django.db import connection, transaction
+
+    from compliance.models import KycProfile
+
+    request = submit()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_request_while_kyc_is_rejected():
+        try:
+            with transaction.atomic():
+                list(BorrowRequest.objects.select_for_update().filter(pk=request.pk))
+                locked.set()
+                release.wait(10)
+                KycProfile.objects.filter(counterparty=cleared_acme).update(status="rejected")
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_request_while_kyc_is_rejected)
+    holder.start()
+    locked.wait(10)
+    outcome = []
+
+    def approve():
+        try:
+            approve_request(actor=bob, request=request.pk, rate_bps=Decimal("400"))
+            outcome.append("ok")
+        except Exception as exc:  # noqa: BLE001
+            outcome.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    approver = threading.Thread(target=approve)
+    approver.start()
+    import time
+
+    time.sleep(0.5)  # the approval is now waiting for the row lock
+    release.set()
+    holder.join(10)
+    approver.join(10)
+    assert outcome == ["compliance_hold"]
+    request.refresh_from_db()
+    assert (request.status, request.loan_id) == ("pending_approval", None)
