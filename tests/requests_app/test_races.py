@@ -86,7 +86,7 @@ def test_two_first_step_approvers_at_once_on_a_two_step_request_give_one_approva
         request = submit(quantity=Decimal("6"))  # 300,000 USD: ops then ops_senior
         outcomes = race(
             [
-                (lambda a=a: approve_request(actor=a, request=request.pk, rate_bps=Decimal("400")))
+                (lambda a=a, r=request: approve_request(actor=a, request=r.pk, rate_bps=Decimal("400")))
                 for a in approvers
             ]
         )
