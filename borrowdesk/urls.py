@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from borrowdesk import views
 from borrowdesk.dashboards import views as dashboard_views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -13,10 +12,6 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("compliance.api_urls")),
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
-    # Last: any other path under the API is a 404 in the error shape, with DEBUG on too (Django's
-    # debug page would answer HTML). Only paths ending in "/", so APPEND_SLASH still redirects
-    # /api/v1/assets to /api/v1/assets/.
-    re_path(r"^.*/$", views.not_found),
 ]
 
 urlpatterns = [

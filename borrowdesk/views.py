@@ -16,3 +16,22 @@ def server_error(request):
         body = {"code": "server_error", "detail": "An unexpected error occurred; it has been logged."}
         return JsonResponse(body, status=500)
     return defaults.server_error(request)
+
+
+class ApiNotFoundMiddleware:
+    """A 404 under /api/ that is not already JSON (no URL matched, and DEBUG on: Django's debug page
+    is HTML) answers in the error shape. Outside CommonMiddleware, so /api/v1/assets still redirects
+    to /api/v1/assets/ first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return not_found(request)
+        return response
