@@ -308,6 +308,21 @@ def _check_cleared(request: BorrowRequest, cleared: bool) -> None:
         )
 
 
+def _check_settlement_account(request: BorrowRequest) -> None:
+    # Checked at intake, and again before the loan opens: the account may have been deactivated or
+    # moved to another owner since, and a delivery must never go to it.
+    if request.settlement_account_id is not None and not (
+        CustodyAccount.objects.filter(
+            pk=request.settlement_account_id, owner_id=request.counterparty_id, is_active=True
+        ).exists()
+    ):
+        raise InvalidState(
+            f"The settlement account named at intake is no longer an active account of "
+            f"{request.counterparty.code}: nothing can be delivered to it. Reject the request, and the "
+            "trader submits it again with another account."
+        )
+
+
 def _mark_first_action(request: BorrowRequest, now: datetime) -> None:
     if request.first_action_at is None:
         request.first_action_at = now
@@ -453,6 +468,7 @@ def approve_request(
         now = timezone.now()
         last_step = done + 1 == len(request.required_steps)
         if last_step and (request.max_rate_bps is None or rate_bps <= request.max_rate_bps):
+            _check_settlement_account(request)
             _open_loan(
                 request,
                 actor=actor,
@@ -558,6 +574,7 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     with acting_as(actor):
         request = _locked_offer(actor, request)
         _check_cleared(request, is_cleared(request.counterparty))
+        _check_settlement_account(request)
         if request.approved_quantity is None or request.approved_rate_bps is None:
             raise InvalidState(f"Request {request.pk} has no complete offer to accept.")
         _open_loan(

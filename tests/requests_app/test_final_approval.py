@@ -8,6 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from pghistory.models import Events
 
 from borrowdesk.business_day import business_date, business_day_end
+from borrowdesk.errors import InvalidState
+from borrowdesk.refdata.models import CustodyAccount
 from inventory.errors import InsufficientInventory
 from inventory.models import Entry, Journal, Loan
 from inventory.selectors import availability_for
@@ -51,7 +53,7 @@ def test_the_final_approval_records_approval_loan_delivery_decision_and_hold(sub
         stocked,
         hold_until,
     )
-    assert delivery.to_account is None  # no settlement account named: treasury picks it
+    assert delivery.to_account is None  # no settlement account named at intake
     assert (request.status, request.next_role, request.loan, request.source_account) == (
         "approved",
         "",
@@ -84,6 +86,21 @@ def test_the_delivery_goes_to_the_settlement_account_named_at_intake(submit, bob
     )
     delivery = SettlementInstruction.objects.get(loan=request.loan)
     assert (delivery.from_account, delivery.to_account) == (stocked, wallet)
+
+
+@pytest.mark.parametrize("change", [{"is_active": False}, {"owner": None}])
+def test_a_settlement_account_no_longer_the_counterpartys_refuses_the_final_approval(
+    submit, bob, cleared_acme, stocked, btc, change
+):
+    wallet = CustodyAccountFactory(code="ACME-WALLET", owner=cleared_acme, purpose="settlement")
+    request = submit(quantity=Decimal("1"), settlement_account=wallet)
+    CustodyAccount.objects.filter(pk=wallet.pk).update(**change)  # deactivated, or now the firm's
+    with pytest.raises(InvalidState, match="no longer an active account of ACME"):
+        approve_request(actor=bob, request=request, rate_bps=Decimal("400"))
+    request.refresh_from_db()
+    assert (request.status, request.loan, request.first_action_at) == ("pending_approval", None, None)
+    assert not Approval.objects.exists() and not Loan.objects.exists()
+    assert availability_for(btc).allocated == 0
 
 
 def test_the_final_approval_is_audited_with_the_approver(submit, bob, stocked):
