@@ -22,9 +22,8 @@ def set_kyc(
 ) -> KycProfile:
     """Record a counterparty's KYC outcome. Compliance only.
 
-    When the counterparty becomes cleared, ``counterparty_cleared`` is sent after commit, so held
-    borrow requests move on; when it stops being cleared, ``counterparty_uncleared``, so requests
-    awaiting approval go back on hold (requests_app receives both).
+    After commit, ``counterparty_cleared`` is sent when the counterparty is cleared and
+    ``counterparty_uncleared`` when it is not, so borrow requests follow (requests_app receives both).
     """
     if not has_role(actor, "compliance"):
         raise PermissionDeniedError("Only compliance sets KYC.")
@@ -41,7 +40,6 @@ def set_kyc(
     with acting_as(actor):
         # Lock the counterparty: two KYC updates for one counterparty apply one after the other.
         Counterparty.objects.select_for_update().get(pk=counterparty.pk)
-        was_cleared = is_cleared(counterparty)
         profile, _ = KycProfile.objects.update_or_create(
             counterparty=counterparty,
             defaults={
@@ -51,8 +49,8 @@ def set_kyc(
                 "updated_by": actor,
             },
         )
-        now_cleared = is_cleared(counterparty)
-        if was_cleared != now_cleared:
-            signal = counterparty_cleared if now_cleared else counterparty_uncleared
-            transaction.on_commit(lambda: signal.send(sender=KycProfile, counterparty_id=counterparty.pk))
+        # Told every time, not only on a change of clearance: a profile that had run out by date and
+        # is now rejected was not cleared before either, and its requests must still go on hold.
+        signal = counterparty_cleared if is_cleared(counterparty) else counterparty_uncleared
+        transaction.on_commit(lambda: signal.send(sender=KycProfile, counterparty_id=counterparty.pk))
     return profile

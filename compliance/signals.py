@@ -2,9 +2,8 @@
 
 from django.dispatch import Signal
 
-# Sent after commit when a counterparty becomes cleared (approved, unexpired KYC). Args: counterparty_id.
+# Sent after commit of a KYC change that leaves the counterparty cleared (approved, unexpired KYC), or
+# not cleared (rejected, expired, pending). Args: counterparty_id. A KYC that runs out by date sends
+# nothing: requests_app's 5-minute job catches that up.
 counterparty_cleared = Signal()
-
-# Sent after commit when a cleared counterparty stops being cleared (KYC rejected, expired, or set back
-# to pending). Args: counterparty_id.
 counterparty_uncleared = Signal()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from requests_app.services import hold_for_compliance, mark_delivered, release_compliance_holds
+from requests_app.services import mark_delivered, sync_compliance_holds
 
 
 def on_counterparty_cleared(sender, *, counterparty_id: int, **kwargs) -> None:
-    release_compliance_holds(counterparty_id=counterparty_id)
+    sync_compliance_holds(counterparty_id=counterparty_id)
 
 
 def on_counterparty_uncleared(sender, *, counterparty_id: int, **kwargs) -> None:
-    hold_for_compliance(counterparty_id=counterparty_id)
+    sync_compliance_holds(counterparty_id=counterparty_id)
 
 
 def on_loan_delivered(sender, *, loan_id: int, **kwargs) -> None:

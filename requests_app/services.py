@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Exists, OuterRef, Value, When
 from django.utils import timezone
 
 from borrowdesk import rows
@@ -606,35 +605,42 @@ def decline_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
 # --- reactions and jobs ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def release_compliance_holds(*, counterparty_id: int) -> int:
-    """The counterparty became cleared: its held requests go back to the approval queue, at the step
-    they had reached (a request held after its first approval waits for its second)."""
-    has_approval = Approval.objects.filter(request=OuterRef("pk"), decision=Decision.APPROVED)
-    return BorrowRequest.objects.filter(
-        counterparty_id=counterparty_id, status=RequestStatus.COMPLIANCE_HOLD
-    ).update(
-        status=Case(
-            When(Exists(has_approval), then=Value(RequestStatus.PENDING_SECOND_APPROVAL)),
-            default=Value(RequestStatus.PENDING_APPROVAL),
-        ),
-        updated_at=timezone.now(),
-    )
+_HOLD_SQL = f"""
+    UPDATE requests_app_borrowrequest r SET status = '{RequestStatus.COMPLIANCE_HOLD}', updated_at = now()
+    WHERE r.status IN ('{RequestStatus.PENDING_APPROVAL}', '{RequestStatus.PENDING_SECOND_APPROVAL}')
+      AND NOT {{cleared}} {{scope}}
+"""
+_RELEASE_SQL = f"""
+    UPDATE requests_app_borrowrequest r
+    SET status = CASE WHEN EXISTS (
+            SELECT 1 FROM requests_app_approval d
+            WHERE d.request_id = r.id AND d.decision = '{Decision.APPROVED}'
+        ) THEN '{RequestStatus.PENDING_SECOND_APPROVAL}' ELSE '{RequestStatus.PENDING_APPROVAL}' END,
+        updated_at = now()
+    WHERE r.status = '{RequestStatus.COMPLIANCE_HOLD}' AND {{cleared}} {{scope}}
+"""
 
 
 @transaction.atomic
-def hold_for_compliance(*, counterparty_id: int) -> int:
-    """The counterparty stopped being cleared: its requests awaiting approval go on hold (their
-    decisions so far and their next role are kept). Row locks, so an approval under way finishes
-    first and is then held, or fails its own clearance check."""
-    ids = list(
-        BorrowRequest.objects.select_for_update()
-        .filter(counterparty_id=counterparty_id, status__in=AWAITING_APPROVAL)
-        .values_list("pk", flat=True)
-    )
-    return BorrowRequest.objects.filter(pk__in=ids, status__in=AWAITING_APPROVAL).update(
-        status=RequestStatus.COMPLIANCE_HOLD, updated_at=timezone.now()
-    )
+def sync_compliance_holds(*, counterparty_id: int | None = None) -> dict[str, int]:
+    """Requests follow their counterparty's clearance as it is now: awaiting approval and not cleared
+    (KYC rejected, set back to pending, or run out by date) → ``compliance_hold``; held and cleared →
+    back to the approval queue at the step they had reached (decisions and next role are kept).
+
+    Called for one counterparty when compliance changes its KYC (both signals), and for all by the
+    5-minute job, so a KYC that expires by date, or a signal lost, is caught up. It reads the state
+    rather than trusting which signal came, so two KYC changes whose notices arrive out of order end
+    right. Each UPDATE locks its rows; an approval under way finishes first and is then re-checked.
+    """
+    scope, params = ("AND r.counterparty_id = %s", [counterparty_id]) if counterparty_id else ("", [])
+    cleared = cleared_sql("r.counterparty_id")
+    day = business_date()
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLD_SQL.format(cleared=cleared, scope=scope), [day, *params])
+        held = cursor.rowcount
+        cursor.execute(_RELEASE_SQL.format(cleared=cleared, scope=scope), [day, *params])
+        released = cursor.rowcount
+    return {"held_for_compliance": held, "released_from_hold": released}
 
 
 @transaction.atomic

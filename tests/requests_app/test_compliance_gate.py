@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from borrowdesk.operations.models import JobRun
 from compliance.models import KycProfile
 from compliance.services import set_kyc
 from inventory.models import Journal
@@ -84,3 +85,47 @@ def test_an_offer_cannot_be_accepted_once_the_counterparty_is_not_cleared(
     # Cleared again, the offer can still be taken while it stands.
     _set(carl, cleared_acme, "approved", django_capture_on_commit_callbacks)
     assert accept_offer(actor=alice, request=offer).status == "approved"
+
+
+def test_the_job_holds_the_requests_of_a_kyc_run_out_by_date_and_releases_them_when_renewed(
+    submit, bob, carl, cleared_acme, stocked, django_capture_on_commit_callbacks
+):
+    from requests_app.tasks import expire_requests
+
+    waiting = submit(quantity=Decimal("1"))
+    halfway = approve_request(actor=bob, request=submit(quantity=Decimal("6")), rate_bps=Decimal("400"))
+    KycProfile.objects.filter(counterparty=cleared_acme).update(
+        expires_on=(timezone.now() - timedelta(days=2)).date()
+    )  # ran out: nobody set anything, no signal was sent
+    run = JobRun.objects.get(pk=expire_requests())
+    assert run.counts["held_for_compliance"] == 2
+    waiting.refresh_from_db()
+    halfway.refresh_from_db()
+    assert (waiting.status, halfway.status) == ("compliance_hold", "compliance_hold")
+
+    _set(carl, cleared_acme, "approved", django_capture_on_commit_callbacks)  # renewed
+    waiting.refresh_from_db()
+    halfway.refresh_from_db()
+    assert (waiting.status, halfway.status) == ("pending_approval", "pending_second_approval")
+
+
+def test_rejecting_a_kyc_that_had_already_run_out_holds_the_requests(
+    submit, carl, cleared_acme, stocked, django_capture_on_commit_callbacks
+):
+    request = submit()
+    KycProfile.objects.filter(counterparty=cleared_acme).update(
+        expires_on=(timezone.now() - timedelta(days=2)).date()
+    )
+    _set(carl, cleared_acme, "rejected", django_capture_on_commit_callbacks)
+    request.refresh_from_db()
+    assert request.status == "compliance_hold"
+
+
+def test_a_late_notice_does_not_undo_the_state_of_the_kyc(submit, cleared_acme, stocked):
+    from requests_app.receivers import on_counterparty_uncleared
+
+    request = submit()
+    # A stale "uncleared" notice arrives after the counterparty was cleared again: it changes nothing.
+    on_counterparty_uncleared(sender=None, counterparty_id=cleared_acme.pk)
+    request.refresh_from_db()
+    assert request.status == "pending_approval"
