@@ -34,7 +34,8 @@ class KycIn(serializers.Serializer):
     expires_on = serializers.DateField()
 
 
-@sensitive_read(actions=("retrieve",))
+# KYC is sensitive whole: the list (every profile) is logged like one profile.
+@sensitive_read(actions=("list", "retrieve"))
 class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """KYC outcomes: set by compliance, read by the desk's control functions."""
 
