@@ -14,6 +14,7 @@ from inventory.services.ledger import (  # noqa: F401
 )
 from inventory.services.loans import (  # noqa: F401, E402
     accrue_fees,
+    accrue_through,
     cancel_loan,
     decide_rerate,
     deliver_loan,

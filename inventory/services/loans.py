@@ -270,7 +270,9 @@ _ACCRUE_SQL = """
              ORDER BY rr.effective_date DESC, rr.id DESC LIMIT 1),
             l.rate_bps) AS rate_bps
     ) r
-    WHERE l.status IN ('active', 'closed') AND l.start_date <= %(day)s AND q.open_quantity > 0
+    WHERE l.status IN ('active', 'closed') AND l.start_date <= %(day)s
+      AND (l.closed_at IS NULL OR l.closed_at >= %(day_start)s)  -- closed before the day: nothing open
+      AND q.open_quantity > 0
     ON CONFLICT (loan_id, business_date) DO NOTHING
 """
 
@@ -298,5 +300,20 @@ def accrue_fees(*, day: date, now: datetime | None = None) -> int:
             "a day is accrued once it is over."
         )
     with connection.cursor() as cursor:
-        cursor.execute(_ACCRUE_SQL, {"day": day, "day_end": day_end})
+        cursor.execute(
+            _ACCRUE_SQL,
+            {"day": day, "day_start": business_day_end(day - timedelta(days=1)), "day_end": day_end},
+        )
         return cursor.rowcount
+
+
+# How far back the daily job looks for days not accrued (a missed run, a beat schedule that fired
+# before the open after a clock change): re-accruing a day adds only what it lacks.
+CATCH_UP_DAYS = 7
+
+
+def accrue_through(*, day: date) -> dict[str, int]:
+    """Accrue business date ``day`` and the ``CATCH_UP_DAYS`` - 1 days before it: each (loan, day)
+    once, whenever it runs, so a day a run missed is charged by the next. Returns the rows added."""
+    added = sum(accrue_fees(day=day - timedelta(days=back)) for back in reversed(range(CATCH_UP_DAYS)))
+    return {"accruals_added": added}

@@ -15,7 +15,7 @@ DAY = "2026-11-25"
 
 
 def _started_before_the_day(loan):
-    backdate_delivery(loan, date(2026, 11, 1))
+    backdate_delivery(loan, date(2026, 11, 25))  # delivered on the day itself
 
 
 def test_the_accrual_job_records_a_run_with_its_counts(loan):
@@ -59,3 +59,13 @@ def test_without_a_date_the_job_accrues_the_business_date_that_ended_last(loan):
     run = JobRun.objects.get(pk=accrue_loan_fees())
     assert (run.business_date, run.counts) == (yesterday, {"accruals_added": 1})
     assert list(LoanAccrual.objects.values_list("business_date", flat=True)) == [yesterday]
+
+
+def test_a_day_a_run_missed_is_charged_by_the_next_run(loan):
+    backdate_delivery(loan, date(2026, 11, 20))
+    accrue_loan_fees("2026-11-21")  # then the runs of 11-22 and 11-23 never happened
+    run = JobRun.objects.get(pk=accrue_loan_fees("2026-11-24"))
+    assert run.counts == {"accruals_added": 3}  # 11-22, 11-23 and 11-24; nothing twice
+    assert sorted(LoanAccrual.objects.values_list("business_date", flat=True)) == [
+        date(2026, 11, d) for d in range(20, 25)
+    ]
