@@ -16,6 +16,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import SetPasswordMixin, UserCreationForm, UsernameField
 
@@ -147,6 +148,8 @@ class DeskUserAdmin(ServiceRefusalsAsMessages, UserAdmin):
                 password=data.get("new_password1") or None,
                 **{name: data[name] for name in DETAILS if name in changed},  # type: ignore[arg-type]
             )
+            if saved.pk == request.user.pk and data.get("new_password1"):
+                update_session_auth_hash(request, saved)  # a new own password keeps one signed in
         else:
             saved = services.create_desk_user(
                 actor=request.user,

@@ -97,7 +97,14 @@ def create_desk_user(
     """
     _require(actor, "access.add_user")
     roles = _checked_roles(roles)
-    user = User.objects.filter(username=username).first() or User(username=username, email=email)
+    existing = User.objects.filter(username=username).first()
+    if existing is not None and actor is not None:
+        # Re-running over an existing user is for the command and the seed; a person adding a user
+        # must not reset another one's password and roles (that is update_desk_user, with its rules).
+        raise InvalidInput(
+            f"A user named {username} exists already.", fields={"username": ["Already taken."]}
+        )
+    user = existing or User(username=username, email=email)
     if validate:
         _check_password(password, user)
     with acting_as(actor) if actor is not None else nullcontext():
@@ -132,9 +139,17 @@ def update_desk_user(
     unknown = set(changes) - set(UserChanges.__annotations__)
     if unknown:
         raise TypeError(f"A user cannot change {', '.join(sorted(unknown))} here.")
-    # Lock the row: two admins editing the same user apply one after the other, and an instance the
+    # Lock the user and every active administrator, in id order: two administrators editing the same
+    # user, or taking each other's admin role at once, apply one after the other, and the second is
+    # checked against what the first did (it may no longer hold the permission). An instance the
     # caller changed in memory (as the admin's form does) is compared with what is really stored.
-    user = User.objects.select_for_update().get(pk=user.pk)
+    admins = list(User.objects.filter(groups__name="admin", is_active=True).values_list("pk", flat=True))
+    locked = {
+        u.pk: u
+        for u in User.objects.select_for_update().filter(pk__in={*admins, user.pk, actor.pk}).order_by("pk")
+    }
+    user = locked[user.pk]
+    _require(User.objects.get(pk=actor.pk), "access.change_user")  # fresh: no cached permissions
     checked = _checked_roles(roles) if roles is not None else None
     if user.pk == actor.pk:
         if checked is not None and "admin" not in checked and user.groups.filter(name="admin").exists():

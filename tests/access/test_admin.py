@@ -186,3 +186,26 @@ def test_a_new_password_typed_once_is_a_form_error(admin_client, bob):
     assert "new_password2" in response.context["adminform"].form.errors
     bob.refresh_from_db()
     assert bob.check_password(PASSWORD)
+
+
+def test_an_admin_changing_their_own_password_stays_signed_in(admin_client, adam):
+    response = admin_client.post(
+        f"{USERS}{adam.pk}/change/",
+        _change_data(adam, new_password1=NEW_PASSWORD, new_password2=NEW_PASSWORD),
+    )
+    assert response.status_code == 302
+    adam.refresh_from_db()
+    assert adam.check_password(NEW_PASSWORD)
+    assert admin_client.get(USERS).status_code == 200  # the session still holds
+
+
+def test_adding_a_user_whose_name_exists_cannot_reset_them(adam, bob):
+    from borrowdesk.access.services import create_desk_user
+    from borrowdesk.errors import InvalidInput
+
+    before = _state()
+    with pytest.raises(InvalidInput, match="exists already"):
+        create_desk_user(actor=adam, username="bob", password=NEW_PASSWORD, roles=["admin"])
+    assert _state() == before
+    bob.refresh_from_db()
+    assert bob.check_password(PASSWORD)
