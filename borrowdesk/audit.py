@@ -7,6 +7,8 @@ The acting user and URL come from ``pghistory.middleware.HistoryMiddleware`` in 
 
 from __future__ import annotations
 
+import contextlib
+
 import pghistory
 
 
@@ -24,6 +26,12 @@ def audited(model=None, *, exclude: list[str] | None = None):
 def acting_as(user, **extra):
     """Context manager that labels every change inside it with the acting user (and extra facts)."""
     return pghistory.context(user=user.pk if user is not None else None, **extra)
+
+
+def acting_as_if(user):
+    """``acting_as(user)``, or nothing when there is no user (a command, the seed): an acting user set
+    further out (a request, an outer ``acting_as``) stands, instead of being blanked."""
+    return acting_as(user) if user is not None else contextlib.nullcontext()
 
 
 # pghistory labels a statement with the acting user by prefixing it, and skips statements that start

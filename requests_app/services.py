@@ -555,15 +555,16 @@ def cancel_request(*, actor, request: BorrowRequest | int) -> BorrowRequest:
         return request
 
 
-def _locked_offer(actor, request: BorrowRequest | int) -> BorrowRequest:
-    request = _locked(request)
+def _locked_offer(actor, request: BorrowRequest | int) -> Locked:
+    locked = _locked_with_decisions(request)
+    request = locked.request
     if not may_act_for(actor, request.counterparty):
         raise PermissionDeniedError("Only a trader for this counterparty can answer the offer.")
     if request.status != RequestStatus.OFFERED:
         raise InvalidState(f"Request {request.pk} is {request.status}; there is no offer to answer.")
     if request.offer_expires_at and request.offer_expires_at <= timezone.now():
         raise InvalidState("This offer has lapsed.")
-    return request
+    return locked
 
 
 @transaction.atomic(durable=True)
@@ -571,8 +572,8 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     """The trader takes the offered rate: inventory is allocated and the loan opened, as at approval.
     Raises ``NotCleared`` when the counterparty lost its compliance clearance since the offer."""
     with acting_as(actor):
-        request = _locked_offer(actor, request)
-        _check_cleared(request, is_cleared(request.counterparty))
+        request, _, cleared = _locked_offer(actor, request)
+        _check_cleared(request, cleared)
         _check_settlement_account(request)
         if request.approved_quantity is None or request.approved_rate_bps is None:
             raise InvalidState(f"Request {request.pk} has no complete offer to accept.")
@@ -592,7 +593,7 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
 def decline_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     """The trader turns the offered rate down."""
     with acting_as(actor):
-        request = _locked_offer(actor, request)
+        request = _locked_offer(actor, request).request
         request.status, request.decided_at, request.reason = (
             RequestStatus.DECLINED,
             timezone.now(),

@@ -11,7 +11,6 @@ model permission and names them in the audit context (``acting_as``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import nullcontext
 from typing import TypedDict, Unpack
 
 from django.contrib.auth.models import Group
@@ -23,7 +22,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from borrowdesk.access.errors import UnknownRole
 from borrowdesk.access.models import AccessLog, Desk, User
 from borrowdesk.access.roles import ROLES
-from borrowdesk.audit import acting_as
+from borrowdesk.audit import acting_as, acting_as_if
 from borrowdesk.errors import InvalidInput, PermissionDeniedError
 from borrowdesk.refdata.models import Counterparty
 from borrowdesk.refdata.selectors import counterparties_for_trader
@@ -107,7 +106,7 @@ def create_desk_user(
     user = existing or User(username=username, email=email)
     if validate:
         _check_password(password, user)
-    with acting_as(actor) if actor is not None else nullcontext():
+    with acting_as_if(actor):
         user.set_password(password)
         user.is_staff = "admin" in roles
         user.is_superuser = False
@@ -189,7 +188,7 @@ def grant_counterparty(*, user: User, counterparty: Counterparty, actor: User | 
 
     Raises ``PermissionDeniedError`` for an actor without ``access.change_user``."""
     _require(actor, "access.change_user")
-    with acting_as(actor) if actor is not None else nullcontext():
+    with acting_as_if(actor):
         assign_perm(ACT_FOR_COUNTERPARTY, user, counterparty)
 
 
@@ -199,7 +198,7 @@ def revoke_counterparty(*, user: User, counterparty: Counterparty, actor: User |
 
     Raises ``PermissionDeniedError`` for an actor without ``access.change_user``."""
     _require(actor, "access.change_user")
-    with acting_as(actor) if actor is not None else nullcontext():
+    with acting_as_if(actor):
         remove_perm(ACT_FOR_COUNTERPARTY, user, counterparty)
 
 
