@@ -25,6 +25,7 @@ PERSONAS = {
     "mona": ["manager"],
     "audrey": ["auditor"],
     "adam": ["admin"],
+    "pete": ["pricing"],  # a price feed's service account
 }
 ROLE_PERSONA = {roles[0]: name for name, roles in PERSONAS.items() if name != "tom"}
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 
-ROLES = ("trader", "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin")
+ROLES = (
+    "trader",
+    "ops",
+    "ops_senior",
+    "risk",
+    "compliance",
+    "treasury",
+    "manager",
+    "auditor",
+    "admin",
+    "pricing",
+)
 
 ROLE_LABELS = {
     "trader": "Trader",
@@ -20,6 +31,7 @@ ROLE_LABELS = {
     "manager": "Manager",
     "auditor": "Auditor",
     "admin": "Administrator",
+    "pricing": "Price feed",
 }
 
 _READ_ALL = ["refdata.view_*"]
@@ -62,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "manager": [*_READ_ALL, *(f"{app}.view_*" for app in _APPS)],
     "auditor": [*_READ_ALL, *(f"{app}.view_*" for app in _APPS), "access.view_accesslog", "pghistory.view_*"],
     "admin": [*(f"{app}.*" for app in _APPS), "pghistory.view_*", "django_celery_beat.*"],
+    "pricing": [*_READ_ALL],  # a price feed's service account (what it may post: access/policy.py)
 }
 
 

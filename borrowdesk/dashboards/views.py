@@ -110,6 +110,10 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("API docs", "api-docs"),
         ],
     ),
+    "pricing": (
+        "A price feed's service account: it posts the marks through the API.",
+        [("Prices", "refdata:price_list"), ("API docs", "api-docs")],
+    ),
 }
 
 

@@ -1,0 +1,106 @@
+"""Who may do what: one table of actions → roles, named after what a person does.
+
+Every check reads this table and nothing else: services (``require(actor, action)``), the API
+permission class, the page decorator and the navigation. So what a role may do, see and find always
+agree, and a role-name tuple anywhere else in the code is a bug. Every page and endpoint declares the
+action it serves; a test generated from the URL patterns checks each one × every role × anonymous
+against this table, and an endpoint that declares no action fails the suite.
+
+Two pseudo-actions need no role: ``PUBLIC`` (no login: health, the login form, the token endpoint,
+the schema) and ``SIGNED_IN`` (any authenticated user: the home page, logout).
+
+Scope (which counterparties a trader acts for) is not here: it narrows what an allowed action
+touches, in the selectors, and an object outside it is a 404. Segregation of duties (maker ≠ checker,
+no approver setting the inputs of its own approval path) is listed in ``SEGREGATION`` below and
+enforced in the services that own each rule.
+"""
+
+from __future__ import annotations
+
+from borrowdesk.access.roles import ROLES, user_roles
+from borrowdesk.errors import PermissionDeniedError
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+
+# Groups of roles, to keep the table readable. Only this module names roles.
+_EVERYONE = frozenset(ROLES) - {"pricing"}  # every person at the desk (pricing is a feed, not a person)
+_DESK = _EVERYONE - {"trader"}  # every desk role: the firm's own staff
+_OPS = frozenset({"ops", "ops_senior"})
+_APPROVERS = _OPS | {"risk"}
+_OVERSIGHT = frozenset({"manager", "auditor", "admin"})  # read the whole desk's work
+
+ACTIONS: dict[str, frozenset[str]] = {
+    # Reference data. Reads: any person (a trader sees their counterparties' records only).
+    "refdata.view": _EVERYONE | {"pricing"},
+    "refdata.write": _OPS | {"admin"},  # assets, networks, venues, counterparties, custody accounts
+    # Prices decide approval paths, so no approving role posts one. The feed posts; an administrator
+    # may override, and a move beyond the tolerance waits for another administrator's confirmation.
+    "refdata.price.post": frozenset({"pricing"}),
+    "refdata.price.override": frozenset({"admin"}),
+    "refdata.price.confirm": frozenset({"admin"}),
+    # Borrow requests.
+    "requests.submit": frozenset({"trader"}),  # also: cancel own, answer an offer (scoped)
+    "requests.view": _EVERYONE,  # a trader: their counterparties' requests only
+    "requests.approve": _APPROVERS,  # the approval queue, approve and reject (the step's role decides)
+    # Inventory ledger and the borrow book.
+    "inventory.view": _DESK,  # positions, availability, journals
+    "inventory.receive": _OPS | {"treasury", "admin"},
+    "inventory.adjust": frozenset({"ops_senior"}),
+    "loans.view": (_EVERYONE - {"compliance"}),  # the borrow book; a trader: their counterparties'
+    "loans.operate": _OPS | {"admin"},  # return, recall, propose a rerate
+    "loans.answer_rerate": frozenset({"trader"}),
+    # Settlement.
+    "settlements.view": _OPS | {"treasury"} | _OVERSIGHT,
+    "settlements.settle": _OPS | {"treasury"},
+    # Compliance.
+    "compliance.kyc.view": frozenset({"compliance"}) | _APPROVERS | _OVERSIGHT,
+    "compliance.kyc.write": frozenset({"compliance"}),  # KYC status, expiry and the risk rating
+    # Operations and oversight.
+    "operations.jobs.view": _OPS | _OVERSIGHT,
+    "audit.view": frozenset({"auditor", "admin"}),  # the audit trail
+    "access_log.view": frozenset({"auditor", "admin"}),
+    "admin.site": frozenset({"admin"}),  # the Django admin (users, configuration)
+}
+
+# Segregation of duties, each enforced by the service named (listed here so there is one place to read).
+SEGREGATION: dict[str, str] = {
+    "requests.approve": "No one approves or rejects their own request, and no one decides twice on one "
+    "request (requests_app.services).",
+    "requests.path": "Approvers do not set the inputs of their own approval path: prices come from the "
+    "pricing role, the counterparty's risk rating from compliance's KYC; the path is worked out again "
+    "at every step and the stricter one applies (requests_app.services).",
+    "refdata.price.confirm": "A price override beyond the tolerance is confirmed by another user "
+    "(borrowdesk.refdata.services).",
+}
+
+
+class UnknownAction(KeyError):
+    """An action name that is not in the table: a typo in code, never a user's error."""
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """The roles that may perform ``action`` (empty for PUBLIC and SIGNED_IN, which need none)."""
+    if action in (PUBLIC, SIGNED_IN):
+        return frozenset()
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise UnknownAction(action) from None
+
+
+def allows(user, action: str) -> bool:
+    """May ``user`` (possibly anonymous or inactive) perform ``action``?"""
+    if action == PUBLIC:
+        return True
+    if not (getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)):
+        return False
+    if action == SIGNED_IN:
+        return True
+    return bool(user_roles(user) & roles_for(action))
+
+
+def require(actor, action: str, message: str | None = None) -> None:
+    """Refuse an actor whose roles do not allow ``action``: raises ``PermissionDeniedError``."""
+    if not allows(actor, action):
+        raise PermissionDeniedError(message or "Your role does not allow this.")
