@@ -13,19 +13,35 @@ from rest_framework import exceptions, pagination, parsers, permissions
 from rest_framework.response import Response
 
 from borrowdesk.errors import DomainError
+from borrowdesk.hygiene import UnsafeJSON, check_json
 
 
 class DecimalJSONParser(parsers.JSONParser):
-    """JSON numbers become Decimal, never float, so 0.1 stays 0.1 and 1e309 is not infinity."""
+    """JSON numbers become Decimal, never float, so 0.1 stays 0.1 and 1e309 is not infinity.
+
+    No JSON body answers 500: malformed or nested deeper than ``max_depth`` is a 400 ``parse_error``
+    (the parser's own recursion included), and a string holding a NUL byte or an unpaired surrogate,
+    which PostgreSQL and the UTF-8 response encoder cannot take, is a 400 ``invalid``."""
+
+    max_depth = 64  # arrays and objects; the deepest body the API takes is 3
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = stream.read().decode(encoding)
-            return json.loads(text, parse_float=decimal.Decimal, parse_constant=_reject_constant)
+            data = json.loads(text, parse_float=decimal.Decimal, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+        except RecursionError as exc:
+            raise exceptions.ParseError(f"JSON nested deeper than {self.max_depth} levels.") from exc
+        try:
+            check_json(data, self.max_depth)
+        except UnsafeJSON as exc:
+            if exc.too_deep:
+                raise exceptions.ParseError(exc.detail) from exc
+            raise exceptions.ValidationError({exc.field: [exc.detail]}) from exc
+        return data
 
 
 def _reject_constant(name: str) -> Any:
