@@ -12,7 +12,6 @@ in API.md's error shape under /api/ and as Django's 400 page elsewhere. A body o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -63,10 +62,13 @@ def check_json(value: Any, max_depth: int) -> None:
                 stack.append((child, f"{name}.{key}" if name else key, depth + 1))
 
 
-def _first_unsafe(items: Iterable[tuple[str, str]]) -> str | None:
-    for key, value in items:
-        if is_unsafe_text(key) or is_unsafe_text(value):
-            return key if not is_unsafe_text(key) else "field name"
+def _first_unsafe(fields: QueryDict | None) -> str | None:
+    """The name of the first field whose name or any of whose values is unsafe text."""
+    for key, values in (fields or QueryDict()).lists():
+        if is_unsafe_text(key):
+            return "field name"
+        if any(isinstance(v, str) and is_unsafe_text(v) for v in values):
+            return key
     return None
 
 
@@ -96,25 +98,25 @@ class RequestHygieneMiddleware:
             from borrowdesk.views import not_found
 
             return not_found(request)
-        if name := _first_unsafe(request.GET.items()):
+        if name := _first_unsafe(request.GET):
             return bad_request(
                 request, "invalid", f"The query parameter {name} holds a NUL byte or an invalid character."
             )
         try:
             if request.method == "POST" and request.content_type in _FORM_TYPES:
-                form_items = list(request.POST.items())
+                form = request.POST
             elif request.content_type == "application/x-www-form-urlencoded":
                 # Django parses forms of POST only; DRF parses a PUT or PATCH form itself.
-                form_items = list(QueryDict(request.body, encoding=request.encoding).items())
+                form = QueryDict(request.body, encoding=request.encoding)
             else:
                 # Read (and so size-check) every other body here: DRF would read it unbounded.
                 request.body  # noqa: B018
-                form_items = []
+                form = None
         except RequestDataTooBig:
             return bad_request(request, "too_large", "The request body is larger than this server accepts.")
         except TooManyFieldsSent:
             return bad_request(request, "invalid", "The request has too many fields.")
-        if name := _first_unsafe(form_items):
+        if name := _first_unsafe(form):
             return bad_request(
                 request, "invalid", f"The field {name} holds a NUL byte or an invalid character.", name
             )

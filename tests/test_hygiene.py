@@ -26,6 +26,8 @@ from tests.refdata.factories import AssetFactory, VenueFactory
         ("carl", "/api/v1/compliance/kyc/%00/", 404),
         ("bob", "/api/v1/assets/%00/", 404),
         ("bob", "/api/v1/counterparties/?code=x%00y", 400),
+        ("bob", "/api/v1/counterparties/?code=%00&code=ACME", 400),  # not only the last value
+        ("bob", "/api/v1/counterparties/?%00=1", 400),
     ],
 )
 def test_a_nul_in_an_api_path_or_query_answers_in_the_error_shape(api, personas, persona, url, status):
