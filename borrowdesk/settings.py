@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import environ
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "django_celery_beat",
+    "axes",  # failed-login lockout (login form and token endpoint)
     # the kernel
     "borrowdesk.access",
     "borrowdesk.refdata",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     # Audit context (acting user and URL) for every write; DRF's late authentication is handled too.
     "pghistory.middleware.HistoryMiddleware",
     "borrowdesk.access.middleware.AccessLogMiddleware",
+    # Last, as django-axes asks: turns a lockout flagged during login into borrowdesk.access.lockout's 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "borrowdesk.urls"
@@ -129,6 +132,8 @@ else:
 
 AUTH_USER_MODEL = "access.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user+address before any password is checked (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -141,6 +146,21 @@ LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "access:login"
 GUARDIAN_RAISE_403 = False
+
+# --- Brute force and tokens (README "Configuration"; borrowdesk/access/lockout.py, tokens.py). ---
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24)  # an older token answers 401
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)  # failures in a row, then locked out
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: one attacker cannot lock everyone out
+AXES_RESET_ON_SUCCESS = True  # "in a row": a successful login clears the count
+AXES_LOCKOUT_CALLABLE = "borrowdesk.access.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login; failures are still recorded
+# The client's address: REMOTE_ADDR, unless behind our proxy (a forged X-Forwarded-For must not
+# give an attacker a fresh address per attempt).
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if env.bool("BEHIND_PROXY", False) else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_ORDER = "right-most"  # the address our proxy appended, not one the client wrote
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous requests have no object rights
 
 LANGUAGE_CODE = "en-us"
@@ -166,7 +186,7 @@ WHITENOISE_USE_FINDERS = env.bool("STATIC_USE_FINDERS", default=DEBUG)
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated API call answers 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "borrowdesk.access.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

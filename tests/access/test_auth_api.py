@@ -11,7 +11,7 @@ TOKEN_URL = "/api/v1/auth/token/"
 def test_good_credentials_get_a_token(api, bob):
     response = send(api, "post", TOKEN_URL, {"username": "bob", "password": PASSWORD})
     assert response.status_code == 200
-    assert list(response.json()) == ["token"]
+    assert list(response.json()) == ["token", "expires_at"]
 
 
 def test_the_token_authenticates_api_calls(api, bob):
