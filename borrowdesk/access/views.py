@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.dateparse import parse_date
 
 from borrowdesk.access import selectors
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.access.roles import has_role
+from borrowdesk.dates import day_bounds, filter_date
+from borrowdesk.errors import InvalidInput
 from borrowdesk.pages import Column, table_page
 
 
@@ -22,20 +21,18 @@ def _auditors_only(user) -> None:
         raise PermissionDenied
 
 
-def _day_start(value: str) -> datetime | None:
-    day = parse_date(value or "")
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone()) if day else None
-
-
 @sensitive_read
 @login_required
 def audit(request):
     """Every change to business rows (database triggers), by object, acting user and time."""
     _auditors_only(request.user)
     g = request.GET
-    since, until = _day_start(g.get("since", "")), _day_start(g.get("until", ""))
-    if until:
-        until = until + timezone.timedelta(days=1)
+    status = 200
+    try:
+        since, until = day_bounds(g.get("since"), g.get("until"))
+    except InvalidInput as exc:  # an impossible date: say so, and match nothing
+        messages.error(request, exc.detail)
+        since, until, status = None, None, 400
     user_id = None
     if username := g.get("user", ""):
         # An unknown name matches no change rather than every change.
@@ -47,6 +44,8 @@ def audit(request):
         since=since,
         until=until,
     )
+    if status != 200:
+        events = events.none()
     page = Paginator(events, 50).get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)
@@ -60,6 +59,7 @@ def audit(request):
             "f": g,
             "query": query.urlencode(),
         },
+        status=status,
     )
 
 
@@ -70,9 +70,14 @@ def access_log(request):
     rows = selectors.access_log()
     if request.GET.get("user"):
         rows = rows.filter(user__username=request.GET["user"])
-    if day := parse_date(request.GET.get("date", "")):
-        rows = rows.filter(at__date=day)
-    return table_page(
+    status = 200
+    try:
+        if day := filter_date(request.GET.get("date"), field="date"):
+            rows = rows.filter(at__date=day)
+    except InvalidInput as exc:  # an impossible date: say so, and match nothing
+        messages.error(request, exc.detail)
+        rows, status = rows.none(), 400
+    response = table_page(
         request,
         title="Access log",
         queryset=rows,
@@ -88,3 +93,5 @@ def access_log(request):
             Column("From", "ip_address"),
         ],
     )
+    response.status_code = status
+    return response
