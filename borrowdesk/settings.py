@@ -6,6 +6,7 @@ from datetime import time, timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,22 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp): scripts, styles and everything else from
+# this origin only, no inline script or style. A template that must inline one (Swagger UI at
+# /api/docs/) marks it with request.csp_nonce, and only that response's header carries the nonce.
+# img-src allows data: for the SVG icons inside Bootstrap's stylesheet.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,6 +71,7 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "django_celery_beat",
     "axes",  # failed-login lockout (login form and token endpoint)
+    "csp",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     # the kernel
     "borrowdesk.access",
     "borrowdesk.refdata",
@@ -72,6 +90,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL bytes, unpaired surrogates and oversized bodies are refused before anything reads them.
     "borrowdesk.hygiene.RequestHygieneMiddleware",
+    "csp.middleware.CSPMiddleware",
     "borrowdesk.views.ApiNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
