@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 
 from borrowdesk.admin_services import ServiceRefusalsAsMessages
@@ -39,13 +40,47 @@ class ReferenceAdmin(ServiceRefusalsAsMessages):
         obj.pk = saved.pk  # the admin's log entry and redirect use it
 
 
+class AssetForm(forms.ModelForm):
+    # Not named "networks": the admin edits a many-to-many with its own table only through this field,
+    # and the service sets it (audited), like every other change.
+    carried_on = forms.ModelMultipleChoiceField(
+        queryset=Network.objects.order_by("code"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Networks",
+        help_text="The networks that carry this asset.",
+    )
+
+    class Meta:
+        model = Asset
+        fields = ["symbol", "name", "decimals", "is_stablecoin", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["carried_on"].initial = list(self.instance.networks.all())
+
+
 @admin.register(Asset)
 class AssetAdmin(ReferenceAdmin):
     key = "symbol"
+    form = AssetForm
     create = staticmethod(services.create_asset)
     update = staticmethod(services.update_asset)
     update_arg = "asset"
-    fields = ["symbol", "name", "decimals", "is_stablecoin", "is_active"]
+    fields = ["symbol", "name", "decimals", "is_stablecoin", "is_active", "carried_on"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = dict(form.cleaned_data)
+        networks = list(data.pop("carried_on", []))
+        if change:
+            changes = {name: data[name] for name in form.changed_data if name in data}
+            new_networks = networks if "carried_on" in form.changed_data else None
+            saved = services.update_asset(actor=request.user, asset=obj, networks=new_networks, **changes)
+        else:
+            saved = services.create_asset(actor=request.user, networks=networks, **data)
+        obj.pk = saved.pk
+
     list_display = ["symbol", "name", "decimals", "is_stablecoin", "is_active"]
     list_filter = ["is_stablecoin", "is_active"]
     search_fields = ["symbol", "name"]

@@ -77,6 +77,7 @@ class AssetOut(serializers.Serializer):
     decimals = serializers.IntegerField()
     is_stablecoin = serializers.BooleanField()
     is_active = serializers.BooleanField()
+    networks = CodeOut(many=True, help_text="Codes of the networks that carry the asset.")
 
 
 class NetworkOut(serializers.Serializer):
@@ -158,6 +159,12 @@ class AssetIn(serializers.Serializer):
     decimals = serializers.IntegerField(min_value=0, max_value=services.MAX_DECIMALS)
     is_stablecoin = serializers.BooleanField(required=False)
     is_active = serializers.BooleanField(required=False)
+    networks = code_in(
+        Network.objects.all(),
+        many=True,
+        required=False,
+        help_text="Codes of the networks that carry the asset; on an update, the whole new set.",
+    )
 
 
 class AssetUpdateIn(FixedKey, AssetIn):

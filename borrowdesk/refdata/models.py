@@ -19,6 +19,11 @@ class Asset(models.Model):
     decimals = models.PositiveSmallIntegerField(help_text="Places a quantity of this asset may have (0-18).")
     is_stablecoin = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # The networks (chains) that carry this asset: an on-chain account holds or receives it only on one
+    # of them (selectors.account_carries). Through an audited table, so every change is in the trail.
+    networks: "models.ManyToManyField[Network, AssetNetwork]" = models.ManyToManyField(
+        "Network", through="AssetNetwork", related_name="assets", blank=True
+    )
 
     class Meta:
         ordering = ["symbol"]
@@ -47,6 +52,20 @@ class Network(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+@audited
+class AssetNetwork(models.Model):
+    """That ``network`` carries ``asset`` (USDT on ethereum and on tron, BTC on bitcoin, …)."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="asset_networks")
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="asset_networks")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "network"], name="asset_network_once")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} on {self.network_id}"
 
 
 class VenueKind(models.TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from borrowdesk.access.roles import has_role
-from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
+from borrowdesk.refdata.models import Asset, AssetNetwork, Counterparty, CustodyAccount, Network, Price, Venue
 
 
 def counterparties_for_trader(user) -> QuerySet[Counterparty]:
@@ -49,7 +49,7 @@ def visible_accounts(user) -> QuerySet[CustodyAccount]:
 
 
 def assets() -> QuerySet[Asset]:
-    return Asset.objects.all()
+    return Asset.objects.prefetch_related("networks")
 
 
 def networks() -> QuerySet[Network]:
@@ -83,3 +83,13 @@ def marks_by_asset_id() -> dict[int, Price]:
             )
         )
     }
+
+
+def account_carries(account: CustodyAccount, asset: Asset) -> bool:
+    """Whether ``account`` can hold or receive ``asset``: an on-chain account only if its network
+    carries the asset (``Asset.networks``); an account with no network (a venue account) carries
+    whatever its venue holds. An asset with no networks listed is carried by venue accounts only.
+    At most one query."""
+    if account.network_id is None:
+        return True
+    return AssetNetwork.objects.filter(asset_id=asset.pk, network_id=account.network_id).exists()

@@ -36,6 +36,7 @@ from borrowdesk.refdata.models import (
     Venue,
     VenueKind,
 )
+from borrowdesk.refdata.selectors import account_carries
 
 if TYPE_CHECKING:
     from borrowdesk.access.models import User
@@ -208,28 +209,44 @@ def _locked(model: type[M], obj: M, *related: str) -> M:
 
 @transaction.atomic
 def create_asset(
-    *, actor: User, symbol: str, name: str, decimals: int, is_stablecoin: bool = False, is_active: bool = True
+    *,
+    actor: User,
+    symbol: str,
+    name: str,
+    decimals: int,
+    is_stablecoin: bool = False,
+    is_active: bool = True,
+    networks: list[Network] | None = None,
 ) -> Asset:
-    """Add an asset. Raises ``PermissionDeniedError``, or ``InvalidInput`` naming every bad field
-    (malformed or duplicate symbol, decimals outside 0..18, too-long name)."""
+    """Add an asset, carried on ``networks``. Raises ``PermissionDeniedError``, or ``InvalidInput``
+    naming every bad field (malformed or duplicate symbol, decimals outside 0..18, too-long name, an
+    inactive network)."""
     _require(actor, "refdata.add_asset")
     errors: Errors = {}
     _check_pattern(errors, "symbol", symbol, CODE_PATTERN, CODE_MESSAGE.replace("ACME", "BTC"))
     _check_decimals(errors, decimals)
+    _check_networks(errors, networks or [], already=set())
     asset = Asset(
         symbol=symbol, name=name, decimals=decimals, is_stablecoin=is_stablecoin, is_active=is_active
     )
     _validate(asset, errors)
     with acting_as(actor):
-        return _save(asset)
+        _save(asset)
+        if networks:
+            asset.networks.set(networks)
+        return asset
 
 
 @transaction.atomic
-def update_asset(*, actor: User, asset: Asset, **changes: Unpack[AssetChanges]) -> Asset:
-    """Change an asset's name, decimals, stablecoin flag or activity (its symbol never changes).
+def update_asset(
+    *, actor: User, asset: Asset, networks: list[Network] | None = None, **changes: Unpack[AssetChanges]
+) -> Asset:
+    """Change an asset's name, decimals, stablecoin flag, activity or networks (its symbol never
+    changes); ``networks`` given replaces the set, None leaves it.
 
     Decimals may go up but not down: quantities already booked may carry more places than the
-    lower figure allows. Raises ``PermissionDeniedError`` or ``InvalidInput``.
+    lower figure allows. A network added must be active. Raises ``PermissionDeniedError`` or
+    ``InvalidInput``.
     """
     _require(actor, "refdata.change_asset")
     asset = _locked(Asset, asset)
@@ -243,12 +260,34 @@ def update_asset(*, actor: User, asset: Asset, **changes: Unpack[AssetChanges]) 
                 changes["decimals"] >= asset.decimals,
                 f"Cannot go below {asset.decimals}: quantities already booked may have that many places.",
             )
+    current = set(asset.networks.values_list("pk", flat=True))
+    if networks is not None:
+        _check_networks(errors, networks, already=current)
     changed = _apply(asset, changes, AssetChanges)
     _validate(asset, errors)
-    if changed:
-        with acting_as(actor):
+    with acting_as(actor):
+        if changed:
             _save(asset, update_fields=changed)
+        if networks is not None and {n.pk for n in networks} != current:
+            asset.networks.set(networks)
     return asset
+
+
+def _check_networks(errors: Errors, networks: list[Network], *, already: set[int]) -> None:
+    # A new reference must be live; a network the asset already had may stay after it is retired.
+    for network in networks:
+        if network.pk not in already and not network.is_active:
+            errors.setdefault("networks", []).append(f"Network {network.code} is inactive.")
+
+
+def check_account_carries(account: CustodyAccount, asset: Asset, *, field: str = "account") -> None:
+    """Refuse to book or deliver ``asset`` in or to ``account`` when its network does not carry the
+    asset (``selectors.account_carries``): raises ``InvalidInput`` naming ``field``, e.g.
+    "BTC is not carried on the ethereum network." A venue account (no network) carries anything."""
+    if not account_carries(account, asset):
+        network = account.network.code if account.network else ""
+        message = f"{asset.symbol} is not carried on the {network} network."
+        raise InvalidInput(message, fields={field: [message]})
 
 
 # --- networks -------------------------------------------------------------------------------------

@@ -14,8 +14,22 @@ def test_any_user_lists_assets_by_symbol(api, alice, btc, eth):
     body = api.as_user(alice).get(URL).json()
     assert body["count"] == 2
     assert body["results"] == [
-        {"symbol": "BTC", "name": "Bitcoin", "decimals": 8, "is_stablecoin": False, "is_active": True},
-        {"symbol": "ETH", "name": "Ether", "decimals": 18, "is_stablecoin": False, "is_active": True},
+        {
+            "symbol": "BTC",
+            "name": "Bitcoin",
+            "decimals": 8,
+            "is_stablecoin": False,
+            "is_active": True,
+            "networks": [],
+        },
+        {
+            "symbol": "ETH",
+            "name": "Ether",
+            "decimals": 18,
+            "is_stablecoin": False,
+            "is_active": True,
+            "networks": [],
+        },
     ]
 
 
@@ -33,7 +47,7 @@ def test_an_asset_detail_is_found_by_symbol(api, alice, btc):
 def test_ops_creates_an_asset_and_gets_it_back(api, bob):
     response = send(api.as_user(bob), "post", URL, {**SOL, "is_stablecoin": False})
     assert response.status_code == 201, response.json()
-    assert response.json() == {**SOL, "is_stablecoin": False, "is_active": True}
+    assert response.json() == {**SOL, "is_stablecoin": False, "is_active": True, "networks": []}
     assert Asset.objects.filter(symbol="SOL", decimals=9).exists()
 
 
@@ -46,6 +60,7 @@ def test_put_replaces_the_fields_and_answers_the_object(api, bob, btc):
         "decimals": 10,
         "is_stablecoin": False,
         "is_active": True,
+        "networks": [],
     }
     btc.refresh_from_db()
     assert (btc.name, btc.decimals) == ("Bitcoin (native)", 10)

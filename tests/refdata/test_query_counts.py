@@ -39,13 +39,15 @@ def _list(client, url, expected_rows):
     return response
 
 
-def test_the_asset_list_runs_three_queries(ops_client, django_assert_num_queries):
+def test_the_asset_list_runs_four_queries(ops_client, django_assert_num_queries):
     _list(ops_client, "/api/v1/assets/", 0)
-    AssetFactory.create_batch(ROWS)
+    for asset in AssetFactory.create_batch(ROWS):
+        asset.networks.add(NetworkFactory())
     # 1. the token and its user (TokenAuthentication)
     # 2. COUNT of assets (pagination)
     # 3. the page of assets
-    with django_assert_num_queries(3):
+    # 4. the networks of the page's assets (prefetched)
+    with django_assert_num_queries(4):
         _list(ops_client, "/api/v1/assets/", ROWS)
 
 

@@ -39,6 +39,14 @@ ASSETS = [
     ("USDC", "USD Coin", 6, True, "0.9999"),
 ]
 NETWORKS = [("bitcoin", "Bitcoin"), ("ethereum", "Ethereum"), ("solana", "Solana"), ("tron", "Tron")]
+# Which networks carry which asset (an on-chain account holds an asset only on one of them).
+ASSET_NETWORKS = {
+    "BTC": ["bitcoin"],
+    "ETH": ["ethereum"],
+    "SOL": ["solana"],
+    "USDT": ["ethereum", "tron"],
+    "USDC": ["ethereum", "solana"],
+}
 VENUES = [
     ("FORTIS", "Fortis Custody AG", "custodian"),
     ("NORTHX", "NorthX Exchange", "exchange"),
@@ -125,6 +133,12 @@ class Command(BaseCommand):
         for code, name in NETWORKS:
             if not Network.objects.filter(code=code).exists():
                 refdata.create_network(actor=admin, code=code, name=name)
+        for symbol, codes in ASSET_NETWORKS.items():
+            refdata.update_asset(
+                actor=admin,
+                asset=Asset.objects.get(symbol=symbol),
+                networks=list(Network.objects.filter(code__in=codes)),
+            )
         for code, name, kind in VENUES:
             if not Venue.objects.filter(code=code).exists():
                 refdata.create_venue(actor=admin, code=code, name=name, kind=kind)
