@@ -211,6 +211,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="borrowdesk")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Daily jobs catch up the business dates whose tick was missed, this many days back (operations.catch_up),
+# trying a date whose runs failed at most this many times.
+JOB_CATCH_UP_DAYS = env.int("JOB_CATCH_UP_DAYS", default=7)
+JOB_CATCH_UP_ATTEMPTS = env.int("JOB_CATCH_UP_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,

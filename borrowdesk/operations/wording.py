@@ -27,8 +27,9 @@ STUCK_LABEL = "Stuck: its worker died"
 def _words(key: str, value: Any) -> str | None:
     if key == "duplicate_of":
         return f"duplicate of run {value}" if value else "duplicate"
-    if key == "caught_up":  # the catch-up sweep: "caught up accrue loan fees for 2026-11-24"
-        return "; ".join(f"caught up {job} for {', '.join(days)}" for job, days in value.items()) or None
+    if key in ("caught_up", "failed") and isinstance(value, dict):  # the catch-up sweep
+        verb = "caught up" if key == "caught_up" else "failed to catch up"
+        return "; ".join(f"{verb} {job} for {', '.join(days)}" for job, days in value.items()) or None
     if isinstance(value, bool) or not isinstance(value, int):
         return f"{key.replace('_', ' ')}: {value}"
     if value == 0:
