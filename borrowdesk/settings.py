@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "borrowdesk.db_errors.DatabaseUnavailableMiddleware",  # a database outage: 503, JSON under /api/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "borrowdesk.views.ApiNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
