@@ -45,3 +45,43 @@ def test_embedded_postgres_and_redis_start_serve_and_stop(tmp_path):
             break
         subprocess.run(["sleep", "0.1"])
     assert not (tmp_path / "var" / "pgdata" / "postmaster.pid").exists()
+
+
+def _redis_servers_on(socket: Path) -> list[int]:
+    """Live redis-server processes working in the socket's directory (redis chdirs to its --dir)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text().strip()
+            cwd = os.readlink(proc / "cwd")
+            state = (proc / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if name.startswith("redis-server") and cwd == str(socket.parent) and state != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_processes_that_find_redis_down_at_once_start_one_embedded_redis(tmp_path):
+    # Every gunicorn worker, the Celery worker and beat import the settings at the same moment.
+    env = {**os.environ, "BORROWDESK_VAR_DIR": str(tmp_path / "var")}
+    code = "from borrowdesk import embedded; print(embedded.redis_socket())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    socket = tmp_path / "var" / "redis.sock"
+    try:
+        outputs = [p.communicate(timeout=60)[0].strip() for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4
+        assert set(outputs) == {str(socket)}
+        assert len(_redis_servers_on(socket)) == 1
+    finally:
+        subprocess.run([sys.executable, "-m", "borrowdesk.embedded", "stop"], cwd=ROOT, env=env, timeout=60)
+    for _ in range(100):
+        if not _redis_servers_on(socket):
+            break
+        subprocess.run(["sleep", "0.1"])
+    assert _redis_servers_on(socket) == []
