@@ -132,13 +132,15 @@ def _signal_pidfile(pidfile: Path, sig: signal.Signals, *, first_line_only: bool
     return True
 
 
-def stop_all() -> list[str]:
-    """Stop the embedded servers if they run; return what was stopped."""
+def stop_all(names: tuple[str, ...] = ("postgresql", "redis")) -> list[str]:
+    """Stop these embedded servers if they run; return what was stopped."""
     stopped = []
     # SIGINT is PostgreSQL's "fast shutdown": roll back open transactions and exit cleanly.
-    if _signal_pidfile(PGDATA / "postmaster.pid", signal.SIGINT, first_line_only=True):
+    if "postgresql" in names and _signal_pidfile(
+        PGDATA / "postmaster.pid", signal.SIGINT, first_line_only=True
+    ):
         stopped.append("postgresql")
-    if _redis_is_up():
+    if "redis" in names and _redis_is_up():
         import redis
 
         # shutdown closes the connection it was sent on
@@ -170,29 +172,35 @@ def _postgres_socket_dir() -> str | None:
     return lines[4] if len(lines) > 4 and lines[4] else None
 
 
-def start_all() -> list[str]:
-    """Start whichever embedded server is down (each once, under its lock); return what was started."""
+SERVERS = ("postgresql", "redis")
+
+
+def is_up(name: str) -> bool:
+    return postgres_is_up() if name == "postgresql" else _redis_is_up()
+
+
+def start_all(names: tuple[str, ...] = SERVERS) -> list[str]:
+    """Start whichever of these embedded servers is down (each once, under its lock); return what
+    was started."""
     started = []
-    if not postgres_is_up():
-        postgres_settings()
-        started.append("postgresql")
-    if not _redis_is_up():
-        redis_socket()
-        started.append("redis")
+    for name in names:
+        if not is_up(name):
+            postgres_settings() if name == "postgresql" else redis_socket()
+            started.append(name)
     return started
 
 
-if __name__ == "__main__":  # python -m borrowdesk.embedded stop|start|status
+if __name__ == "__main__":  # python -m borrowdesk.embedded stop | start [server…] | status [server…]
     import sys
 
-    command = sys.argv[1:]
-    if command == ["stop"]:  # does not start anything first
-        print("stopped:", ", ".join(stop_all()) or "nothing was running")
-    elif command == ["start"]:
-        print("started:", ", ".join(start_all()) or "both were running")
-    elif command == ["status"]:
-        up = {"postgresql": postgres_is_up(), "redis": _redis_is_up()}
+    command, names = (sys.argv[1:2] or [""])[0], tuple(sys.argv[2:]) or SERVERS
+    if command not in ("stop", "start", "status") or set(names) - set(SERVERS):
+        sys.exit("usage: python -m borrowdesk.embedded stop|start|status [postgresql] [redis]")
+    if command == "stop":  # does not start anything first
+        print("stopped:", ", ".join(stop_all(names)) or "nothing was running")
+    elif command == "start":
+        print("started:", ", ".join(start_all(names)) or "all were running")
+    else:
+        up = {name: is_up(name) for name in names}
         print(" ".join(f"{name}={'up' if ok else 'down'}" for name, ok in up.items()))
         sys.exit(0 if all(up.values()) else 1)
-    else:
-        sys.exit("usage: python -m borrowdesk.embedded stop|start|status")

@@ -10,7 +10,8 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # optional; real environment wins
+# optional (make run writes one with a generated SECRET_KEY); ENV_FILE names another; real environment wins
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # --- Security. Safe by default: DEBUG off, a secret key required when DEBUG is off. ---
 DEBUG = env.bool("DEBUG", default=False)

@@ -85,3 +85,55 @@ def test_processes_that_find_redis_down_at_once_start_one_embedded_redis(tmp_pat
             break
         subprocess.run(["sleep", "0.1"])
     assert _redis_servers_on(socket) == []
+
+
+def _bin_test(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        BORROWDESK_VAR_DIR=str(tmp_path / "var"), VENV=str(Path(sys.executable).parent.parent), **extra
+    )
+    # Collecting is enough for pytest-django to load the settings, which start the embedded servers.
+    return subprocess.run(
+        ["bin/test", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_business_day.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def _stop(tmp_path):
+    env = {**os.environ, "BORROWDESK_VAR_DIR": str(tmp_path / "var")}
+    subprocess.run([sys.executable, "-m", "borrowdesk.embedded", "stop"], cwd=ROOT, env=env, timeout=60)
+
+
+def _status(tmp_path, server):
+    env = {**os.environ, "BORROWDESK_VAR_DIR": str(tmp_path / "var")}
+    args = [sys.executable, "-m", "borrowdesk.embedded", "status", server]
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, timeout=60).returncode == 0
+
+
+def test_make_test_stops_the_embedded_servers_it_started_unless_asked_to_keep_them(tmp_path):
+    try:
+        result = _bin_test(tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "stopped: postgresql, redis" in result.stdout
+        assert not _status(tmp_path, "redis")
+        for _ in range(100):  # PostgreSQL removes its pid file once it has shut down
+            if not (tmp_path / "var" / "pgdata" / "postmaster.pid").exists():
+                break
+            subprocess.run(["sleep", "0.1"])
+        assert not _status(tmp_path, "postgresql")
+
+        kept = _bin_test(tmp_path, KEEP_EMBEDDED="1")
+        assert kept.returncode == 0, kept.stdout + kept.stderr
+        assert "leaving the embedded postgresql redis running" in kept.stdout
+        assert _status(tmp_path, "postgresql") and _status(tmp_path, "redis")
+
+        # Servers already running before the tests (make run's) are not the tests' to stop.
+        again = _bin_test(tmp_path)
+        assert "stopped:" not in again.stdout
+        assert _status(tmp_path, "postgresql") and _status(tmp_path, "redis")
+    finally:
+        _stop(tmp_path)
