@@ -4,8 +4,9 @@ Beat drops a send that fails (Redis down) and sends nothing while it is down its
 killed mid-job leaves a run that only its redelivery would finish. For a 5-minute job that is a delay;
 for a daily job it is a lost day. So every few minutes ``operations.catch_up`` works out, from each
 daily job's schedule (its PeriodicTask's crontab, as operators set it; a paused job is left alone),
-the business dates its ticks of the last ``JOB_CATCH_UP_DAYS`` days were for, and runs each date that
-has no succeeded run and no live one, once (``run_job`` makes it once, whoever else tries).
+the business dates its ticks of the last ``JOB_CATCH_UP_DAYS`` days were for (not before the first job
+run the desk recorded: a new install has missed nothing), and runs each date that has no succeeded run
+and no live one, once (``run_job`` makes it once, whoever else tries).
 A date whose runs failed ``JOB_CATCH_UP_ATTEMPTS`` times is left for an operator.
 """
 
@@ -50,9 +51,12 @@ def _ticks(crontab: Any, *, since: datetime, until: datetime) -> list[datetime]:
     return ticks
 
 
-def due_dates(job: DailyJob, crontab: Any, *, now: datetime, look_back_days: int) -> list[date]:
+def due_dates(
+    job: DailyJob, crontab: Any, *, now: datetime, look_back_days: int, not_before: datetime | None = None
+) -> list[date]:
     """The business dates the job's ticks of the look-back window were for, oldest first."""
-    ticks = _ticks(crontab, since=now - timedelta(days=look_back_days), until=now)
+    since = now - timedelta(days=look_back_days)
+    ticks = _ticks(crontab, since=max(since, not_before) if not_before else since, until=now)
     return sorted({job.day_at(tick) for tick in ticks})
 
 
@@ -76,12 +80,15 @@ def catch_up(*, now: datetime | None = None, task_id: str = "catch-up") -> dict[
     app.loader.import_default_modules()  # every app's tasks module, so DAILY_JOBS is complete
     now = now or timezone.now()
     look_back = settings.JOB_CATCH_UP_DAYS
+    # Ticks from before the desk ran any job were not missed (a new install does not run a week of
+    # past dates): the look-back starts at the first run ever recorded, if that is later.
+    first = JobRun.objects.order_by("started_at").values_list("started_at", flat=True).first()
     caught_up: dict[str, list[str]] = {}
     failed: dict[str, list[str]] = {}
     scheduled = PeriodicTask.objects.filter(task__in=list(DAILY_JOBS), enabled=True, crontab__isnull=False)
     for periodic in scheduled.select_related("crontab").order_by("task"):
         job = DAILY_JOBS[periodic.task]
-        for day in due_dates(job, periodic.crontab, now=now, look_back_days=look_back):
+        for day in due_dates(job, periodic.crontab, now=now, look_back_days=look_back, not_before=first):
             if not _needs_run(job.name, day, settings.JOB_CATCH_UP_ATTEMPTS):
                 continue
             try:

@@ -41,15 +41,17 @@ def test_every_missed_date_of_the_look_back_runs_once_and_only_once(db, settings
 
 
 def test_a_date_that_ran_is_not_run_again_and_a_tick_still_to_come_is_not_run_early(db, settings):
-    settings.JOB_CATCH_UP_DAYS = 1
+    settings.JOB_CATCH_UP_DAYS = 2
     now = _at(5, 7, 0)  # after housekeeping's 05:30 tick, before the accrual's 07:15 one
     day = now.date()
-    JobRun.objects.create(job=HOUSEKEEPING, business_date=day - timedelta(days=1), outcome="succeeded")
+    ran = JobRun.objects.create(job=HOUSEKEEPING, business_date=day - timedelta(days=1), outcome="succeeded")
+    JobRun.objects.filter(pk=ran.pk).update(started_at=now - timedelta(hours=1, minutes=30))  # at its tick
     counts = catch_up(now=now)
     assert HOUSEKEEPING not in counts["caught_up"]
     assert JobRun.objects.filter(job=HOUSEKEEPING).count() == 1
-    # yesterday's 07:15 accrual tick (for the day before) was missed; today's has not come yet.
-    assert _succeeded(ACCRUAL) == [day - timedelta(days=2)]
+    # Nothing before the desk's first run (the housekeeping at 05:30) is run; the accrual's 07:15
+    # tick today has not come yet, so it is not run early.
+    assert not JobRun.objects.filter(job=ACCRUAL).exists()
 
 
 def test_a_paused_job_is_not_caught_up(db, settings):
@@ -65,6 +67,7 @@ def test_a_date_left_running_by_a_dead_worker_is_taken_over_by_the_catch_up(db, 
     now = _at(5, 10, 0)
     day = now.date() - timedelta(days=1)
     dead = JobRun.objects.create(job=HOUSEKEEPING, business_date=day, owner="gone:1")  # nobody's lease
+    JobRun.objects.filter(pk=dead.pk).update(started_at=now - timedelta(days=1))
     catch_up(now=now)
     dead.refresh_from_db()
     assert (dead.outcome, dead.error) == ("failed", ABANDONED)
@@ -76,7 +79,8 @@ def test_a_date_that_keeps_failing_is_left_for_an_operator_after_its_attempts(db
     now = _at(5, 10, 0)
     day = now.date() - timedelta(days=1)
     for _ in range(2):
-        JobRun.objects.create(job=HOUSEKEEPING, business_date=day, outcome="failed", error="boom")
+        failed = JobRun.objects.create(job=HOUSEKEEPING, business_date=day, outcome="failed", error="boom")
+        JobRun.objects.filter(pk=failed.pk).update(started_at=now - timedelta(days=2))
     assert HOUSEKEEPING not in catch_up(now=now)["caught_up"]
     assert JobRun.objects.filter(job=HOUSEKEEPING).count() == 2
 
@@ -87,3 +91,15 @@ def test_the_catch_up_is_a_scheduled_job_every_five_minutes(db):
     run = JobRun.objects.get(pk=catch_up_daily_jobs())
     assert (run.job, run.outcome, run.window != "") == ("operations.catch_up", "succeeded", True)
     assert "caught_up" in run.counts
+
+
+def test_a_new_install_does_not_run_the_days_before_its_first_job_run(db, settings):
+    settings.JOB_CATCH_UP_DAYS = 7
+    now = _at(5, 10, 0)
+    first = JobRun.objects.create(job="requests.expire_requests", business_date=now.date(), window="09:55")
+    JobRun.objects.filter(pk=first.pk).update(started_at=now - timedelta(days=1, hours=6))  # yesterday 04:00
+    catch_up(now=now)
+    day = now.date()
+    # Only the ticks after the desk's first run: yesterday's 05:30 and 07:15, and today's.
+    assert _succeeded(HOUSEKEEPING) == [day - timedelta(days=2), day - timedelta(days=1)]
+    assert _succeeded(ACCRUAL) == [day - timedelta(days=2), day - timedelta(days=1)]
