@@ -1,6 +1,7 @@
 """The zero-configuration default: a real PostgreSQL and a real Redis started in var/, then stopped."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,33 @@ def test_make_test_stops_the_embedded_servers_it_started_unless_asked_to_keep_th
         assert _status(tmp_path, "postgresql") and _status(tmp_path, "redis")
     finally:
         _stop(tmp_path)
+
+
+def test_an_embedded_server_that_died_is_started_again_by_embedded_start(tmp_path):
+    # What bin/run does every few seconds for the servers it relies on: status, then start.
+    env = {**os.environ, "BORROWDESK_VAR_DIR": str(tmp_path / "var")}
+
+    def embedded(*args):
+        command = [sys.executable, "-m", "borrowdesk.embedded", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+
+    try:
+        assert embedded("start").stdout.strip() == "started: postgresql, redis"
+        assert embedded("status").returncode == 0
+        var = tmp_path / "var"
+        os.kill(int((var / "redis.pid").read_text()), signal.SIGKILL)
+        os.kill(int((var / "pgdata" / "postmaster.pid").read_text().splitlines()[0]), signal.SIGKILL)
+        for _ in range(100):
+            if (
+                embedded("status").returncode != 0
+                and "postgresql=down redis=down" in embedded("status").stdout
+            ):
+                break
+            subprocess.run(["sleep", "0.1"])
+        assert embedded("status").stdout.strip() == "postgresql=down redis=down"
+        # A killed server leaves its pid file and socket behind: started again all the same.
+        assert embedded("start").stdout.strip() == "started: postgresql, redis"
+        assert embedded("status").stdout.strip() == "postgresql=up redis=up"
+        assert embedded("start").stdout.strip() == "started: all were running"
+    finally:
+        embedded("stop")
