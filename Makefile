@@ -10,8 +10,8 @@ export BORROWDESK_DEV ?= 1
 .PHONY: help run test e2e lint format bench clean stop-embedded
 
 help:
-	@echo "make run    - the app with demo data: web + worker + beat (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)"
-	@echo "make test   - the whole test suite against real PostgreSQL and Redis"
+	@echo "make run    - the app with demo data: web + worker + beat (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL); DEBUG=1 make run for development"
+	@echo "make test   - the whole test suite against real PostgreSQL and Redis (embedded ones it starts are stopped after; KEEP_EMBEDDED=1 keeps them)"
 	@echo "make lint   - ruff check, ruff format --check, mypy"
 	@echo "make bench  - benchmarks in tests/bench (not part of CI's pass/fail)"
 
@@ -29,15 +29,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	PORT=$(PORT) DEBUG=$${DEBUG:-1} bin/run
+	PORT=$(PORT) bin/run
 
 test: $(VENV)/.installed-dev
 	bin/ensure-browser
-	DEBUG=0 STATIC_MANIFEST=0 $(BIN)/pytest $(PYTEST_ARGS)
+	DEBUG=0 STATIC_MANIFEST=0 bin/test $(PYTEST_ARGS)
 
 e2e: $(VENV)/.installed-dev
 	bin/ensure-browser
-	DEBUG=0 STATIC_MANIFEST=0 $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+	DEBUG=0 STATIC_MANIFEST=0 bin/test tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

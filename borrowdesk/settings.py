@@ -11,7 +11,8 @@ from csp.constants import NONCE, NONE, SELF
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # optional; real environment wins
+# optional (make run writes one with a generated SECRET_KEY); ENV_FILE names another; real environment wins
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # --- Security. Safe by default: DEBUG off, a secret key required when DEBUG is off. ---
 DEBUG = env.bool("DEBUG", default=False)
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "borrowdesk.db_errors.DatabaseUnavailableMiddleware",  # a database outage: 503, JSON under /api/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL bytes, unpaired surrogates and oversized bodies are refused before anything reads them.
     "borrowdesk.hygiene.RequestHygieneMiddleware",
@@ -252,6 +254,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="borrowdesk")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Daily jobs catch up the business dates whose tick was missed, this many days back (operations.catch_up),
+# trying a date whose runs failed at most this many times.
+JOB_CATCH_UP_DAYS = env.int("JOB_CATCH_UP_DAYS", default=7)
+JOB_CATCH_UP_ATTEMPTS = env.int("JOB_CATCH_UP_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,

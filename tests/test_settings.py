@@ -13,6 +13,7 @@ def _manage(*args, **env_overrides):
     # DJANGO_ALLOW_ASYNC_UNSAFE for Playwright in this process).
     dropped = ("DEBUG", "BORROWDESK_DEV", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env["ENV_FILE"] = "/dev/null"  # not the .env that `make run` writes beside manage.py
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

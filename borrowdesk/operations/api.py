@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from borrowdesk.operations.selectors import last_job_runs
+from borrowdesk.operations.selectors import last_job_runs, stuck_job_runs
 
 
 def _database_ok() -> bool:
@@ -43,16 +43,20 @@ class HealthView(APIView):
                 "database": serializers.CharField(),
                 "redis": serializers.CharField(),
                 "last_jobs": serializers.ListField(),
+                "stuck_jobs": serializers.ListField(),
             },
         )
     )
     def get(self, request):
         database = _database_ok()
         redis_up = _redis_ok()
+        # A stuck run (its worker died) is reported, not a reason to take the web out of a load
+        # balancer: the status code stays about the dependencies this process needs to serve.
         body = {
             "status": "ok" if database and redis_up else "degraded",
             "database": "ok" if database else "down",
             "redis": "ok" if redis_up else "down",
             "last_jobs": last_job_runs() if database else [],
+            "stuck_jobs": stuck_job_runs() if database else [],
         }
         return Response(body, status=200 if database and redis_up else 503)

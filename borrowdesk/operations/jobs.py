@@ -7,13 +7,30 @@ through ``run_job`` so it records a ``JobRun`` and runs at most once per busines
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from celery import shared_task
 from django.utils import timezone
 
 from borrowdesk.business_day import business_date as current_business_date
 from borrowdesk.operations.services import run_job
+
+
+@dataclass(frozen=True)
+class DailyJob:
+    """A job that runs once per business date: what the catch-up needs to run a missed date."""
+
+    name: str
+    work: Callable[[date], dict | None]
+    default_day: Callable[..., date]  # called with the tick's moment: the date that tick runs for
+
+    def day_at(self, moment: datetime) -> date:
+        return self.default_day(moment)
+
+
+# Every daily job, by task name (filled as the tasks modules are imported).
+DAILY_JOBS: dict[str, DailyJob] = {}
 
 
 def _window(every_minutes: int | None) -> str:
@@ -30,7 +47,9 @@ def scheduled_job(
     """Declare a job that runs once per business date, or once per ``every_minutes`` window.
 
     Called without a date, the job runs for ``default_day()``: the current business date, unless the
-    job works on a day that must be over (the fee accrual charges the previous one).
+    job works on a day that must be over (the fee accrual charges the previous one). ``default_day``
+    takes an optional moment (the tick's): the catch-up asks it which date a missed tick was for.
+    A daily job (no ``every_minutes``) is caught up by ``operations.catch_up`` when a tick was missed.
     """
 
     def decorate(work: Callable[[date], dict | None]):
@@ -47,6 +66,8 @@ def scheduled_job(
             return run.pk
 
         task.work = work  # the plain function, for tests that call the work directly
+        if not every_minutes:
+            DAILY_JOBS[name] = DailyJob(name=name, work=work, default_day=default_day)
         return task
 
     return decorate

@@ -22,6 +22,9 @@ class JobRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # The process that runs it ("host:pid"). Its lease is a PostgreSQL advisory lock on the run's id,
+    # held by a connection of that process: it dies with the process (services.run_job).
+    owner = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -40,6 +40,13 @@ SCHEDULE: list[ScheduledJob] = [
         description="Allocations whose delivery did not settle by the hold's expiry are released.",
     ),
     ScheduledJob(
+        "Catch up missed daily jobs",
+        "operations.catch_up",
+        minute="*/5",
+        description="Runs once each business date a daily job missed (a tick lost while Redis or beat "
+        "was down, a run whose worker died) in the last JOB_CATCH_UP_DAYS days.",
+    ),
+    ScheduledJob(
         "Accrue loan fees",
         "inventory.accrue_loan_fees",
         minute="15",

@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
 from borrowdesk.access.roles import has_role
-from borrowdesk.operations import selectors
-from borrowdesk.operations.models import JobOutcome
+from borrowdesk.operations import selectors, wording
+from borrowdesk.operations.filters import JobRunFilter
 from borrowdesk.pages import Column, table_page
 
 
@@ -14,24 +14,40 @@ def jobrun_list(request):
     """Every scheduled job's runs: outcome, counts, errors."""
     if not has_role(request.user, "ops", "ops_senior", "manager", "auditor", "admin"):
         raise PermissionDenied
-    rows = selectors.job_runs(job=request.GET.get("job") or None)
-    if request.GET.get("outcome") in JobOutcome.values:
-        rows = rows.filter(outcome=request.GET["outcome"])
+    rows = selectors.job_runs()
     return table_page(
         request,
         title="Job runs",
         queryset=rows,
+        filterset_class=JobRunFilter,
         csv_name="job-runs",
-        intro="Filter with ?job=NAME and ?outcome=succeeded|failed|skipped|running.",
+        template="operations/jobrun_list.html",
         empty="No job has run yet: Celery beat starts them on schedule.",
+        row_adapter=RunRow,
+        extra={"stuck": selectors.stuck_runs()[:20]},
         columns=[
             Column("Job", "job", sort="job"),
             Column("Business date", "business_date", sort="business_date"),
             Column("Window", "window"),
-            Column("Outcome", "outcome", badge=True),
+            Column("Outcome", "outcome_label", badge=True),
             Column("Started", "started_at", sort="started_at"),
             Column("Finished", "finished_at"),
-            Column("Counts", "counts"),
-            Column("Error", "error"),
+            Column("What it did", "counts_text"),
+            Column("Error", "error_summary"),
         ],
     )
+
+
+class RunRow:
+    """A job run as the page shows it: its outcome as a label (stuck runs said so), its counts in words."""
+
+    def __init__(self, run):
+        self.run = run
+        self.pk = run.pk
+        self.state = "failed" if getattr(run, "stuck", False) else run.outcome
+        self.outcome_label = wording.outcome_label(run.outcome, stuck=getattr(run, "stuck", False))
+        self.counts_text = wording.describe_counts(run.counts)
+        self.error_summary = wording.error_summary(run.error)
+
+    def __getattr__(self, name):
+        return getattr(self.run, name)

@@ -47,3 +47,48 @@ def test_health_lists_the_last_run_of_each_job(client, db):
     run_job(job="operations.daily_housekeeping", business_date=date(2026, 11, 25), work=dict)
     jobs = client.get("/api/v1/health/").json()["last_jobs"]
     assert [(j["job"], j["business_date"]) for j in jobs] == [("operations.daily_housekeeping", "2026-11-25")]
+
+
+def test_health_reports_the_last_run_that_did_work_not_a_skipped_duplicate(client, db):
+    from datetime import date
+
+    from borrowdesk.operations.services import run_job
+
+    done = run_job(job="operations.daily_housekeeping", business_date=date(2026, 11, 25), work=dict)
+    skipped = run_job(job="operations.daily_housekeeping", business_date=date(2026, 11, 25), work=dict)
+    assert skipped.outcome == "skipped" and skipped.started_at >= done.started_at
+    jobs = client.get("/api/v1/health/").json()["last_jobs"]
+    assert [(j["job"], j["outcome"]) for j in jobs] == [("operations.daily_housekeeping", "succeeded")]
+
+
+def test_health_shows_a_run_stuck_by_a_dead_worker(client, db):
+    from datetime import date
+
+    from borrowdesk.operations.models import JobRun
+    from borrowdesk.operations.services import Lease, run_job
+
+    alive = JobRun.objects.create(
+        job="requests.expire_requests", business_date=date(2026, 11, 25), window="10:05"
+    )
+    dead = JobRun.objects.create(job="inventory.accrue_loan_fees", business_date=date(2026, 11, 24))
+    lease = Lease()
+    assert lease.try_lock(alive.pk)  # its worker is alive; nobody holds the other's lease
+    try:
+        # A later duplicate of the stuck job's date is skipped by nothing: it would take over. Here a
+        # skipped run of the live job comes after: health still shows the live run, not the duplicate.
+        assert (
+            run_job(job=alive.job, business_date=alive.business_date, window="10:05", work=dict).outcome
+            == "skipped"
+        )
+        body = client.get("/api/v1/health/").json()
+    finally:
+        lease.close()
+    assert [(j["job"], j["business_date"]) for j in body["stuck_jobs"]] == [
+        ("inventory.accrue_loan_fees", "2026-11-24")
+    ]
+    last = {j["job"]: (j["outcome"], j["stuck"]) for j in body["last_jobs"]}
+    assert last == {
+        "inventory.accrue_loan_fees": ("running", True),
+        "requests.expire_requests": ("running", False),
+    }
+    assert dead.pk in JobRun.objects.values_list("pk", flat=True)

@@ -1,14 +1,15 @@
 """run_job: one run per job and business date, failures recorded, duplicates skipped."""
 
+import os
 import threading
 from datetime import date, timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from borrowdesk.operations.models import JobRun
-from borrowdesk.operations.services import run_job
+from borrowdesk.operations.selectors import stuck_runs
+from borrowdesk.operations.services import ABANDONED, Lease, run_job
 
 DAY = date(2026, 11, 25)
 
@@ -47,18 +48,59 @@ def test_a_failed_run_records_the_error_and_does_not_block_a_retry(db):
     assert retry.outcome == "succeeded"
 
 
-def test_a_run_left_running_by_a_lost_worker_is_reclaimed_after_the_visibility_timeout(db, settings):
-    stale = JobRun.objects.create(job="demo", business_date=DAY)
-    JobRun.objects.filter(pk=stale.pk).update(started_at=timezone.now() - timedelta(days=1))
-    run = run_job(job="demo", business_date=DAY, work=dict)
-    stale.refresh_from_db()
-    assert run.outcome == "succeeded"
-    assert (stale.outcome, stale.error) == ("failed", "abandoned: worker lost")
+def _owned_elsewhere(**fields):
+    """A running row whose lease another live "process" holds (a connection of its own)."""
+    run = JobRun.objects.create(job="demo", business_date=DAY, owner="other-host:4242", **fields)
+    lease = Lease()
+    assert lease.try_lock(run.pk)
+    return run, lease
 
 
-def test_a_recent_running_run_blocks_a_duplicate(db):
-    JobRun.objects.create(job="demo", business_date=DAY)
-    assert run_job(job="demo", business_date=DAY, work=dict).outcome == "skipped"
+def test_a_running_run_whose_owner_is_alive_blocks_a_duplicate(db):
+    run, lease = _owned_elsewhere()
+    try:
+        calls = []
+        duplicate = run_job(job="demo", business_date=DAY, work=lambda: calls.append(1) or {})
+        assert (duplicate.outcome, duplicate.counts, calls) == ("skipped", {"duplicate_of": run.pk}, [])
+        assert list(stuck_runs()) == []
+        run.refresh_from_db()
+        assert run.outcome == "running"
+    finally:
+        lease.close()
+
+
+def test_a_run_whose_owner_died_is_taken_over_at_once_by_the_next_delivery(db):
+    run, lease = _owned_elsewhere(task_id="celery-task-1")
+    lease.close()  # the owner's connection ends with its process: PostgreSQL frees the lock
+    assert list(stuck_runs()) == [run]
+    calls = []
+    # The redelivered task carries the same task id; any later trigger would do the same.
+    again = run_job(
+        job="demo", business_date=DAY, work=lambda: calls.append(1) or {"rows": 1}, task_id="celery-task-1"
+    )
+    run.refresh_from_db()
+    assert calls == [1]
+    assert (again.outcome, again.counts) == ("succeeded", {"rows": 1})
+    assert (run.outcome, run.error) == ("failed", ABANDONED)
+    assert list(stuck_runs()) == []
+    assert JobRun.objects.filter(job="demo", business_date=DAY, outcome="succeeded").count() == 1
+
+
+def test_a_live_run_holds_its_lease_while_its_work_runs(db):
+    seen = {}
+
+    def work():
+        run = JobRun.objects.get(job="demo", outcome="running")
+        seen["owner"] = run.owner
+        seen["stuck"] = list(stuck_runs())
+        # Another delivery while it runs is a duplicate, not a takeover.
+        seen["duplicate"] = run_job(job="demo", business_date=DAY, work=dict).outcome
+        return {}
+
+    run = run_job(job="demo", business_date=DAY, work=work)
+    assert seen["stuck"] == [] and seen["duplicate"] == "skipped"
+    assert seen["owner"].endswith(f":{os.getpid()}")
+    assert JobRun.objects.get(pk=run.pk).outcome == "succeeded"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

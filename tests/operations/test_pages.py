@@ -2,7 +2,13 @@ from datetime import date
 
 from django.urls import reverse
 
+from borrowdesk.operations.models import JobRun
 from borrowdesk.operations.services import run_job
+from borrowdesk.operations.wording import describe_counts
+
+
+def _rows(page: str) -> str:
+    return page.split("<tbody>")[1].split("</tbody>")[0]
 
 
 def test_job_runs_page_lists_runs_and_filters_by_outcome(client, mona, bob):
@@ -10,9 +16,45 @@ def test_job_runs_page_lists_runs_and_filters_by_outcome(client, mona, bob):
     run_job(job="demo.job", business_date=date(2026, 11, 25), work=dict)  # skipped
     client.force_login(mona)
     page = client.get(reverse("operations:jobrun_list")).content.decode()
-    assert "demo.job" in page and "succeeded" in page and "skipped" in page
+    assert "demo.job" in page and "Succeeded" in page and "Skipped (duplicate)" in page
     page = client.get(reverse("operations:jobrun_list"), {"outcome": "skipped"}).content.decode()
-    assert "succeeded" not in page.split("<tbody>")[1]
+    assert "Succeeded" not in _rows(page) and "Skipped (duplicate)" in _rows(page)
+
+
+def test_job_runs_page_says_counts_in_words_and_outcomes_as_labels(client, mona):
+    run_job(
+        job="requests.expire_requests",
+        business_date=date(2026, 11, 25),
+        window="10:05",
+        work=lambda: {"requests_expired": 3, "offers_lapsed": 1, "held_for_compliance": 0},
+    )
+    client.force_login(mona)
+    rows = _rows(client.get(reverse("operations:jobrun_list")).content.decode())
+    assert "3 requests expired, 1 offer lapsed" in rows
+    assert "Succeeded" in rows
+    assert "{" not in rows and "succeeded<" not in rows  # no Python dict, no raw outcome value
+
+
+def test_job_runs_page_shows_a_stuck_run(client, mona):
+    stuck = JobRun.objects.create(
+        job="inventory.accrue_loan_fees", business_date=date(2026, 11, 24), owner="w1:77"
+    )
+    client.force_login(mona)
+    page = client.get(reverse("operations:jobrun_list")).content.decode()
+    assert 'data-testid="stuck-runs"' in page and "w1:77" in page
+    assert f'data-id="{stuck.pk}" data-outcome="failed"' in page and "Stuck: its worker died" in _rows(page)
+    only_stuck = client.get(reverse("operations:jobrun_list"), {"outcome": "stuck"}).content.decode()
+    assert f'data-id="{stuck.pk}"' in only_stuck
+
+
+def test_counts_read_as_words():
+    assert (
+        describe_counts({"requests_expired": 1, "offers_lapsed": 2}) == "1 request expired, 2 offers lapsed"
+    )
+    assert describe_counts({"accruals_added": 1200}) == "1,200 fee accruals added"
+    assert describe_counts({"requests_expired": 0, "offers_lapsed": 0}) == "nothing to do"
+    assert describe_counts({"duplicate_of": 7}) == "duplicate of run 7"
+    assert describe_counts({}) == ""
 
 
 def test_traders_cannot_see_job_runs(client, alice):

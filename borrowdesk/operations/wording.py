@@ -1,0 +1,59 @@
+"""How the job pages say what a run did: counts as words, outcomes as labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# count key → (singular, plural): "3 requests expired", "1 offer lapsed".
+COUNT_WORDS: dict[str, tuple[str, str]] = {
+    "requests_expired": ("request expired", "requests expired"),
+    "offers_lapsed": ("offer lapsed", "offers lapsed"),
+    "held_for_compliance": ("request put on compliance hold", "requests put on compliance hold"),
+    "released_from_hold": ("request released from compliance hold", "requests released from compliance hold"),
+    "holds_released": ("expired hold released", "expired holds released"),
+    "accruals_added": ("fee accrual added", "fee accruals added"),
+    "expired_sessions_deleted": ("expired session deleted", "expired sessions deleted"),
+}
+
+OUTCOME_LABELS = {
+    "running": "Running",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "skipped": "Skipped (duplicate)",
+}
+STUCK_LABEL = "Stuck: its worker died"
+
+
+def _words(key: str, value: Any) -> str | None:
+    if key == "duplicate_of":
+        return f"duplicate of run {value}" if value else "duplicate"
+    if key in ("caught_up", "failed") and isinstance(value, dict):  # the catch-up sweep
+        verb = "caught up" if key == "caught_up" else "failed to catch up"
+        return "; ".join(f"{verb} {job} for {', '.join(days)}" for job, days in value.items()) or None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{key.replace('_', ' ')}: {value}"
+    if value == 0:
+        return None
+    singular, plural = COUNT_WORDS.get(key, (key.replace("_", " "), key.replace("_", " ")))
+    return f"{value:,} {singular if value == 1 else plural}"
+
+
+def describe_counts(counts: dict[str, Any] | None) -> str:
+    """A run's counts as a sentence: zeros left out, "nothing to do" when all are zero."""
+    if not counts:
+        return ""
+    # jsonb keeps keys in its own order: known counts in the table's order, then the rest.
+    order = list(COUNT_WORDS)
+    keys = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
+    parts = [p for p in (_words(k, counts[k]) for k in keys) if p]
+    return ", ".join(parts) if parts else "nothing to do"
+
+
+def outcome_label(outcome: str, *, stuck: bool = False) -> str:
+    return STUCK_LABEL if stuck else OUTCOME_LABELS.get(outcome, outcome.replace("_", " ").capitalize())
+
+
+def error_summary(error: str) -> str:
+    """The last line of a traceback (the exception), which is what an operator reads first."""
+    lines = [line for line in error.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
