@@ -81,6 +81,10 @@ class BorrowRequestDetailOut(BorrowRequestOut):
 
 
 class QueueItemOut(BorrowRequestOut):
+    # The queue's query reads these three as columns, not joins (see selectors.approval_queue).
+    requested_by = serializers.CharField(source="requested_by_username")
+    settlement_account = serializers.CharField(source="settlement_account_code", allow_null=True)
+    source_account = serializers.CharField(source="source_account_code", allow_null=True)
     age_hours = serializers.SerializerMethodField()
     available = serializers.SerializerMethodField()
 

@@ -149,11 +149,13 @@ class BorrowRequest(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            # The approval queue: open requests for one role, best first.
+            # The approval queue: open requests for one role, best first. Covering (id, requester) so
+            # that the queue's count and its page of ids are index-only scans.
             models.Index(
-                fields=["next_role", "-rank_key"],
+                fields=["next_role", "-rank_key", "id"],
                 name="request_queue_idx",
                 condition=Q(status__in=["pending_approval", "pending_second_approval"]),
+                include=["requested_by"],
             ),
             models.Index(fields=["counterparty", "-id"]),
             models.Index(fields=["status", "expires_at"]),

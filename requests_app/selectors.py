@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 
 from borrowdesk.access.roles import user_roles
+from borrowdesk.refdata.models import CustodyAccount
 from borrowdesk.refdata.selectors import counterparties_for_trader, is_trader_only
 from requests_app.models import APPROVER_ROLES, AWAITING_APPROVAL, Approval, BorrowRequest
 
@@ -34,13 +36,32 @@ def request_detail(user, pk: int) -> BorrowRequest:
 
 def approval_queue(user) -> QuerySet[BorrowRequest]:
     """Exactly the requests this user may act on now, best first: awaiting a step of a role they hold,
-    not their own, and not already decided by them."""
+    not their own, and not already decided by them.
+
+    Each row carries its counterparty and asset (joined) and, as columns, ``requested_by_username``,
+    ``settlement_account_code`` and ``source_account_code`` (read through ``QueueItemOut``); the other
+    relations are not loaded. Why not ``select_related`` of all six: with the anti-join that is an
+    eight-relation join, and PostgreSQL spent 10–18 ms (PG 15) to 55 ms (the embedded PG 16) choosing
+    its join order, for a plan that runs in 0.5 ms. Three relations plus the anti-join plan in well
+    under a millisecond; the three lookups are single-table subplans run only for the page's rows.
+    """
     roles = sorted(user_roles(user) & set(APPROVER_ROLES))
     decided_by_user = Approval.objects.filter(request=OuterRef("pk"), user=user)
     return (
-        BorrowRequest.objects.select_related(*_RELATED)
+        BorrowRequest.objects.select_related("counterparty", "asset")
         .filter(status__in=AWAITING_APPROVAL, next_role__in=roles)
         .exclude(requested_by=user)
         .exclude(Exists(decided_by_user))
+        .annotate(
+            requested_by_username=Subquery(
+                get_user_model().objects.filter(pk=OuterRef("requested_by_id")).values("username")
+            ),
+            settlement_account_code=_account_code("settlement_account_id"),
+            source_account_code=_account_code("source_account_id"),
+        )
         .order_by("-rank_key", "id")
     )
+
+
+def _account_code(column: str) -> Subquery:
+    return Subquery(CustodyAccount.objects.filter(pk=OuterRef(column)).values("code"))
