@@ -21,7 +21,7 @@ from borrowdesk.access.policy import require
 from borrowdesk.errors import InvalidInput
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.errors import InsufficientInventory, InvalidQuantity, UnbalancedJournal
-from inventory.models import Bucket, Journal, JournalKind, Loan, Position
+from inventory.models import Bucket, Journal, JournalKind, Loan
 
 MAX_QUANTITY = Decimal("1e20")  # 38 digits with 18 decimals leaves 20 integer digits
 
@@ -306,20 +306,23 @@ def allocate_for_loan(*, loan: Loan, actor=None) -> Journal:
     )
 
 
+# The firm's active account with the most available of an asset, if it covers the quantity (ties: the
+# lowest id). Parameters: asset, bucket (available), quantity. One rule, for ``choose_source_account``
+# and for the loan a final approval opens (``inventory.services.loans.start_loan``).
+SOURCE_ACCOUNT_SQL = """
+    SELECT a.id FROM refdata_custodyaccount a
+    JOIN inventory_position p ON p.account_id = a.id
+    WHERE p.asset_id = %s AND p.bucket = %s AND p.quantity >= %s AND a.owner_id IS NULL AND a.is_active
+    ORDER BY p.quantity DESC, a.id
+    LIMIT 1
+"""
+
+
 def choose_source_account(*, asset: Asset, quantity: Decimal) -> CustodyAccount | None:
     """The firm's active inventory account with the most available of ``asset``, if it covers
-    ``quantity`` (ties: the lowest id). The final approval's default source account. A read without
-    lock: the hold that follows checks the balance again under its row lock."""
-    position = (
-        Position.objects.filter(
-            asset=asset,
-            bucket=Bucket.AVAILABLE,
-            quantity__gte=quantity,
-            account__owner__isnull=True,
-            account__is_active=True,
-        )
-        .select_related("account")
-        .order_by("-quantity", "account_id")
-        .first()
-    )
-    return position.account if position else None
+    ``quantity`` (ties: the lowest id). A read without lock: the hold that follows checks the balance
+    again under its row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(SOURCE_ACCOUNT_SQL, [asset.pk, Bucket.AVAILABLE, quantity])
+        row = cursor.fetchone()
+    return CustodyAccount.objects.get(pk=row[0]) if row else None

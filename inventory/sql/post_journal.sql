@@ -25,7 +25,7 @@ CREATE OR REPLACE FUNCTION inventory_post_journal(
     p_quantities numeric[],
     p_strict boolean DEFAULT false,
     OUT o_journal_id bigint,
-    OUT o_created_at timestamptz,
+    OUT o_created_at timestamp with time zone,
     OUT o_short_asset bigint,
     OUT o_short_account bigint,
     OUT o_short_bucket text,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from borrowdesk.access.policy import require
@@ -25,8 +25,7 @@ from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import CustodyAccount
 from compliance.errors import NotCleared
-from inventory.errors import InsufficientInventory
-from inventory.services import check_quantity, choose_source_account, hold_loan, start_loan
+from inventory.services import check_quantity, hold_loan, start_loan
 from requests_app.errors import PriceUnavailable
 from requests_app.models import AWAITING_APPROVAL, Approval, BorrowRequest, Decision, RequestStatus
 from requests_app.services.locking import locked_with_decisions
@@ -108,38 +107,23 @@ def open_loan_for(
     now: datetime,
     approval: tuple[int, str] | None,
 ) -> None:
-    """Approve the request for good, inside the caller's durable transaction: record the approval
-    (``approval`` = its step and role; None for an accepted offer), open the loan pending delivery from
-    ``account`` (None: the firm account with the most available that covers it), queue its delivery,
-    record the decision on the request, and hold the inventory, last. Everything is already checked.
+    """Approve the request for good, inside the caller's durable transaction: open the loan pending
+    delivery from ``account`` (None: the firm account with the most available that covers it;
+    inventory's service), queue its delivery (treasury's), record the approval (``approval`` = its step
+    and role; None for an accepted offer) and the request's decision, and hold the inventory, last
+    (inventory's strict ledger post). Everything is already checked. Seven round trips from BEGIN to
+    COMMIT (BEGIN, the lock, loan, delivery, decision, hold, COMMIT); the hot balance row is locked only
+    by the last statement before COMMIT.
 
     Raises ``InsufficientInventory`` when the inventory does not cover the loan; after the hold refused
     the transaction is spent, so the caller's ``atomic`` rolls the whole approval back.
     """
     hold_until = business_day_end(business_date())
-    source = account or choose_source_account(asset=request.asset, quantity=quantity)
-    if source is None:
-        raise InsufficientInventory(
-            f"Not enough {request.asset.symbol} available: no inventory account holds {quantity}."
-        )
-    if approval is not None:
-        step, role = approval
-        Approval.objects.create(
-            request=request,
-            step=step,
-            role=role,
-            user=actor,
-            decision=Decision.APPROVED,
-            quantity=quantity,
-            rate_bps=rate_bps,
-            account=account,
-            at=now,
-        )
-    loan = start_loan(
+    loan = start_loan(  # account None: chosen in the same statement (InsufficientInventory if none covers)
         request_id=request.pk,
         counterparty=request.counterparty,
         asset=request.asset,
-        account=source,
+        account=account,
         quantity=quantity,
         rate_bps=rate_bps,
         term_days=request.term_days,
@@ -149,9 +133,61 @@ def open_loan_for(
     mark_first_action(request, now)
     request.status, request.next_role, request.decided_at = RequestStatus.APPROVED, "", now
     request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
-    request.source_account, request.loan, request.updated_at = source, loan, now
-    request.save(update_fields=_APPROVAL_FIELDS)
+    request.source_account, request.loan, request.updated_at = loan.account, loan, now
+    _record_final_decision(request, actor=actor, approval=approval, account=account)
     hold_loan(actor=actor, loan=loan)  # the hot balance row's lock: the last write before COMMIT
+
+
+# The final decision in one round trip: the approval (none for an accepted offer) and the request's
+# new state. The hot path of every final approval, so hand-written rather than compiled by the ORM.
+_APPROVAL_SQL = """
+    INSERT INTO requests_app_approval
+        (request_id, step, role, user_id, decision, quantity, rate_bps, account_id, comment, at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s);
+"""
+_DECISION_SQL = """
+    UPDATE requests_app_borrowrequest
+    SET status = %s, next_role = %s, first_action_at = %s, decided_at = %s, approved_quantity = %s,
+        approved_rate_bps = %s, source_account_id = %s, loan_id = %s, notional_usd = %s,
+        required_steps = %s::varchar(16)[], updated_at = %s
+    WHERE id = %s
+"""
+
+
+def _record_final_decision(
+    request: BorrowRequest, *, actor, approval: tuple[int, str] | None, account: CustodyAccount | None
+) -> None:
+    update = [
+        request.status,
+        request.next_role,
+        request.first_action_at,
+        request.decided_at,
+        request.approved_quantity,
+        request.approved_rate_bps,
+        request.source_account_id,
+        request.loan_id,
+        request.notional_usd,
+        request.required_steps,
+        request.updated_at,
+        request.pk,
+    ]
+    sql, params = _DECISION_SQL, update
+    if approval is not None:
+        step, role = approval
+        insert = [
+            request.pk,
+            step,
+            role,
+            actor.pk,
+            Decision.APPROVED,
+            request.approved_quantity,
+            request.approved_rate_bps,
+            account.pk if account is not None else None,
+            request.decided_at,
+        ]
+        sql, params = _APPROVAL_SQL + _DECISION_SQL, [*insert, *update]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 @transaction.atomic(durable=True)
@@ -175,11 +211,11 @@ def approve_request(
     """
     require(actor, "requests.approve", "Only operations and risk approve borrow requests.")
     with acting_as(actor):
-        request, decided, cleared = locked_with_decisions(request)
+        request, decided, cleared, rules, mark_usd = locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
         check_not_maker_or_repeat(request, actor, decided)
-        if not reprice_path(request):
+        if not reprice_path(request, rules, mark_usd):
             raise PriceUnavailable(
                 f"{request.asset.symbol} has no price: the request cannot be approved "
                 "until a mark is recorded."
@@ -249,7 +285,7 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
     if not reason or not reason.strip():
         raise InvalidInput("A rejection needs a reason.", fields={"reason": ["Required."]})
     with acting_as(actor):
-        request, decided, _ = locked_with_decisions(request)
+        request, decided, *_ = locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
             raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
         check_not_maker_or_repeat(request, actor, decided)

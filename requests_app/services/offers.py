@@ -32,7 +32,7 @@ def accept_offer(*, actor, request: BorrowRequest | int) -> BorrowRequest:
     """The trader takes the offered rate: inventory is allocated and the loan opened, as at approval.
     Raises ``NotCleared`` when the counterparty lost its compliance clearance since the offer."""
     with acting_as(actor):
-        request, _, cleared = _locked_offer(actor, request)
+        request, _, cleared, *_ = _locked_offer(actor, request)
         check_cleared(request, cleared)
         check_settlement_account(request)
         if request.approved_quantity is None or request.approved_rate_bps is None:
