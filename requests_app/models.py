@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -195,8 +196,13 @@ class Decision(models.TextChoices):
     REJECTED = "rejected"
 
 
+@audited
 class Approval(models.Model):
-    """One step of the approval path, given by one user. Append-only."""
+    """One step of the approval path, given by one user: the maker-checker evidence.
+
+    Append-only in the database (pgtrigger refuses UPDATE and DELETE, as for the ledger's journals) and
+    audited (pghistory records each insert with the acting user).
+    """
 
     request = models.ForeignKey(BorrowRequest, on_delete=models.PROTECT, related_name="approvals")
     step = models.PositiveSmallIntegerField()
@@ -209,7 +215,7 @@ class Approval(models.Model):
         CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     comment = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now)  # the decision's time, the same as the request's
 
     class Meta:
         ordering = ["request_id", "step"]
@@ -218,6 +224,10 @@ class Approval(models.Model):
             models.UniqueConstraint(fields=["request", "step"], name="approval_one_per_step"),
             models.UniqueConstraint(fields=["request", "user"], name="approval_one_per_user"),
             models.CheckConstraint(condition=Q(decision__in=Decision.values), name="approval_decision_valid"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="approval_append_only_no_update", operation=pgtrigger.Update),
+            pgtrigger.Protect(name="approval_append_only_no_delete", operation=pgtrigger.Delete),
         ]
 
     def __str__(self) -> str:

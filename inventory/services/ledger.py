@@ -4,19 +4,21 @@ Every event is one journal whose lines sum to zero per asset. Balances move in t
 transaction under row locks: a debit of a bucket that would go below zero refuses the whole event with
 ``InsufficientInventory``, nothing written. Rows are touched in a fixed
 order (asset, account, bucket) so two events over the same positions cannot deadlock. The writes of
-one event are one call of the database function ``inventory_post_journal``.
+one event are one call of the database function ``inventory_post_journal`` (its source:
+``inventory/sql/post_journal.sql``), the ledger's one SQL primitive.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
-from borrowdesk.access.roles import has_role
-from borrowdesk.errors import InvalidInput, PermissionDeniedError
+from borrowdesk.access.policy import require
+from borrowdesk.errors import InvalidInput
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.errors import InsufficientInventory, InvalidQuantity, UnbalancedJournal
 from inventory.models import Bucket, Journal, JournalKind, Loan
@@ -59,9 +61,12 @@ _POST_SQL = """
     SELECT o_journal_id, o_created_at, o_short_asset, o_short_account, o_short_bucket, o_short_delta
     FROM inventory_post_journal(
         %s, %s::bigint, %s, %s, %s::bigint, %s::numeric, %s::bigint,
-        %s::bigint[], %s::bigint[], %s::text[], %s::numeric[]
+        %s::bigint[], %s::bigint[], %s::text[], %s::numeric[], %s::boolean
     )
 """
+
+# SQLSTATE of a strict post's short bucket (raised by inventory_post_journal).
+SHORT_IN_STRICT_MODE = "BD001"
 
 
 def post_journal(
@@ -74,6 +79,7 @@ def post_journal(
     source_counterparty: Counterparty | None = None,
     cost_rate_bps: Decimal | None = None,
     loan: Loan | None = None,
+    strict: bool = False,
 ) -> Journal:
     """Write one balanced journal and move the positions it touches, atomically.
 
@@ -81,7 +87,13 @@ def post_journal(
     a zero or too-fine line, and ``InsufficientInventory`` when a bucket would go below zero; in each
     case nothing is written and the caller's transaction stays usable.
 
-    The writes are one call of the database function ``inventory_post_journal`` (migration 0002): it
+    ``strict``: the journal is the last write of a transaction that is void anyway when the inventory
+    is short (a final approval). The journal and its entries are then written before the balance rows
+    are locked, and a short bucket raises ``InsufficientInventory`` with the transaction spent: the
+    caller's ``atomic`` must roll back whole (raise out of it).
+
+    The writes are one call of the database function ``inventory_post_journal``
+    (``inventory/sql/post_journal.sql``): it
     locks the balance rows in (asset, account, bucket) order and checks every debit against the locked
     balance, so two events racing for the last units are serialised on the balance row and the loser
     moves nothing; then the balances, the journal and its entries are written. One statement, so no
@@ -105,22 +117,34 @@ def post_journal(
     created_by = actor if getattr(actor, "is_authenticated", False) else None
     reference, memo = reference[:120], memo[:500]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _POST_SQL,
-            [
-                kind,
-                created_by.pk if created_by else None,
-                reference,
-                memo,
-                source_counterparty.pk if source_counterparty else None,
-                cost_rate_bps,
-                loan.pk if loan else None,
-                [ln.asset.pk for ln in lines],
-                [ln.account.pk for ln in lines],
-                [ln.bucket for ln in lines],
-                [ln.quantity for ln in lines],
-            ],
-        )
+        try:
+            cursor.execute(
+                _POST_SQL,
+                [
+                    kind,
+                    created_by.pk if created_by else None,
+                    reference,
+                    memo,
+                    source_counterparty.pk if source_counterparty else None,
+                    cost_rate_bps,
+                    loan.pk if loan else None,
+                    [ln.asset.pk for ln in lines],
+                    [ln.account.pk for ln in lines],
+                    [ln.bucket for ln in lines],
+                    [ln.quantity for ln in lines],
+                    strict,
+                ],
+            )
+        except DatabaseError as exc:
+            cause = exc.__cause__
+            if not strict or getattr(cause, "pgcode", None) != SHORT_IN_STRICT_MODE:
+                raise
+            short = json.loads(cause.diag.message_detail, parse_float=Decimal)  # type: ignore[union-attr]
+            symbol = lines[0].asset.symbol
+            raise InsufficientInventory(
+                f"Not enough {symbol} {short['bucket'].replace('_', ' ')} in {short['account']}: "
+                f"{short['needed']} needed."
+            ) from None
         journal_id, created_at, short_asset, short_account, short_bucket, short_delta = cursor.fetchone()
     if journal_id is None:
         line = next(
@@ -174,10 +198,9 @@ def receive(
 ) -> Journal:
     """Inventory comes in from the firm or a lender: external → available.
 
-    Roles: ops, ops_senior, treasury (and admin).
+    Action ``inventory.receive`` (borrowdesk.access.policy).
     """
-    if not has_role(actor, "ops", "ops_senior", "treasury", "admin"):
-        raise PermissionDeniedError("Only operations or treasury record receipts.")
+    require(actor, "inventory.receive", "Only operations or treasury record receipts.")
     if not asset.is_active:
         raise InvalidInput(f"{asset.symbol} is inactive.", fields={"asset": ["Inactive asset."]})
     _require_firm_account(account)
@@ -256,9 +279,9 @@ def return_to_available(
 
 
 def adjust(*, actor, asset: Asset, account: CustodyAccount, quantity: Decimal, reason: str) -> Journal:
-    """Correct the available balance by a signed quantity against external. ops_senior only, with a reason."""
-    if not has_role(actor, "ops_senior"):
-        raise PermissionDeniedError("Only senior operations adjust the ledger.")
+    """Correct the available balance by a signed quantity against external, with a reason.
+    Action ``inventory.adjust``."""
+    require(actor, "inventory.adjust", "Only senior operations adjust the ledger.")
     if not reason.strip():
         raise InvalidInput("An adjustment needs a reason.", fields={"reason": ["Required."]})
     _require_firm_account(account)
@@ -270,14 +293,36 @@ def adjust(*, actor, asset: Asset, account: CustodyAccount, quantity: Decimal, r
     return post_journal(kind=JournalKind.ADJUSTMENT, lines=lines, actor=actor, memo=reason)
 
 
+def allocate_for_loan(*, loan: Loan, actor=None) -> Journal:
+    """Hold a loan's inventory (available → allocated) as the LAST write of the caller's transaction:
+    the strict post, so the hot balance row is locked only from here to COMMIT. Raises
+    ``InsufficientInventory`` with the transaction spent (the caller's ``atomic`` rolls back whole)."""
+    return post_journal(
+        kind=JournalKind.ALLOCATION,
+        lines=_move(loan.asset, loan.account, loan.quantity, Bucket.AVAILABLE, Bucket.ALLOCATED),
+        actor=actor,
+        loan=loan,
+        strict=True,
+    )
+
+
+# The firm's active account with the most available of an asset, if it covers the quantity (ties: the
+# lowest id). Parameters: asset, bucket (available), quantity. One rule, for ``choose_source_account``
+# and for the loan a final approval opens (``inventory.services.loans.start_loan``).
+SOURCE_ACCOUNT_SQL = """
+    SELECT a.id FROM refdata_custodyaccount a
+    JOIN inventory_position p ON p.account_id = a.id
+    WHERE p.asset_id = %s AND p.bucket = %s AND p.quantity >= %s AND a.owner_id IS NULL AND a.is_active
+    ORDER BY p.quantity DESC, a.id
+    LIMIT 1
+"""
+
+
 def choose_source_account(*, asset: Asset, quantity: Decimal) -> CustodyAccount | None:
     """The firm's active inventory account with the most available of ``asset``, if it covers
-    ``quantity``. The rule is the database function ``inventory_source_account``, which the final
-    approval calls too."""
-    found = list(
-        CustodyAccount.objects.raw(
-            "SELECT * FROM refdata_custodyaccount WHERE id = inventory_source_account(%s, %s)",
-            [asset.pk, quantity],
-        )
-    )
-    return found[0] if found else None
+    ``quantity`` (ties: the lowest id). A read without lock: the hold that follows checks the balance
+    again under its row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(SOURCE_ACCOUNT_SQL, [asset.pk, Bucket.AVAILABLE, quantity])
+        row = cursor.fetchone()
+    return CustodyAccount.objects.get(pk=row[0]) if row else None

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
-from inventory.models import Loan, LoanStatus, Recall, RecallStatus, Rerate, RerateStatus
+from inventory.errors import InsufficientInventory
+from inventory.models import Bucket, Loan, LoanStatus, Recall, RecallStatus, Rerate, RerateStatus
 from inventory.services.ledger import (
+    SOURCE_ACCOUNT_SQL,
     allocate,
+    allocate_for_loan,
     check_quantity,
     deliver,
     release_allocation,
     return_to_available,
 )
 
-DESK_ROLES = ("ops", "ops_senior", "admin")
 MAX_RATE_BPS = Decimal(100000)
 
 
@@ -32,6 +35,88 @@ def _locked(loan: Loan) -> Loan:
     # Every loan event locks the loan row first: a return racing a recall or a second return sees
     # the open quantity the first one left.
     return Loan.objects.select_for_update().select_related("asset", "account", "counterparty").get(pk=loan.pk)
+
+
+_START_LOAN_SQL = """
+    INSERT INTO inventory_loan
+        (request_id, counterparty_id, asset_id, account_id, quantity, open_quantity, rate_bps, status,
+         term_days, hold_expires_at, created_at)
+    SELECT %s, %s, %s, source.id, %s, %s, %s, %s, %s, %s, now()
+    FROM ({source}) AS source
+    RETURNING id, account_id, created_at
+"""
+_GIVEN_ACCOUNT_SQL = "SELECT %s::bigint AS id"
+
+
+def start_loan(
+    *,
+    request_id: int | None,
+    counterparty: Counterparty,
+    asset: Asset,
+    account: CustodyAccount | None,
+    quantity: Decimal,
+    rate_bps: Decimal,
+    term_days: int | None,
+    hold_expires_at: datetime | None,
+) -> Loan:
+    """Write a loan pending delivery, without its hold yet: the caller holds its inventory with
+    ``hold_loan`` as the last write of the same transaction (a final approval: the loan, the delivery
+    instruction and the decision first, the hot balance row's lock last).
+
+    ``account`` None: the loan is taken from the firm account with the most available that covers it
+    (``choose_source_account``'s rule), chosen and written in one statement; ``InsufficientInventory``,
+    nothing written, when no account holds the quantity. One round trip: this is the final approval's
+    hot path (the ORM's compiling of the INSERT cost more than running it).
+    """
+    source_params: list[Any]
+    if account is None:
+        source, source_params = SOURCE_ACCOUNT_SQL, [asset.pk, Bucket.AVAILABLE, quantity]
+    else:
+        source, source_params = _GIVEN_ACCOUNT_SQL, [account.pk]
+    params: list[Any] = [
+        request_id,
+        counterparty.pk,
+        asset.pk,
+        quantity,
+        quantity,
+        rate_bps,
+        LoanStatus.PENDING_DELIVERY,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _START_LOAN_SQL.format(source=source),
+            [*params, term_days, hold_expires_at, *source_params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise InsufficientInventory(
+            f"Not enough {asset.symbol} available: no inventory account holds {quantity}."
+        )
+    loan_id, account_id, created_at = row
+    loan = Loan(
+        pk=loan_id,
+        request_id=request_id,
+        counterparty=counterparty,
+        asset=asset,
+        account=account if account is not None else CustodyAccount(pk=account_id),
+        quantity=quantity,
+        open_quantity=quantity,
+        rate_bps=rate_bps,
+        status=LoanStatus.PENDING_DELIVERY,
+        term_days=term_days,
+        hold_expires_at=hold_expires_at,
+        created_at=created_at,
+    )
+    loan._state.adding, loan._state.db = False, connection.alias
+    return loan
+
+
+def hold_loan(*, actor, loan: Loan) -> Loan:
+    """Hold a loan started by ``start_loan`` (available → allocated): the strict ledger post, the
+    transaction's last write. Raises ``InsufficientInventory`` with the transaction spent, so the
+    caller's ``atomic`` rolls the whole event back."""
+    allocate_for_loan(loan=loan, actor=actor)
+    return loan
 
 
 def open_loan(
@@ -48,16 +133,15 @@ def open_loan(
 ) -> Loan:
     """Open a loan pending delivery and hold its inventory (available → allocated).
 
-    Raises ``InsufficientInventory``. A borrow request's final approval does the same writes in one
-    database call (``requests_open_loan``), with its approval and the delivery instruction.
+    Raises ``InsufficientInventory`` with the caller's transaction still usable. A borrow request's
+    final approval uses ``start_loan`` and ``hold_loan`` instead, with its other writes between them.
     """
-    loan = Loan.objects.create(
+    loan = start_loan(
         request_id=request_id,
         counterparty=counterparty,
         asset=asset,
         account=account,
         quantity=quantity,
-        open_quantity=quantity,
         rate_bps=rate_bps,
         term_days=term_days,
         hold_expires_at=hold_expires_at,
@@ -112,8 +196,7 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
     Open recalls are met oldest first. Raises ``InvalidState`` when the loan is not active and
     ``InvalidInput`` for a quantity above what is open.
     """
-    if not has_role(actor, *DESK_ROLES):
-        raise PermissionDeniedError("Only operations record returns.")
+    require(actor, "loans.operate", "Only operations record returns.")
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status != LoanStatus.ACTIVE:
@@ -154,8 +237,7 @@ def _meet_recalls(loan: Loan, returned: Decimal) -> None:
 @transaction.atomic(durable=True)
 def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Recall:
     """Ask for (part of) an active loan back by ``due_at``. Past due and unmet, it is flagged for buy-in."""
-    if not has_role(actor, *DESK_ROLES):
-        raise PermissionDeniedError("Only operations recall loans.")
+    require(actor, "loans.operate", "Only operations recall loans.")
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status != LoanStatus.ACTIVE:
@@ -184,8 +266,7 @@ def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date
     proposal already awaiting the borrower) and ``InvalidInput`` (rate outside 0–100,000 bps, or an
     effective date in the past or on a day already accrued).
     """
-    if not has_role(actor, *DESK_ROLES):
-        raise PermissionDeniedError("Only operations propose rerates.")
+    require(actor, "loans.operate", "Only operations propose rerates.")
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
@@ -219,6 +300,7 @@ def decide_rerate(*, actor, rerate: Rerate, accept: bool) -> Rerate:
     ``InvalidState`` when the rerate is already decided, the loan is closed or cancelled, or (to accept)
     fees from its effective date have already accrued.
     """
+    require(actor, "loans.answer_rerate", "Only a trader for the borrower can answer a rerate.")
     with acting_as(actor):
         # Loan first, then the rerate: the same order as every other loan event, so no deadlock.
         loan = _locked(Loan(pk=rerate.loan_id))

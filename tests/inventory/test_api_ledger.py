@@ -63,9 +63,10 @@ def test_operations_and_treasury_record_receipts(api, personas, btc, account, wh
 
 @pytest.mark.parametrize("who", ["alice", "rita", "carl", "mona", "audrey"])
 def test_other_roles_are_refused_receipts_with_403(api, personas, btc, account, who):
+    before = ledger_state()
     response = _receipt(api, personas[who])
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
-    assert not Journal.objects.exists()
+    assert not Journal.objects.exists() and ledger_state() == before
 
 
 def test_an_unauthenticated_receipt_is_401(api, btc, account):

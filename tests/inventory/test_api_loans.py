@@ -272,8 +272,10 @@ def test_a_recall_on_a_closed_loan_is_409(api, bob, loan):
 
 
 def test_traders_cannot_recall(api, alice, loan):
+    before = ledger_state()
     response = _post(api, alice, _url(loan, "recall/"), {"quantity": "1", "due_at": _tomorrow()})
     assert response.status_code == 403 and not Recall.objects.exists()
+    assert ledger_state() == before
 
 
 # --- rerates -----------------------------------------------------------------------------------------
@@ -318,7 +320,9 @@ def test_a_second_open_proposal_is_409(api, bob, loan):
 
 
 def test_traders_cannot_propose_rerates(api, alice, loan):
+    before = ledger_state()
     assert _propose(api, alice, loan).status_code == 403
+    assert ledger_state() == before and not loan.rerates.exists()
 
 
 def test_the_borrowers_trader_accepts_a_rerate(api, bob, alice, loan):
@@ -342,6 +346,7 @@ def test_another_traders_answer_is_404(api, bob, tom, loan):
     before = ledger_state()
     assert _post(api, tom, _url(loan, f"rerates/{rerate_id}/accept/")).status_code == 404
     assert ledger_state() == before
+    assert loan.rerates.get().status == "proposed"
 
 
 @pytest.mark.parametrize("who", ["bob", "olivia", "adam"])

@@ -1,5 +1,6 @@
-"""The final approval's writes (one database call, ``requests_open_loan``): everything it records, the
-audit trail it leaves, and what a refusal leaves behind (nothing)."""
+"""The final approval's writes (each app's through its own services: the loan and its hold by
+inventory, the delivery by treasury, the decision by requests_app): everything it records, the audit
+trail it leaves, and what a refusal leaves behind (nothing)."""
 
 from decimal import Decimal
 

@@ -1,14 +1,33 @@
 """Races on real PostgreSQL with real threads: the ledger never over-allocates, one winner per request."""
 
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from borrowdesk.access.services import create_desk_user
 from inventory.models import Position
 from requests_app.models import Approval, BorrowRequest
 from requests_app.services import approve_request, cancel_request
 from tests.races import race
+
+
+def _wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> None:
+    """Return once another backend of this database waits for a lock (pg_stat_activity), so the race is
+    the one meant every time, however loaded the machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the approval never blocked on the request's row lock")
+
 
 # serialized_rollback: restore the roles and approval rules the migrations seeded, after a flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -133,12 +152,69 @@ def test_an_approval_waiting_on_the_lock_sees_a_kyc_rejection_committed_meanwhil
 
     approver = threading.Thread(target=approve)
     approver.start()
-    import time
-
-    time.sleep(0.5)  # the approval is now waiting for the row lock
+    _wait_until_a_backend_waits_for_a_lock()  # the approval is now waiting for the row lock
     release.set()
     holder.join(10)
     approver.join(10)
     assert outcome == ["compliance_hold"]
     request.refresh_from_db()
     assert (request.status, request.loan_id) == ("pending_approval", None)
+
+
+def test_the_final_approval_takes_the_hot_balance_rows_lock_last(submit, bob, stocked, btc):
+    """While another transaction holds the available balance row, an approval has already written its
+    loan, delivery and decision and waits in the ledger post: the statement waiting for the hot row
+    is the last write of the approval, so the row is held only from there to COMMIT."""
+    import threading
+
+    from django.db import transaction
+
+    from inventory.models import Loan
+    from treasury.models import SettlementInstruction
+
+    request = submit()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_balance_row():
+        try:
+            with transaction.atomic():
+                list(Position.objects.select_for_update().filter(asset=btc, bucket="available"))
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    outcome = []
+
+    def approve():
+        try:
+            approve_request(actor=bob, request=request.pk, rate_bps=Decimal("400"))
+            outcome.append("ok")
+        except Exception as exc:  # noqa: BLE001
+            outcome.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_balance_row)
+    holder.start()
+    holding.wait(10)
+    approver = threading.Thread(target=approve)
+    approver.start()
+    try:
+        _wait_until_a_backend_waits_for_a_lock()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT query FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            [(waiting,)] = cursor.fetchall()
+        assert "inventory_post_journal" in waiting
+    finally:
+        release.set()
+        holder.join(10)
+        approver.join(10)
+    assert outcome == ["ok"]
+    request.refresh_from_db()
+    assert request.status == "approved"
+    assert Loan.objects.filter(request_id=request.pk).count() == 1
+    assert SettlementInstruction.objects.filter(loan_id=request.loan_id).count() == 1

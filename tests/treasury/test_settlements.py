@@ -12,6 +12,18 @@ from treasury.models import SettlementInstruction
 URL = "/api/v1/settlements/"
 
 
+def _written() -> dict:
+    """Every row a settlement could change: the queue, the ledger and the book, the requests."""
+    from requests_app.models import BorrowRequest
+    from tests.inventory.factories import ledger_state
+
+    return {
+        "legs": list(SettlementInstruction.objects.order_by("id").values()),
+        "requests": list(BorrowRequest.objects.order_by("id").values("id", "status", "delivered_at")),
+        **ledger_state(),
+    }
+
+
 @pytest.fixture
 def leg(submit, bob, stocked):
     request = approve_request(actor=bob, request=submit(quantity=Decimal("2")), rate_bps=Decimal("400"))
@@ -106,15 +118,31 @@ def test_a_cancelled_leg_cannot_settle(api, tess, leg):
 
 @pytest.mark.parametrize(("who", "status"), [("alice", 403), ("rita", 403), ("carl", 403)])
 def test_only_the_desk_reads_and_only_settlers_settle(api, personas, leg, who, status):
+    before = _written()
     assert api.as_user(personas[who]).get(URL).status_code == status
     assert api.as_user(personas[who]).post(f"{URL}{leg.pk}/settle/").status_code == status
-    leg.refresh_from_db()
-    assert leg.status == "pending"
+    assert api.as_user(personas[who]).post(f"{URL}{leg.pk}/fail/", {"reason": "x"}).status_code == status
+    assert _written() == before
 
 
 def test_managers_read_but_cannot_settle(api, mona, leg):
     assert api.as_user(mona).get(URL).json()["count"] == 1
+    before = _written()
     assert api.as_user(mona).post(f"{URL}{leg.pk}/settle/").status_code == 403
+    assert _written() == before
+
+
+@pytest.mark.parametrize("who", ["alice", "rita", "mona", "audrey"])
+def test_the_settle_service_refuses_a_role_without_the_action_and_writes_nothing(personas, leg, who):
+    from borrowdesk.errors import PermissionDeniedError
+    from treasury.services import fail_instruction, settle_instruction
+
+    before = _written()
+    with pytest.raises(PermissionDeniedError):
+        settle_instruction(actor=personas[who], instruction=leg)
+    with pytest.raises(PermissionDeniedError):
+        fail_instruction(actor=personas[who], instruction=leg, reason="no")
+    assert _written() == before
 
 
 def test_unknown_leg_is_404(api, tess, leg):
@@ -157,3 +185,10 @@ def test_the_page_shows_where_each_delivery_goes(client, tess, submit, bob, stoc
 def test_the_page_is_refused_to_traders(client, alice):
     client.force_login(alice)
     assert client.get(reverse("treasury:settlements")).status_code == 403
+
+
+def test_a_traders_post_to_the_settle_page_is_refused_and_writes_nothing(client, alice, leg):
+    client.force_login(alice)
+    before = _written()
+    assert client.post(reverse("treasury:settle", args=[leg.pk])).status_code == 403
+    assert _written() == before
