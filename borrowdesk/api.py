@@ -1,4 +1,4 @@
-"""API conventions shared by every app: the error body, decimal-safe JSON, pagination, role checks."""
+"""API conventions shared by every app: the error body, decimal-safe JSON, pagination, the policy check."""
 
 from __future__ import annotations
 
@@ -113,20 +113,35 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-class HasRole(permissions.BasePermission):
-    """Allow the view only to users holding one of ``view.allowed_roles`` (or, for writes,
-    ``view.write_roles``). Services check again: this only turns people away early."""
+class PolicyPermission(permissions.BasePermission):
+    """Allow a request exactly when the access policy allows the action the view declares for it
+    (``view.access``: viewset action or HTTP method → action; see borrowdesk/access/declared.py).
+
+    A method the view serves but declares no action for is refused (closed by default; the
+    access-matrix test names such a view). A method the view does not serve is let through once
+    authenticated, so the view answers 405. Services check the same table again: this turns people
+    away before any input is read, so a refused request is a 403 (401 anonymous) whatever its body.
+    """
 
     message = "Your role does not allow this."
 
     def has_permission(self, request, view) -> bool:
-        from borrowdesk.access.roles import user_roles
+        from borrowdesk.access.declared import api_action
+        from borrowdesk.access.policy import PUBLIC, SIGNED_IN, allows
 
-        if not (request.user and request.user.is_authenticated):
+        method = request.method
+        action = api_action(view, method)
+        if action is None and method == "OPTIONS":  # the metadata of a view: what it accepts
+            action = SIGNED_IN
+        if action is not None:
+            return allows(request.user, action)
+        served = (
+            getattr(view, "action", None) is not None
+            if hasattr(view, "action_map")
+            else hasattr(view, method.lower())
+        )
+        if served:
             return False
-        roles = user_roles(request.user)
-        if request.method in permissions.SAFE_METHODS:
-            allowed = getattr(view, "read_roles", None)
-        else:
-            allowed = getattr(view, "write_roles", None)
-        return allowed is None or bool(roles & set(allowed))
+        if PUBLIC in (getattr(view, "access", None) or {}).values():
+            return True
+        return bool(request.user and request.user.is_authenticated)

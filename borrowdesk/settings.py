@@ -282,3 +282,5 @@ PRIORITY_OPEN_TERM_DAYS = 30  # an open-ended loan's term for revenue impact
 REQUEST_DECISION_HOURS = env.int("REQUEST_DECISION_HOURS", default=24)  # undecided by then → expired
 OFFER_TTL_MINUTES = env.int("OFFER_TTL_MINUTES", default=60)  # an unanswered offer lapses
 INDICATIVE_BASE_RATE_BPS = env.int("INDICATIVE_BASE_RATE_BPS", default=500)  # at zero utilization
+# An administrator's manual price moving the mark by more than this (%) waits for a second administrator.
+PRICE_OVERRIDE_TOLERANCE_PCT = env.float("PRICE_OVERRIDE_TOLERANCE_PCT", default=5.0)

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from borrowdesk.access.declared import requires
+from borrowdesk.access.policy import PUBLIC
 from borrowdesk.dashboards import views as dashboard_views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -25,8 +27,8 @@ urlpatterns = [
     path("treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", requires(PUBLIC)(SpectacularAPIView.as_view()), name="schema"),
+    path("api/docs/", requires(PUBLIC)(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
 ]
 
 handler404 = "borrowdesk.views.not_found"

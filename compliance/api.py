@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from borrowdesk.access.middleware import sensitive_read
-from borrowdesk.api import HasRole
+from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Counterparty, RiskRating
 from compliance import selectors, services
@@ -40,9 +40,12 @@ class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     """KYC outcomes: set by compliance, read by the desk's control functions."""
 
     serializer_class = KycOut
-    permission_classes = [HasRole]
-    read_roles = ("compliance", "ops", "ops_senior", "risk", "manager", "auditor", "admin")
-    write_roles = ("compliance",)
+    permission_classes = [PolicyPermission]
+    access = {
+        "list": "compliance.kyc.view",
+        "retrieve": "compliance.kyc.view",
+        "create": "compliance.kyc.write",
+    }
     lookup_field = "counterparty"
 
     def get_queryset(self):

@@ -6,10 +6,11 @@ from datetime import date
 
 from django.db import transaction
 
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date
-from borrowdesk.errors import InvalidInput, PermissionDeniedError
+from borrowdesk.errors import InvalidInput
+from borrowdesk.refdata import services as refdata_services
 from borrowdesk.refdata.models import Counterparty, RiskRating
 from compliance.models import KycProfile, KycStatus
 from compliance.selectors import is_cleared
@@ -20,13 +21,13 @@ from compliance.signals import counterparty_cleared, counterparty_uncleared
 def set_kyc(
     *, actor, counterparty: Counterparty, status: str, risk_rating: str, expires_on: date
 ) -> KycProfile:
-    """Record a counterparty's KYC outcome. Compliance only.
+    """Record a counterparty's KYC outcome and its risk rating (the counterparty's, which decides
+    its requests' approval paths). Compliance only (``compliance.kyc.write``).
 
     After commit, ``counterparty_cleared`` is sent when the counterparty is cleared and
     ``counterparty_uncleared`` when it is not, so borrow requests follow (requests_app receives both).
     """
-    if not has_role(actor, "compliance"):
-        raise PermissionDeniedError("Only compliance sets KYC.")
+    require(actor, "compliance.kyc.write", "Only compliance sets KYC.")
     if status not in KycStatus.values:
         raise InvalidInput(f"Unknown KYC status {status!r}.", fields={"status": ["Not a valid choice."]})
     if risk_rating not in RiskRating.values:
@@ -38,8 +39,10 @@ def set_kyc(
             "An approved KYC cannot already be expired.", fields={"expires_on": ["In the past."]}
         )
     with acting_as(actor):
-        # Lock the counterparty: two KYC updates for one counterparty apply one after the other.
-        Counterparty.objects.select_for_update().get(pk=counterparty.pk)
+        # Lock the counterparty (refdata's service does, as it sets the rating): two KYC updates for
+        # one counterparty apply one after the other. The rating decides approval paths; it is
+        # compliance's, and the counterparty table is written by refdata's services only.
+        refdata_services.set_risk_rating(actor=actor, counterparty=counterparty, risk_rating=risk_rating)
         profile, _ = KycProfile.objects.update_or_create(
             counterparty=counterparty,
             defaults={

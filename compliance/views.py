@@ -3,43 +3,36 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from borrowdesk.access.declared import requires
 from borrowdesk.access.middleware import sensitive_read
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
 from borrowdesk.refdata.models import Counterparty
 from compliance import services
 from compliance.forms import KycForm
 
-READERS = ("compliance", "auditor", "admin")
-
 
 @sensitive_read
-@login_required
+@requires("compliance.kyc.view")
 def kyc(request):
-    if not has_role(request.user, *READERS):
-        raise PermissionDenied
     counterparties = Counterparty.objects.select_related("kyc", "kyc__updated_by").order_by("code")
     return render(
         request,
         "compliance/kyc.html",
         {
             "counterparties": counterparties,
-            "may_edit": has_role(request.user, "compliance"),
+            "may_edit": allows(request.user, "compliance.kyc.write"),
             "form": KycForm(),
         },
     )
 
 
-@login_required
+@requires("compliance.kyc.write")
 @require_POST
 def set_kyc(request, code: str):
-    if not has_role(request.user, "compliance"):
-        raise PermissionDenied
     counterparty = get_object_or_404(Counterparty, code=code)
     form = KycForm(request.POST)
     if not form.is_valid():

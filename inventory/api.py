@@ -15,11 +15,10 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from borrowdesk.api import HasRole
+from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory import selectors, services
@@ -28,11 +27,6 @@ from inventory.models import Journal, Loan, Rerate
 
 QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
 RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
-
-DESK_READERS = selectors.DESK_ROLES
-BOOK_READERS = (*selectors.DESK_ROLES, "trader")  # traders: their counterparties' loans only
-RECEIVERS = ("ops", "ops_senior", "treasury", "admin")
-BOOK_OPERATORS = ("ops", "ops_senior", "admin")  # return, recall, propose a rerate
 
 
 def _by_code(model: type[Model], lookup: str, value: str, field: str, label: str) -> Any:
@@ -215,8 +209,8 @@ def _journal_out(journal: Journal) -> dict:
 class ReceiptView(APIView):
     """Inventory comes in from the firm or a lender (external → available) into a firm account."""
 
-    permission_classes = [HasRole]
-    write_roles = RECEIVERS
+    permission_classes = [PolicyPermission]
+    access = {"POST": "inventory.receive"}
 
     @extend_schema(request=ReceiptIn, responses={201: JournalOut})
     def post(self, request):
@@ -241,8 +235,8 @@ class ReceiptView(APIView):
 class AdjustmentView(APIView):
     """Correct an available balance by a signed quantity, with a reason (ops_senior only)."""
 
-    permission_classes = [HasRole]
-    write_roles = ("ops_senior",)
+    permission_classes = [PolicyPermission]
+    access = {"POST": "inventory.adjust"}
 
     @extend_schema(request=AdjustmentIn, responses={201: JournalOut})
     def post(self, request):
@@ -262,8 +256,8 @@ class PositionsView(generics.ListAPIView):
 
     serializer_class = PositionOut
     filterset_class = PositionFilter
-    permission_classes = [HasRole]
-    read_roles = DESK_READERS
+    permission_classes = [PolicyPermission]
+    access = {"GET": "inventory.view"}
 
     def get_queryset(self):
         return selectors.positions_by_account()
@@ -273,7 +267,8 @@ class AvailabilityView(generics.ListAPIView):
     """Per asset across the firm's accounts: available, allocated, on loan and utilization."""
 
     serializer_class = AvailabilityOut
-    permission_classes = [IsAuthenticated]  # traders see availability before they ask
+    permission_classes = [PolicyPermission]
+    access = {"GET": "inventory.availability.view"}  # traders see availability before they ask
     filter_backends: list = []  # one optional ?asset=, read below
 
     @extend_schema(parameters=[OpenApiParameter("asset", str, description="Asset symbol")])
@@ -289,8 +284,8 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     serializer_class = JournalOut
     filterset_class = JournalFilter
-    permission_classes = [HasRole]
-    read_roles = DESK_READERS
+    permission_classes = [PolicyPermission]
+    access = {"list": "inventory.view", "retrieve": "inventory.view"}
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
@@ -305,17 +300,19 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = LoanOut
     filterset_class = LoanFilter
-    permission_classes = [HasRole]
-    read_roles = BOOK_READERS
+    permission_classes = [PolicyPermission]
+    # Turned away early by the policy (403); the services check again, and the scope (404) and the
+    # borrower's grant (checked by decide_rerate) come after.
+    access = {
+        "list": "loans.view",
+        "retrieve": "loans.view",
+        "return_": "loans.operate",
+        "recall": "loans.operate",
+        "rerates": "loans.operate",
+        "accept_rerate": "loans.answer_rerate",
+        "reject_rerate": "loans.answer_rerate",
+    }
     lookup_value_regex = r"\d+"
-
-    @property
-    def write_roles(self) -> tuple[str, ...]:
-        # Turned away early by role (403); the services check again, and the scope (404) and the
-        # borrower's grant (checked by decide_rerate) come after.
-        if self.action in ("accept_rerate", "reject_rerate"):
-            return ("trader",)
-        return BOOK_OPERATORS
 
     def get_queryset(self):
         return selectors.book(self.request.user)

@@ -12,15 +12,14 @@ import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.declared import requires
+from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, display, table_page
@@ -29,16 +28,6 @@ from inventory import selectors, services
 from inventory.filters import JournalFilter, LoanFilter, PositionFilter
 from inventory.forms import AdjustmentForm, RecallForm, ReceiptForm, RerateForm, ReturnForm
 from inventory.models import Loan, LoanStatus, Rerate, RerateStatus
-
-DESK = selectors.DESK_ROLES
-BOOK = (*DESK, "trader")
-OPERATORS = ("ops", "ops_senior", "admin")  # return, recall, propose a rerate
-RECEIVERS = ("ops", "ops_senior", "treasury", "admin")
-
-
-def _require(user, roles) -> None:
-    if not has_role(user, *roles):
-        raise PermissionDenied
 
 
 class _PositionRow:
@@ -49,9 +38,8 @@ class _PositionRow:
         self.pk = f"{data['asset__symbol']}-{data['account__code']}"
 
 
-@login_required
+@requires("inventory.view")
 def positions(request):
-    _require(request.user, DESK)
     return table_page(
         request,
         title="Positions",
@@ -81,16 +69,15 @@ def positions(request):
 
 def _ledger_actions(user) -> list[dict[str, str]]:
     actions = []
-    if has_role(user, *RECEIVERS):
+    if allows(user, "inventory.receive"):
         actions.append({"label": "Record a receipt", "url": reverse("inventory:receipt")})
-    if has_role(user, "ops_senior"):
+    if allows(user, "inventory.adjust"):
         actions.append({"label": "Adjust", "url": reverse("inventory:adjustment")})
     return actions
 
 
-@login_required
+@requires("inventory.view")
 def availability(request):
-    _require(request.user, DESK)
     rows = selectors.availability(request.GET.get("asset") or None)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv")
@@ -111,9 +98,8 @@ def availability(request):
     return render(request, "inventory/availability.html", {"rows": rows})
 
 
-@login_required
+@requires("inventory.view")
 def journals(request):
-    _require(request.user, DESK)
     return table_page(
         request,
         title="Journals",
@@ -159,10 +145,9 @@ LOAN_COLUMNS = [
 LOAN_FLAG_COLUMNS = [Column("Buy-in", "buy_in"), Column("Past maturity", "is_past_maturity")]
 
 
-@login_required
+@requires("loans.view")
 def loans(request):
     """The borrow book: desk roles see every loan, a trader the loans of their counterparties."""
-    _require(request.user, BOOK)
     is_csv = request.GET.get("format") == "csv"
     return table_page(
         request,
@@ -192,7 +177,7 @@ def _loan_or_404(user, pk: int) -> Loan:
 
 def _loan_page(request, loan: Loan, **forms):
     proposed = [r for r in loan.rerates.all() if r.status == RerateStatus.PROPOSED]
-    may_operate = has_role(request.user, *OPERATORS)
+    may_operate = allows(request.user, "loans.operate")
     context = {
         "loan": loan,
         "return_form": ReturnForm(initial={"quantity": display(loan.open_quantity)}),
@@ -209,15 +194,13 @@ def _loan_page(request, loan: Loan, **forms):
     return render(request, "inventory/loan_detail.html", context)
 
 
-@login_required
+@requires("loans.view")
 def loan_detail(request, pk: int):
-    _require(request.user, BOOK)
     return _loan_page(request, _loan_or_404(request.user, pk))
 
 
 def _loan_action(request, pk: int, form_class, act, success: str):
     """Validate the form, call the service; success redirects to the loan, a refusal re-renders it."""
-    _require(request.user, OPERATORS)
     loan = _loan_or_404(request.user, pk)  # scope first: out of scope is 404
     form = form_class(request.POST)
     if form.is_valid():
@@ -232,7 +215,7 @@ def _loan_action(request, pk: int, form_class, act, success: str):
     return _loan_page(request, loan, **{name: form})
 
 
-@login_required
+@requires("loans.operate")
 @require_POST
 def loan_return(request, pk: int):
     return _loan_action(
@@ -244,7 +227,7 @@ def loan_return(request, pk: int):
     )
 
 
-@login_required
+@requires("loans.operate")
 @require_POST
 def loan_recall(request, pk: int):
     return _loan_action(
@@ -258,7 +241,7 @@ def loan_recall(request, pk: int):
     )
 
 
-@login_required
+@requires("loans.operate")
 @require_POST
 def loan_rerate(request, pk: int):
     return _loan_action(
@@ -272,11 +255,10 @@ def loan_rerate(request, pk: int):
     )
 
 
-@login_required
+@requires("loans.answer_rerate")
 @require_POST
 def rerate_decide(request, pk: int, rerate_id: int, decision: str):
     """The borrower's trader accepts or rejects a proposed rerate."""
-    _require(request.user, ("trader",))
     if decision not in ("accept", "reject"):
         raise Http404
     loan = _loan_or_404(request.user, pk)
@@ -294,8 +276,7 @@ def rerate_decide(request, pk: int, rerate_id: int, decision: str):
 # --- receipts and adjustments --------------------------------------------------------------------
 
 
-def _ledger_form(request, *, roles, form_class, template: str, post, success: str):
-    _require(request.user, roles)
+def _ledger_form(request, *, form_class, template: str, post, success: str):
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -309,12 +290,11 @@ def _ledger_form(request, *, roles, form_class, template: str, post, success: st
     return render(request, template, {"form": form})
 
 
-@login_required
+@requires("inventory.receive")
 def receipt(request):
     """Record inventory coming in from the firm or a lender (ops, treasury)."""
     return _ledger_form(
         request,
-        roles=RECEIVERS,
         form_class=ReceiptForm,
         template="inventory/receipt.html",
         post=lambda d: services.receive(actor=request.user, **d),
@@ -322,12 +302,11 @@ def receipt(request):
     )
 
 
-@login_required
+@requires("inventory.adjust")
 def adjustment(request):
     """Correct an available balance with a reason (senior operations)."""
     return _ledger_form(
         request,
-        roles=("ops_senior",),
         form_class=AdjustmentForm,
         template="inventory/adjustment.html",
         post=lambda d: services.adjust(actor=request.user, **d),

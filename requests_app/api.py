@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.selectors import availability_by_asset_id
@@ -131,6 +132,9 @@ class ReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+UNKNOWN_SETTLEMENT_ACCOUNT = "Unknown settlement account, or not an active account of this counterparty."
+
+
 def _resolve_submit(user, data: dict) -> dict:
     """Turn codes into objects; an unknown code is a 400 on its field. Whether the trader acts for
     the counterparty is the service's check (the same 400, the same message)."""
@@ -146,9 +150,9 @@ def _resolve_submit(user, data: dict) -> dict:
     account = None
     if data.get("settlement_account"):
         account = CustodyAccount.objects.filter(code=data["settlement_account"]).first()
-        if account is None:
+        if account is None:  # the words of the service's refusal: existence is not revealed
             raise InvalidInput(
-                "Unknown settlement account.", fields={"settlement_account": ["Unknown account."]}
+                UNKNOWN_SETTLEMENT_ACCOUNT, fields={"settlement_account": [UNKNOWN_SETTLEMENT_ACCOUNT]}
             )
     return {**data, "counterparty": counterparty, "asset": asset, "settlement_account": account}
 
@@ -170,6 +174,17 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     serializer_class = BorrowRequestOut
     filterset_class = BorrowRequestFilter
+    permission_classes = [PolicyPermission]
+    access = {
+        "list": "requests.view",
+        "retrieve": "requests.view",
+        "create": "requests.submit",
+        "approve": "requests.approve",
+        "reject": "requests.approve",
+        "cancel": "requests.submit",
+        "accept": "requests.submit",
+        "decline": "requests.submit",
+    }
 
     def get_queryset(self):
         return selectors.visible_requests(self.request.user).order_by("-id")
@@ -255,6 +270,9 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
 class ApprovalQueueView(APIView):
     """The requests the caller may act on now, highest priority first, with the score's parts."""
+
+    permission_classes = [PolicyPermission]
+    access = {"GET": "requests.approve"}
 
     @extend_schema(responses=QueueItemOut(many=True))
     def get(self, request):

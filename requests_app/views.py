@@ -6,15 +6,14 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.declared import requires
+from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import CappedPaginator
@@ -30,11 +29,6 @@ QUEUE_PAGE_SIZE = 50
 QUEUE_CAP = 1000  # the page counts at most this many (LIMIT, not COUNT(*)); the API counts all
 
 
-def _require(user, *roles: str) -> None:
-    if not has_role(user, *roles):
-        raise PermissionDenied
-
-
 def _request_or_404(user, pk: int) -> BorrowRequest:
     try:
         return selectors.request_detail(user, pk)
@@ -42,10 +36,9 @@ def _request_or_404(user, pk: int) -> BorrowRequest:
         raise Http404("No such borrow request.") from None
 
 
-@login_required
+@requires("requests.submit")
 def new_request(request):
     """The trader portal: ask to borrow, seeing availability and an indicative rate first."""
-    _require(request.user, "trader")
     if request.method == "POST":
         form = SubmitForm(request.POST, user=request.user)
         if form.is_valid():
@@ -74,10 +67,9 @@ def new_request(request):
     return render(request, "requests_app/new.html", {"form": form})
 
 
-@login_required
+@requires("requests.submit")
 def quote(request):
     """htmx partial beside the intake form: availability, mark, notional and an indicative rate."""
-    _require(request.user, "trader")
     asset = Asset.objects.filter(symbol=request.GET.get("asset", ""), is_active=True).first()
     context: dict = {"asset": asset}
     if asset is not None:
@@ -96,10 +88,9 @@ def quote(request):
     return render(request, "requests_app/new.html#quote", context)
 
 
-@login_required
+@requires("requests.submit")
 def my_requests(request):
     """A trader's requests with live status (the table polls itself), cancel and offer answers."""
-    _require(request.user, "trader")
     rows = selectors.visible_requests(request.user).filter(requested_by=request.user).order_by("-id")
     status = request.GET.get("status", "")
     if status in RequestStatus.values:
@@ -115,10 +106,9 @@ def my_requests(request):
     return render(request, template, context)
 
 
-@login_required
+@requires("requests.approve")
 def queue(request):
     """The approval queue: exactly what this user may act on now, best first, with the score's parts."""
-    _require(request.user, "ops", "ops_senior", "risk")
     page = CappedPaginator(selectors.approval_queue(request.user), QUEUE_PAGE_SIZE, cap=QUEUE_CAP).get_page(
         request.GET.get("page")
     )
@@ -135,7 +125,7 @@ def queue(request):
     return render(request, "requests_app/queue.html", {"page": page, "rows": rows})
 
 
-@login_required
+@requires("requests.view")
 def detail(request, pk: int):
     obj = _request_or_404(request.user, pk)
     context = {
@@ -144,7 +134,7 @@ def detail(request, pk: int):
         "parts": priority.live_parts(obj),
         "approve_form": ApproveForm(initial={"quantity": obj.quantity}),
         "reject_form": RejectForm(),
-        "can_decide": obj.status in AWAITING_APPROVAL and has_role(request.user, "ops", "ops_senior", "risk"),
+        "can_decide": obj.status in AWAITING_APPROVAL and allows(request.user, "requests.approve"),
     }
     return render(request, "requests_app/detail.html", context)
 
@@ -168,7 +158,7 @@ def _back(request, pk: int):
     return redirect("requests_app:detail", pk=pk)
 
 
-@login_required
+@requires("requests.approve")
 @require_POST
 def approve(request, pk: int):
     form = ApproveForm(request.POST)
@@ -189,7 +179,7 @@ def approve(request, pk: int):
     )
 
 
-@login_required
+@requires("requests.approve")
 @require_POST
 def reject(request, pk: int):
     form = RejectForm(request.POST)
@@ -201,25 +191,25 @@ def reject(request, pk: int):
     )
 
 
-@login_required
+@requires("requests.submit")
 @require_POST
 def cancel(request, pk: int):
     return _act(request, pk, services.cancel_request, "Request #{id} cancelled.")
 
 
-@login_required
+@requires("requests.submit")
 @require_POST
 def accept(request, pk: int):
     return _act(request, pk, services.accept_offer, "Offer on request #{id} accepted.")
 
 
-@login_required
+@requires("requests.submit")
 @require_POST
 def decline(request, pk: int):
     return _act(request, pk, services.decline_offer, "Offer on request #{id} declined.")
 
 
-@login_required
+@requires("requests.view")
 def export_csv(request):
     """CSV of the requests this user may see (filters as in the list)."""
     import csv

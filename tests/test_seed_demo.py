@@ -47,7 +47,19 @@ def test_every_role_has_a_demo_user_who_can_log_in(db, settings):
         "manager",
         "auditor",
         "admin",
+        "pricing",
     ):
         user = User.objects.get(username=role)
         assert user.check_password(settings.DEMO_PASSWORD)
         assert user.groups.filter(name=role).exists()
+
+
+def test_the_demo_marks_come_from_the_feed_and_the_ratings_from_the_kyc(db):
+    from borrowdesk.refdata.models import Counterparty, Price
+    from compliance.models import KycProfile
+
+    call_command("seed_demo")
+    assert set(Price.objects.values_list("posted_by__username", "status")) == {("pricing", "applied")}
+    for counterparty in Counterparty.objects.all():
+        assert counterparty.risk_rating == KycProfile.objects.get(counterparty=counterparty).risk_rating
+    assert Counterparty.objects.get(code="HIGHTIDE").risk_rating == "high"

@@ -9,15 +9,13 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from borrowdesk.api import HasRole
+from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import NotFoundError
 from treasury import selectors, services
 from treasury.filters import SettlementFilter
 from treasury.models import SettlementInstruction
 
 QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
-READERS = ("ops", "ops_senior", "treasury", "manager", "auditor", "admin")
-SETTLERS = ("ops", "ops_senior", "treasury")
 
 
 class SettlementOut(serializers.Serializer):
@@ -46,9 +44,13 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = SettlementOut
     filterset_class = SettlementFilter
-    permission_classes = [HasRole]
-    read_roles = READERS
-    write_roles = SETTLERS
+    permission_classes = [PolicyPermission]
+    access = {
+        "list": "settlements.view",
+        "retrieve": "settlements.view",
+        "settle": "settlements.settle",
+        "fail": "settlements.settle",
+    }
 
     def get_queryset(self):
         return selectors.settlements()

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.declared import requires
+from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
 from borrowdesk.pages import Column, table_page
 from treasury import selectors, services
 from treasury.filters import SettlementFilter
 from treasury.models import SettlementInstruction
 
-READERS = ("ops", "ops_senior", "treasury", "manager", "auditor", "admin")
-SETTLERS = ("ops", "ops_senior", "treasury")
 
-
-@login_required
+@requires("settlements.view")
 def settlements(request):
-    if not has_role(request.user, *READERS):
-        raise PermissionDenied
-    may_settle = has_role(request.user, *SETTLERS)
+    may_settle = allows(request.user, "settlements.settle")
     return table_page(
         request,
         title="Settlement queue",
@@ -52,8 +46,6 @@ def settlements(request):
 
 
 def _act(request, pk: int, service, success: str, **kwargs):
-    if not has_role(request.user, *SETTLERS):
-        raise PermissionDenied
     instruction = get_object_or_404(SettlementInstruction, pk=pk)
     try:
         service(actor=request.user, instruction=instruction, **kwargs)
@@ -64,13 +56,13 @@ def _act(request, pk: int, service, success: str, **kwargs):
     return redirect(reverse("treasury:settlements"))
 
 
-@login_required
+@requires("settlements.settle")
 @require_POST
 def settle(request, pk: int):
     return _act(request, pk, services.settle_instruction, "Settlement #{id} settled: the loan is active.")
 
 
-@login_required
+@requires("settlements.settle")
 @require_POST
 def fail(request, pk: int):
     reason = request.POST.get("reason", "")

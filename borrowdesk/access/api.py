@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import permissions, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from borrowdesk.access.lockout import LockedOut, lockout_message
 from borrowdesk.access.policy import PUBLIC, SIGNED_IN
 from borrowdesk.access.tokens import issue_api_token, revoke_api_token, token_expires_at
+from borrowdesk.api import PolicyPermission
 
 
 class TokenIn(serializers.Serializer):
@@ -20,12 +21,8 @@ class TokenView(APIView):
     """POST {username, password} → {token, expires_at}; then send ``Authorization: Token <token>``.
     DELETE revokes the caller's token. Failed logins count towards the lockout (django-axes)."""
 
+    permission_classes = [PolicyPermission]
     access = {"POST": PUBLIC, "DELETE": SIGNED_IN}
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [permissions.AllowAny()]
-        return [permissions.IsAuthenticated()]
 
     def perform_authentication(self, request):
         # Logging in needs no credentials: an expired token sent along must not stop a new one.

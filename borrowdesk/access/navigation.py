@@ -1,70 +1,81 @@
-"""Who opens which section, and the navigation of the base layout built from it.
+"""The navigation of the base layout, built from the access policy.
 
-The role sets below are the pages' access rules: each view checks the same set its navigation entry
-uses, so a user is shown a link exactly when the page opens for them. Later issues add their pages
-here; an entry is shown when the user holds one of its roles and its URL exists.
+A ``NavItem`` names a URL only. Its link is shown exactly when the policy allows the user the action
+that URL's view declares (``@requires`` on a page), so a user is offered a page exactly when it opens
+for them: there is no second list of roles to keep in step. Later issues add their pages here; an
+entry whose URL does not exist yet is left out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, resolve, reverse
 
-from borrowdesk.access.roles import user_roles
+from borrowdesk.access.declared import ANY_METHOD, declared_actions
+from borrowdesk.access.policy import allows
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str
     url_name: str
-    roles: frozenset[str]
 
-
-ALL = frozenset(
-    {"trader", "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"}
-)
-# Everyone but traders: reference data lists, asset pages.
-DESK = frozenset({"ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"})
-
-OPS = frozenset({"ops", "ops_senior"})
-APPROVERS = frozenset({"ops", "ops_senior", "risk"})
-SETTLERS = frozenset({"ops", "ops_senior", "treasury"})
-BOOK = frozenset({"trader", "ops", "ops_senior", "risk", "treasury", "manager", "auditor", "admin"})
-JOBS = frozenset({"ops", "ops_senior", "manager", "auditor", "admin"})  # the job runs page
-AUDITORS = frozenset({"auditor", "admin"})  # the audit trail and the access log
 
 NAV: list[NavItem] = [
-    NavItem("New request", "requests_app:new", frozenset({"trader"})),
-    NavItem("My requests", "requests_app:mine", frozenset({"trader"})),
-    NavItem("Approval queue", "requests_app:queue", APPROVERS),
-    NavItem("Settlements", "treasury:settlements", SETTLERS | {"manager", "auditor", "admin"}),
-    NavItem("Borrow book", "inventory:loans", BOOK),
-    NavItem("Positions", "inventory:positions", DESK),
-    NavItem("KYC", "compliance:kyc", frozenset({"compliance", "auditor", "admin"})),
-    NavItem("Reference data", "refdata:counterparty_list", DESK),
-    # A trader's reference data is their own counterparties (the list is scoped by the selector).
-    NavItem("My counterparties", "refdata:counterparty_list", ALL - DESK),
-    NavItem("Prices", "refdata:price_list", ALL),
-    NavItem("Jobs", "operations:jobrun_list", JOBS),
-    NavItem("Audit", "access:audit", AUDITORS),
-    NavItem("Access log", "access:access_log", AUDITORS),
+    NavItem("New request", "requests_app:new"),
+    NavItem("My requests", "requests_app:mine"),
+    NavItem("Approval queue", "requests_app:queue"),
+    NavItem("Settlements", "treasury:settlements"),
+    NavItem("Borrow book", "inventory:loans"),
+    NavItem("Positions", "inventory:positions"),
+    NavItem("KYC", "compliance:kyc"),
+    # A trader's list is their own counterparties (the selector scopes it).
+    NavItem("Counterparties", "refdata:counterparty_list"),
+    NavItem("Prices", "refdata:price_list"),
+    NavItem("Jobs", "operations:jobrun_list"),
+    NavItem("Audit", "access:audit"),
+    NavItem("Access log", "access:access_log"),
 ]
+
+# The Django admin is gated by Django itself (is_staff, which the admin role sets); its links read
+# this action from the table.
+ADMIN_NAMESPACE_ACTION = "admin.site"
+
+
+@lru_cache(maxsize=256)
+def page_action(url_name: str) -> tuple[str, str] | None:
+    """(url, the action its view declares for GET) for a URL name; None when it does not resolve."""
+    try:
+        url = reverse(url_name)
+    except NoReverseMatch:
+        return None
+    match = resolve(url)
+    if match.namespace == "admin":
+        return url, ADMIN_NAMESPACE_ACTION
+    actions = declared_actions(match.func)
+    action = actions.get("GET", actions.get(ANY_METHOD))
+    if action is None:
+        raise LookupError(f"The view of {url_name} declares no action (see access/declared.py).")
+    return url, action
+
+
+def links_for(user, items: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """``{label, url}`` of each (label, URL name) the user may open, in order, each URL once."""
+    links: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for label, url_name in items:
+        found = page_action(url_name)
+        if found is None:
+            continue  # a page a later issue adds
+        url, action = found
+        if url not in seen and allows(user, action):
+            seen.add(url)
+            links.append({"label": label, "url": url})
+    return links
 
 
 def navigation_for(user) -> list[dict[str, str]]:
     """The navbar entries this user may open, in the order above, as ``{label, url}``."""
-    roles = user_roles(user)
-    items: list[dict[str, str]] = []
-    urls: set[str] = set()
-    for item in NAV:
-        if not roles & item.roles:
-            continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
-            continue  # a page a later issue adds
-        if url not in urls:  # a user with trader and a desk role gets "Reference data" once
-            urls.add(url)
-            items.append({"label": item.label, "url": url})
-    return items
+    return links_for(user, [(item.label, item.url_name) for item in NAV])

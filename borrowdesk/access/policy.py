@@ -31,20 +31,27 @@ _APPROVERS = _OPS | {"risk"}
 _OVERSIGHT = frozenset({"manager", "auditor", "admin"})  # read the whole desk's work
 
 ACTIONS: dict[str, frozenset[str]] = {
-    # Reference data. Reads: any person (a trader sees their counterparties' records only).
+    # Reference data. Assets, networks, venues and prices: anyone, the feed included.
     "refdata.view": _EVERYONE | {"pricing"},
+    # Counterparties and their custody accounts: any person; a trader sees only the counterparties
+    # they act for and those counterparties' accounts (never the firm's wallets), the desk sees all.
+    "refdata.counterparties.view": _EVERYONE,
+    "refdata.counterparties.view_all": _DESK,
     "refdata.write": _OPS | {"admin"},  # assets, networks, venues, counterparties, custody accounts
     # Prices decide approval paths, so no approving role posts one. The feed posts; an administrator
     # may override, and a move beyond the tolerance waits for another administrator's confirmation.
+    "refdata.price.write": frozenset({"pricing", "admin"}),  # POST /prices/: a feed's price or an override
     "refdata.price.post": frozenset({"pricing"}),
     "refdata.price.override": frozenset({"admin"}),
     "refdata.price.confirm": frozenset({"admin"}),
     # Borrow requests.
     "requests.submit": frozenset({"trader"}),  # also: cancel own, answer an offer (scoped)
+    "counterparties.act_for": frozenset({"trader"}),  # who may be granted a counterparty to act for
     "requests.view": _EVERYONE,  # a trader: their counterparties' requests only
     "requests.approve": _APPROVERS,  # the approval queue, approve and reject (the step's role decides)
     # Inventory ledger and the borrow book.
     "inventory.view": _DESK,  # positions, availability, journals
+    "inventory.availability.view": _EVERYONE,  # per asset totals: traders see them before they ask
     "inventory.receive": _OPS | {"treasury", "admin"},
     "inventory.adjust": frozenset({"ops_senior"}),
     "loans.view": (_EVERYONE - {"compliance"}),  # the borrow book; a trader: their counterparties'
@@ -61,6 +68,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "audit.view": frozenset({"auditor", "admin"}),  # the audit trail
     "access_log.view": frozenset({"auditor", "admin"}),
     "admin.site": frozenset({"admin"}),  # the Django admin (users, configuration)
+    "access.users.manage": frozenset({"admin"}),  # create users, grant roles and counterparties
 }
 
 # Segregation of duties, each enforced by the service named (listed here so there is one place to read).

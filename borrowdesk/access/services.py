@@ -5,7 +5,7 @@ The rules of a desk user live here and nowhere else, whoever writes (the Django 
 at least one; ``is_staff`` (entry to the Django admin) is true exactly when the user holds the
 ``admin`` role; a password passes the project's validators. Role changes and counterparty grants
 are audited by database triggers (access/models.py); given an ``actor``, a service checks the actor's
-model permission and names them in the audit context (``acting_as``).
+permission in the access policy and names them in the audit context (``acting_as``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from borrowdesk.access.errors import UnknownRole
 from borrowdesk.access.models import AccessLog, Desk, User
+from borrowdesk.access.policy import require
 from borrowdesk.access.roles import ROLES
 from borrowdesk.audit import acting_as, acting_as_if
-from borrowdesk.errors import InvalidInput, PermissionDeniedError
+from borrowdesk.errors import InvalidInput
 from borrowdesk.refdata.models import Counterparty
 from borrowdesk.refdata.selectors import counterparties_for_trader
 
@@ -38,11 +39,11 @@ class UserChanges(TypedDict, total=False):
     is_active: bool
 
 
-def _require(actor: User | None, permission: str) -> None:
-    """Refuse an actor without the model permission (inactive users hold none). No actor: a
-    command or the seed, run by whoever operates the server."""
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDeniedError("Your role does not allow managing users.")
+def _require(actor: User | None) -> None:
+    """Refuse an actor the policy does not allow to manage users (access/policy.py; inactive users are
+    allowed nothing). No actor: a command or the seed, run by whoever operates the server."""
+    if actor is not None:
+        require(actor, "access.users.manage", "Your role does not allow managing users.")
 
 
 def _checked_roles(roles: Iterable[str]) -> list[str]:
@@ -90,11 +91,12 @@ def create_desk_user(
 ) -> User:
     """Create (or update) a user with the given roles and counterparty grants.
 
-    Raises ``PermissionDeniedError`` for an actor without ``access.add_user``, ``UnknownRole`` for a
-    role not in ROLES and ``InvalidInput`` for no role or a weak password. Re-running for the same
-    username updates password, roles and grants (idempotent seeding); grants are added, never revoked.
+    Raises ``PermissionDeniedError`` for an actor the policy does not allow ``access.users.manage``,
+    ``UnknownRole`` for a role not in ROLES and ``InvalidInput`` for no role or a weak password.
+    Re-running for the same username updates password, roles and grants (idempotent seeding); grants
+    are added, never revoked.
     """
-    _require(actor, "access.add_user")
+    _require(actor)
     roles = _checked_roles(roles)
     existing = User.objects.filter(username=username).first()
     if existing is not None and actor is not None:
@@ -134,7 +136,7 @@ def update_desk_user(
     desk is never left without anyone able to manage users. Raises ``PermissionDeniedError`` (no
     ``access.change_user``), ``UnknownRole``, or ``InvalidInput`` (no role, weak password, self-lockout).
     """
-    _require(actor, "access.change_user")
+    _require(actor)
     unknown = set(changes) - set(UserChanges.__annotations__)
     if unknown:
         raise TypeError(f"A user cannot change {', '.join(sorted(unknown))} here.")
@@ -148,7 +150,7 @@ def update_desk_user(
         for u in User.objects.select_for_update().filter(pk__in={*admins, user.pk, actor.pk}).order_by("pk")
     }
     user = locked[user.pk]
-    _require(User.objects.get(pk=actor.pk), "access.change_user")  # fresh: no cached permissions
+    _require(User.objects.get(pk=actor.pk))  # fresh: no cached roles
     checked = _checked_roles(roles) if roles is not None else None
     if user.pk == actor.pk:
         if checked is not None and "admin" not in checked and user.groups.filter(name="admin").exists():
@@ -186,8 +188,8 @@ def update_desk_user(
 def grant_counterparty(*, user: User, counterparty: Counterparty, actor: User | None = None) -> None:
     """Let a trader act for a counterparty (an object permission, django-guardian). Idempotent.
 
-    Raises ``PermissionDeniedError`` for an actor without ``access.change_user``."""
-    _require(actor, "access.change_user")
+    Raises ``PermissionDeniedError`` for an actor the policy does not allow ``access.users.manage``."""
+    _require(actor)
     with acting_as_if(actor):
         assign_perm(ACT_FOR_COUNTERPARTY, user, counterparty)
 
@@ -196,8 +198,8 @@ def grant_counterparty(*, user: User, counterparty: Counterparty, actor: User | 
 def revoke_counterparty(*, user: User, counterparty: Counterparty, actor: User | None = None) -> None:
     """Take back a counterparty grant. Idempotent.
 
-    Raises ``PermissionDeniedError`` for an actor without ``access.change_user``."""
-    _require(actor, "access.change_user")
+    Raises ``PermissionDeniedError`` for an actor the policy does not allow ``access.users.manage``."""
+    _require(actor)
     with acting_as_if(actor):
         remove_perm(ACT_FOR_COUNTERPARTY, user, counterparty)
 

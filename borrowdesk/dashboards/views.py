@@ -6,18 +6,19 @@ from collections import Counter
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 
-from borrowdesk.access.navigation import DESK, JOBS
-from borrowdesk.access.roles import ROLE_LABELS, ROLES, has_role, user_roles
+from borrowdesk.access.declared import requires
+from borrowdesk.access.navigation import links_for
+from borrowdesk.access.policy import SIGNED_IN, allows
+from borrowdesk.access.roles import ROLE_LABELS, ROLES, user_roles
 from borrowdesk.business_day import business_date
 from borrowdesk.operations.selectors import last_job_runs
 from borrowdesk.refdata import selectors as refdata
 
 # role → what the role does at the desk, and where its work is. Only pages that exist are linked
-# (a URL name that does not resolve yet is left out), and each link opens for the role that holds it.
+# (a URL name that does not resolve yet is left out), and a link is shown exactly when the policy
+# allows the user the action its page declares (as in the navigation).
 ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "trader": (
         "Ask to borrow for your counterparties and follow your requests to delivery.",
@@ -117,16 +118,6 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
 }
 
 
-def _links(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
-    links = []
-    for label, name in pairs:
-        try:
-            links.append({"label": label, "url": reverse(name)})
-        except NoReverseMatch:
-            continue  # a page that does not exist yet
-    return links
-
-
 def _job_rows(runs: list[dict]) -> list[dict]:
     """The selector's ISO strings as datetimes, so the template formats them like every other time."""
     return [
@@ -139,7 +130,7 @@ def _job_rows(runs: list[dict]) -> list[dict]:
     ]
 
 
-@login_required
+@requires(SIGNED_IN)
 def home(request):
     user = request.user
     held = user_roles(user)
@@ -148,12 +139,12 @@ def home(request):
             "role": role,
             "label": ROLE_LABELS[role],
             "text": ROLE_WORK[role][0],
-            "links": _links(ROLE_WORK[role][1]),
+            "links": links_for(user, ROLE_WORK[role][1]),
         }
         for role in ROLES
         if role in held
     ]
-    is_desk = has_role(user, *DESK)
+    is_desk = allows(user, "refdata.counterparties.view_all")
     context = {
         "panels": panels,
         "business_date": business_date(),
@@ -164,7 +155,7 @@ def home(request):
         "asset_count": refdata.assets().filter(is_active=True).count() if is_desk else None,
         "jobs": None,
     }
-    if has_role(user, *JOBS):
+    if allows(user, "operations.jobs.view"):
         jobs = _job_rows(last_job_runs(limit=12))
         context["jobs"] = jobs
         context["job_outcomes"] = sorted(Counter(run["outcome"] for run in jobs).items())

@@ -5,10 +5,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from borrowdesk.access.policy import PUBLIC
+from borrowdesk.api import PolicyPermission
 from borrowdesk.operations.selectors import last_job_runs, stuck_job_runs
 
 
@@ -32,7 +33,8 @@ def _redis_ok() -> bool:
 class HealthView(APIView):
     """Liveness of the app and its dependencies, for load balancers and monitoring (no auth)."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [PolicyPermission]
+    access = {"GET": PUBLIC}
     authentication_classes: list = []
 
     @extend_schema(

@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-
-from borrowdesk.access.roles import has_role
+from borrowdesk.access.declared import requires
 from borrowdesk.operations import selectors, wording
 from borrowdesk.operations.filters import JobRunFilter
 from borrowdesk.pages import Column, table_page
 
 
-@login_required
+@requires("operations.jobs.view")
 def jobrun_list(request):
     """Every scheduled job's runs: outcome, counts, errors."""
-    if not has_role(request.user, "ops", "ops_senior", "manager", "auditor", "admin"):
-        raise PermissionDenied
     rows = selectors.job_runs()
     return table_page(
         request,

@@ -14,9 +14,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
+from borrowdesk.access.middleware import mark_sensitive
 from borrowdesk.admin_services import ServiceRefusalsAsMessages
 from borrowdesk.refdata import services
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
+
+
+class SensitiveChangePage:
+    """The change page of a sensitive record (a counterparty, a custody account) is a sensitive read:
+    the access log records who opened it, as for the record's page and API."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        opts = self.model._meta  # type: ignore[attr-defined]
+        mark_sensitive(request, f"admin:{opts.app_label}_{opts.model_name}_change", object_id=object_id)
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 
 class ReferenceAdmin(ServiceRefusalsAsMessages):
@@ -109,7 +120,7 @@ class VenueAdmin(ReferenceAdmin):
 
 
 @admin.register(Counterparty)
-class CounterpartyAdmin(ReferenceAdmin):
+class CounterpartyAdmin(SensitiveChangePage, ReferenceAdmin):
     create = staticmethod(services.create_counterparty)
     update = staticmethod(services.update_counterparty)
     update_arg = "counterparty"
@@ -118,9 +129,13 @@ class CounterpartyAdmin(ReferenceAdmin):
     list_filter = ["kind", "risk_rating", "jurisdiction", "is_active"]
     search_fields = ["code", "legal_name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Compliance's, set with the KYC: it decides approval paths, so the admin does not edit it.
+        return (*super().get_readonly_fields(request, obj), "risk_rating")
+
 
 @admin.register(CustodyAccount)
-class CustodyAccountAdmin(ReferenceAdmin):
+class CustodyAccountAdmin(SensitiveChangePage, ReferenceAdmin):
     create = staticmethod(services.create_custody_account)
     update = staticmethod(services.update_custody_account)
     update_arg = "account"

@@ -1,8 +1,9 @@
 """The reference-data API of API.md: assets, networks, venues, counterparties, custody accounts, prices.
 
-Read by any authenticated user (a trader sees only the counterparties granted to them and the
-accounts of the firm or of those counterparties; the rest is 404 to them); written by the holders
-of the model's add/change permission (ops, ops_senior, admin by the role table). Nothing is deleted:
+Who may read and write is the access policy's (``access`` on each viewset): any person reads; a trader
+sees only the counterparties granted to them and those counterparties' accounts (never the firm's
+wallets; the rest is 404 to them); ``refdata.write`` writes, and prices come from the feed
+(``refdata.price.*``). Nothing is deleted:
 reference data is referenced by the ledger, so DELETE is 405 and ``is_active=false`` retires a row.
 """
 
@@ -13,10 +14,13 @@ from typing import Any
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from borrowdesk.access.middleware import sensitive_read
+from borrowdesk.api import PolicyPermission
+from borrowdesk.errors import NotFoundError
 from borrowdesk.refdata import selectors, services
 from borrowdesk.refdata.filters import (
     AssetFilter,
@@ -25,6 +29,7 @@ from borrowdesk.refdata.filters import (
     NetworkFilter,
     PriceFilter,
     VenueFilter,
+    filters_by_owner,
 )
 from borrowdesk.refdata.models import (
     AccountPurpose,
@@ -34,30 +39,14 @@ from borrowdesk.refdata.models import (
     CustodyAccount,
     Network,
     Price,
+    PriceStatus,
     RiskRating,
     Venue,
     VenueKind,
 )
 
 PRICE_DIGITS, PRICE_PLACES = 24, 8  # Price.price_usd: USD values are Decimal(24, 8)
-
-
-class ReferenceDataPermission(permissions.BasePermission):
-    """Reads: any authenticated user. Writes: the model's ``add``/``change`` permission.
-
-    The permissions come from the role table (borrowdesk/access/roles.py), the same ones the services
-    check again. A method the view does not offer is let through so the view answers 405.
-    """
-
-    message = "Your role does not allow changing reference data."
-
-    def has_permission(self, request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if request.method in permissions.SAFE_METHODS or not hasattr(view, request.method.lower()):
-            return True
-        action = "add" if request.method == "POST" else "change"
-        return request.user.has_perm(f"refdata.{action}_{view.model._meta.model_name}")
+COUNTERPARTY_READ = "refdata.counterparties.view"  # scoped: a trader reads their counterparties' only
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -98,7 +87,9 @@ class CounterpartyOut(serializers.Serializer):
     legal_name = serializers.CharField()
     kind = serializers.ChoiceField(choices=CounterpartyKind.choices)
     jurisdiction = serializers.CharField()
-    risk_rating = serializers.ChoiceField(choices=RiskRating.choices)
+    risk_rating = serializers.ChoiceField(
+        choices=RiskRating.choices, read_only=True, help_text="Set by compliance with the counterparty's KYC."
+    )
     is_active = serializers.BooleanField()
 
 
@@ -113,10 +104,15 @@ class CustodyAccountOut(serializers.Serializer):
 
 
 class PriceOut(serializers.Serializer):
+    id = serializers.IntegerField()
     asset = CodeOut(slug_field="symbol")
     price_usd = serializers.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES)
     as_of = serializers.DateTimeField()
     source = serializers.CharField()  # type: ignore[assignment]  # the API's field, not Field.source
+    status = serializers.ChoiceField(
+        choices=PriceStatus.choices,
+        help_text="applied, or pending: an override awaiting another administrator (not the mark).",
+    )
 
 
 # --- input ----------------------------------------------------------------------------------------
@@ -145,6 +141,7 @@ class FixedKey(serializers.Serializer):
     key = "code"
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
         if self.key in attrs and attrs[self.key] != getattr(self.instance, self.key):
             raise serializers.ValidationError(
                 {self.key: ["Cannot change; create a new one and deactivate this one."]}
@@ -198,8 +195,13 @@ class CounterpartyIn(serializers.Serializer):
     legal_name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=CounterpartyKind.choices)
     jurisdiction = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
-    risk_rating = serializers.ChoiceField(choices=RiskRating.choices, required=False)
     is_active = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Read-only here: the rating decides approval paths, so compliance sets it with the KYC.
+        if "risk_rating" in self.initial_data:
+            raise serializers.ValidationError({"risk_rating": [services.RISK_RATING_IS_COMPLIANCES]})
+        return super().validate(attrs)
 
 
 class CounterpartyUpdateIn(FixedKey, CounterpartyIn):
@@ -238,7 +240,14 @@ class PriceIn(serializers.Serializer):
 class ReferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """List, retrieve (by code), create and update; each write is one service call."""
 
-    permission_classes = [ReferenceDataPermission]
+    permission_classes = [PolicyPermission]
+    access = {
+        "list": "refdata.view",
+        "retrieve": "refdata.view",
+        "create": "refdata.write",
+        "update": "refdata.write",
+        "partial_update": "refdata.write",
+    }
     lookup_field = "code"
     lookup_value_regex = r"[^/]+"  # codes may contain dots (the router's default refuses them)
     model: type[models.Model]
@@ -335,11 +344,12 @@ class VenueViewSet(ReferenceViewSet):
 
 
 @_write_schema(CounterpartyIn, CounterpartyUpdateIn, CounterpartyOut)
-@sensitive_read(actions=("retrieve",))
+@sensitive_read(actions=("retrieve", "list"))
 class CounterpartyViewSet(ReferenceViewSet):
     """Counterparties. A trader sees only those granted to them; any other is 404 to them."""
 
     model = Counterparty
+    access = {**ReferenceViewSet.access, "list": COUNTERPARTY_READ, "retrieve": COUNTERPARTY_READ}
     serializer_class = CounterpartyOut
     create_in, update_in = CounterpartyIn, CounterpartyUpdateIn
     filterset_class = CounterpartyFilter
@@ -357,11 +367,12 @@ class CounterpartyViewSet(ReferenceViewSet):
 
 
 @_write_schema(CustodyAccountIn, CustodyAccountUpdateIn, CustodyAccountOut)
-@sensitive_read(actions=("retrieve",))
+@sensitive_read(actions={"retrieve": None, "list": filters_by_owner})
 class CustodyAccountViewSet(ReferenceViewSet):
     """Custody accounts. A trader sees the firm's and their counterparties'; any other is 404 to them."""
 
     model = CustodyAccount
+    access = {**ReferenceViewSet.access, "list": COUNTERPARTY_READ, "retrieve": COUNTERPARTY_READ}
     serializer_class = CustodyAccountOut
     create_in, update_in = CustodyAccountIn, CustodyAccountUpdateIn
     filterset_class = CustodyAccountFilter
@@ -379,9 +390,11 @@ class CustodyAccountViewSet(ReferenceViewSet):
 
 
 class PriceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Prices: GET lists the mark (latest price) of every asset; POST records a price."""
+    """Prices: GET lists the mark (latest applied price) of every asset; POST records a price (the
+    feed's applies at once, an administrator's is an override); ``{id}/confirm/`` confirms an override."""
 
-    permission_classes = [ReferenceDataPermission]
+    permission_classes = [PolicyPermission]
+    access = {"list": "refdata.view", "create": "refdata.price.write", "confirm": "refdata.price.confirm"}
     model = Price
     serializer_class = PriceOut
     filterset_class = PriceFilter
@@ -395,3 +408,12 @@ class PriceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         price = services.record_price(actor=request.user, **data.validated_data)
         return Response(PriceOut(price).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=PriceOut)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """Another administrator confirms a pending override; it then counts for the mark."""
+        price = Price.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        if price is None:
+            raise NotFoundError("No such price.")
+        return Response(PriceOut(services.confirm_price(actor=request.user, price=price)).data)

@@ -69,3 +69,9 @@ class PriceFilter(django_filters.FilterSet):
     class Meta:
         model = Price
         fields = ["asset"]
+
+
+def filters_by_owner(request) -> bool:
+    """Whether a custody-account list is narrowed to one owner: it then reads that counterparty's
+    wallets, a sensitive read (logged)."""
+    return bool(request.GET.get("owner"))

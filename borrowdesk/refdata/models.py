@@ -3,6 +3,7 @@
 Referenced by code in the API; the database enforces the shapes the desk relies on.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -177,21 +178,48 @@ class CustodyAccount(models.Model):
         return self.code
 
 
+class PriceStatus(models.TextChoices):
+    APPLIED = "applied"  # a mark candidate: the latest applied price of an asset is its mark
+    PENDING = "pending"  # an administrator's override beyond the tolerance, awaiting another's confirmation
+
+
 @audited
 class Price(models.Model):
-    """A USD price of an asset at a moment; the latest one per asset is the mark."""
+    """A USD price of an asset at a moment; the latest *applied* one per asset is the mark.
+
+    Prices decide approval paths, so they come from the price feed (the ``pricing`` role). An
+    administrator's manual price is an override: one that moves the mark by more than
+    ``PRICE_OVERRIDE_TOLERANCE_PCT`` is ``pending`` (never the mark) until another administrator
+    confirms it.
+    """
 
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="prices")
     price_usd = models.DecimalField(max_digits=24, decimal_places=8)
     as_of = models.DateTimeField()
     source = models.CharField(max_length=64, default="manual")
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=8, choices=PriceStatus.choices, default=PriceStatus.APPLIED)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["asset", "-as_of"]
         get_latest_by = "as_of"
         indexes = [models.Index(fields=["asset", "-as_of", "-id"], name="price_mark_idx")]
-        constraints = [models.CheckConstraint(condition=Q(price_usd__gt=0), name="price_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_usd__gt=0), name="price_positive"),
+            models.CheckConstraint(condition=Q(status__in=PriceStatus.values), name="price_status_valid"),
+            # Maker-checker in the database too: an override is confirmed by someone else.
+            models.CheckConstraint(
+                condition=Q(confirmed_by__isnull=True) | ~Q(confirmed_by=models.F("posted_by")),
+                name="price_confirmed_by_another",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.price_usd} @ {self.as_of:%Y-%m-%d %H:%M}"

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from borrowdesk.access.roles import has_role
-from borrowdesk.refdata.models import Asset, AssetNetwork, Counterparty, CustodyAccount, Network, Price, Venue
+from borrowdesk.access.policy import allows
+from borrowdesk.refdata.models import (
+    Asset,
+    AssetNetwork,
+    Counterparty,
+    CustodyAccount,
+    Network,
+    Price,
+    PriceStatus,
+    Venue,
+)
 
 
 def counterparties_for_trader(user) -> QuerySet[Counterparty]:
-    """The counterparties a trader has been granted (django-guardian object permission, direct FK)."""
+    """The counterparties a trader has been granted (django-guardian object permission, direct FK);
+    none for an anonymous user (schema generation, a request refused later)."""
+    if not getattr(user, "is_authenticated", False):
+        return Counterparty.objects.none()
     return Counterparty.objects.filter(
         counterpartyuserobjectpermission__user=user,
         counterpartyuserobjectpermission__permission__codename="act_for_counterparty",
@@ -22,15 +34,15 @@ def acts_for(user, counterparty: Counterparty) -> bool:
 
 
 def may_act_for(user, counterparty: Counterparty) -> bool:
-    """Whether a user trades for a counterparty: a trader granted it (django-guardian object permission)."""
-    return has_role(user, "trader") and acts_for(user, counterparty)
+    """Whether a user trades for a counterparty: one the policy lets act for counterparties
+    (``counterparties.act_for``) and granted this one (django-guardian object permission)."""
+    return allows(user, "counterparties.act_for") and acts_for(user, counterparty)
 
 
 def is_trader_only(user) -> bool:
-    """A user whose only desk role is trader sees counterparties through grants alone."""
-    return has_role(user, "trader") and not has_role(
-        user, "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"
-    )
+    """A user who sees counterparties through their grants alone: the policy does not give them the
+    whole list (``refdata.counterparties.view_all``, the desk's staff)."""
+    return not allows(user, "refdata.counterparties.view_all")
 
 
 def visible_counterparties(user) -> QuerySet[Counterparty]:
@@ -41,10 +53,11 @@ def visible_counterparties(user) -> QuerySet[Counterparty]:
 
 
 def visible_accounts(user) -> QuerySet[CustodyAccount]:
-    """Custody accounts this user may see: a trader sees the firm's and their counterparties'."""
+    """Custody accounts this user may see: all for desk staff; a trader only their counterparties'
+    accounts, never the firm's wallets (API.md: reference data)."""
     qs = CustodyAccount.objects.select_related("venue", "network", "owner")
     if is_trader_only(user):
-        qs = qs.filter(Q(owner__isnull=True) | Q(owner__in=counterparties_for_trader(user)))
+        qs = qs.filter(owner__in=counterparties_for_trader(user))
     return qs
 
 
@@ -60,26 +73,42 @@ def venues() -> QuerySet[Venue]:
     return Venue.objects.all()
 
 
+def applied_prices() -> QuerySet[Price]:
+    """Prices that count: an override still awaiting its second administrator is never the mark."""
+    return Price.objects.filter(status=PriceStatus.APPLIED)
+
+
 def latest_prices() -> QuerySet[Price]:
-    """The mark of every asset: its latest price (one query, DISTINCT ON asset)."""
+    """The mark of every asset: its latest applied price (one query, DISTINCT ON asset)."""
     return (
-        Price.objects.select_related("asset")
+        applied_prices()
+        .select_related("asset")
         .order_by("asset__symbol", "-as_of", "-id")
         .distinct("asset__symbol")
     )
 
 
+def pending_overrides() -> QuerySet[Price]:
+    """Administrators' overrides awaiting another administrator's confirmation, oldest first."""
+    return (
+        Price.objects.filter(status=PriceStatus.PENDING)
+        .select_related("asset", "posted_by")
+        .order_by("created_at", "id")
+    )
+
+
 def mark(asset: Asset) -> Price | None:
-    """The latest price of one asset, or None when it has none."""
-    return Price.objects.filter(asset=asset).order_by("-as_of", "-id").first()
+    """The latest applied price of one asset (pending overrides ignored), or None when it has none."""
+    return applied_prices().filter(asset=asset).order_by("-as_of", "-id").first()
 
 
 def marks_by_asset_id() -> dict[int, Price]:
+    """The mark of every asset that has one, by asset id (pending overrides ignored)."""
     return {
         p.asset_id: p
-        for p in Price.objects.filter(
+        for p in applied_prices().filter(
             id=Subquery(
-                Price.objects.filter(asset=OuterRef("asset")).order_by("-as_of", "-id").values("id")[:1]
+                applied_prices().filter(asset=OuterRef("asset")).order_by("-as_of", "-id").values("id")[:1]
             )
         )
     }

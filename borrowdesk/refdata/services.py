@@ -1,9 +1,10 @@
 """Writes of reference data: assets, networks, venues, counterparties, custody accounts, prices.
 
-Every function checks the actor's model permission itself (the role table grants ``refdata.add_*`` and
-``refdata.change_*`` to ops, ops_senior and admin), validates every field before writing (the desk's
-rules first, then ``full_clean()``, which also evaluates the database's CHECK and UNIQUE constraints),
-and writes inside ``acting_as(actor)`` so the audit trail names who changed what.
+Every function checks the action it performs against the access policy itself
+(``borrowdesk/access/policy.py``: ``refdata.write``, ``refdata.price.*``), validates every field
+before writing (the desk's rules first, then ``full_clean()``, which also evaluates the database's
+CHECK and UNIQUE constraints), and writes inside ``acting_as(actor)`` so the audit trail names who
+changed what.
 
 Reference data is referenced by the ledger, so nothing here deletes: deactivate with
 ``is_active=False``. A code (or an asset's symbol) never changes once created, because trading systems
@@ -18,12 +19,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from borrowdesk.access.policy import allows, require
 from borrowdesk.audit import acting_as
-from borrowdesk.errors import InvalidInput, PermissionDeniedError
+from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import (
     AccountPurpose,
     Asset,
@@ -32,6 +35,7 @@ from borrowdesk.refdata.models import (
     CustodyAccount,
     Network,
     Price,
+    PriceStatus,
     RiskRating,
     Venue,
     VenueKind,
@@ -101,8 +105,10 @@ class CounterpartyChanges(TypedDict, total=False):
     legal_name: str
     kind: str
     jurisdiction: str
-    risk_rating: str
-    is_active: bool
+    is_active: bool  # not risk_rating: compliance sets it with the KYC (set_risk_rating)
+
+
+RISK_RATING_IS_COMPLIANCES = "Set by compliance with the counterparty's KYC."
 
 
 class CustodyAccountChanges(TypedDict, total=False):
@@ -117,10 +123,9 @@ class CustodyAccountChanges(TypedDict, total=False):
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _require(actor: User, permission: str) -> None:
-    """Refuse an actor without the model permission (inactive users hold none)."""
-    if not actor.has_perm(permission):
-        raise PermissionDeniedError("Your role does not allow changing reference data.")
+def _require(actor: User, action: str) -> None:
+    """Refuse an actor the access policy does not allow ``action`` (inactive users are allowed nothing)."""
+    require(actor, action, "Your role does not allow changing reference data.")
 
 
 def _refuse(errors: Errors) -> InvalidInput:
@@ -221,7 +226,7 @@ def create_asset(
     """Add an asset, carried on ``networks``. Raises ``PermissionDeniedError``, or ``InvalidInput``
     naming every bad field (malformed or duplicate symbol, decimals outside 0..18, too-long name, an
     inactive network)."""
-    _require(actor, "refdata.add_asset")
+    _require(actor, "refdata.write")
     errors: Errors = {}
     _check_pattern(errors, "symbol", symbol, CODE_PATTERN, CODE_MESSAGE.replace("ACME", "BTC"))
     _check_decimals(errors, decimals)
@@ -248,7 +253,7 @@ def update_asset(
     lower figure allows. A network added must be active. Raises ``PermissionDeniedError`` or
     ``InvalidInput``.
     """
-    _require(actor, "refdata.change_asset")
+    _require(actor, "refdata.write")
     asset = _locked(Asset, asset)
     errors: Errors = {}
     if "decimals" in changes:
@@ -297,7 +302,7 @@ def check_account_carries(account: CustodyAccount, asset: Asset, *, field: str =
 def create_network(*, actor: User, code: str, name: str, is_active: bool = True) -> Network:
     """Add a network (chain), coded in lower case (``ethereum``). Raises ``PermissionDeniedError``
     or ``InvalidInput`` (malformed or duplicate code, too-long name)."""
-    _require(actor, "refdata.add_network")
+    _require(actor, "refdata.write")
     errors: Errors = {}
     _check_pattern(errors, "code", code, NETWORK_CODE_PATTERN, NETWORK_CODE_MESSAGE)
     network = Network(code=code, name=name, is_active=is_active)
@@ -309,7 +314,7 @@ def create_network(*, actor: User, code: str, name: str, is_active: bool = True)
 @transaction.atomic
 def update_network(*, actor: User, network: Network, **changes: Unpack[NetworkChanges]) -> Network:
     """Rename or (de)activate a network. Raises ``PermissionDeniedError`` or ``InvalidInput``."""
-    _require(actor, "refdata.change_network")
+    _require(actor, "refdata.write")
     network = _locked(Network, network)
     changed = _apply(network, changes, NetworkChanges)
     _validate(network, {})
@@ -326,7 +331,7 @@ def update_network(*, actor: User, network: Network, **changes: Unpack[NetworkCh
 def create_venue(*, actor: User, code: str, name: str, kind: str, is_active: bool = True) -> Venue:
     """Add a venue (exchange, custodian, prime broker, on-chain, bank). Raises
     ``PermissionDeniedError`` or ``InvalidInput`` (malformed or duplicate code, unknown kind)."""
-    _require(actor, "refdata.add_venue")
+    _require(actor, "refdata.write")
     errors: Errors = {}
     _check_pattern(errors, "code", code, CODE_PATTERN, CODE_MESSAGE)
     _check(errors, "kind", kind in VenueKind.values, f"One of {', '.join(VenueKind.values)}.")
@@ -339,7 +344,7 @@ def create_venue(*, actor: User, code: str, name: str, kind: str, is_active: boo
 @transaction.atomic
 def update_venue(*, actor: User, venue: Venue, **changes: Unpack[VenueChanges]) -> Venue:
     """Change a venue's name, kind or activity. Raises ``PermissionDeniedError`` or ``InvalidInput``."""
-    _require(actor, "refdata.change_venue")
+    _require(actor, "refdata.write")
     venue = _locked(Venue, venue)
     errors: Errors = {}
     if "kind" in changes:
@@ -384,21 +389,21 @@ def create_counterparty(
     legal_name: str,
     kind: str,
     jurisdiction: str,
-    risk_rating: str = RiskRating.MEDIUM,
     is_active: bool = True,
 ) -> Counterparty:
-    """Add a counterparty (client, internal desk, lender, venue). Raises ``PermissionDeniedError``
-    or ``InvalidInput`` (malformed or duplicate code, bad jurisdiction, unknown kind or risk rating)."""
-    _require(actor, "refdata.add_counterparty")
+    """Add a counterparty (client, internal desk, lender, venue), rated ``medium`` until compliance
+    rates it with its KYC (``set_risk_rating``). Raises ``PermissionDeniedError`` or ``InvalidInput``
+    (malformed or duplicate code, bad jurisdiction, unknown kind)."""
+    _require(actor, "refdata.write")
     errors: Errors = {}
     _check_pattern(errors, "code", code, CODE_PATTERN, CODE_MESSAGE)
-    _check_counterparty(errors, {"jurisdiction": jurisdiction, "kind": kind, "risk_rating": risk_rating})
+    _check_counterparty(errors, {"jurisdiction": jurisdiction, "kind": kind})
     counterparty = Counterparty(
         code=code,
         legal_name=legal_name,
         kind=kind,
         jurisdiction=jurisdiction,
-        risk_rating=risk_rating,
+        risk_rating=RiskRating.MEDIUM,
         is_active=is_active,
     )
     _validate(counterparty, errors)
@@ -410,9 +415,11 @@ def create_counterparty(
 def update_counterparty(
     *, actor: User, counterparty: Counterparty, **changes: Unpack[CounterpartyChanges]
 ) -> Counterparty:
-    """Change a counterparty's name, kind, jurisdiction, risk rating or activity.
-    Raises ``PermissionDeniedError`` or ``InvalidInput``."""
-    _require(actor, "refdata.change_counterparty")
+    """Change a counterparty's name, kind, jurisdiction or activity (its risk rating is compliance's:
+    ``set_risk_rating``). Raises ``PermissionDeniedError`` or ``InvalidInput``."""
+    _require(actor, "refdata.write")
+    if "risk_rating" in changes:  # the approval path's input: not the approvers' to set
+        raise _refuse({"risk_rating": [RISK_RATING_IS_COMPLIANCES]})
     counterparty = _locked(Counterparty, counterparty)
     errors: Errors = {}
     _check_counterparty(errors, changes)
@@ -464,7 +471,7 @@ def create_custody_account(
     """Add a custody account (a venue account or a wallet), owned by the firm (``owner=None``) or a
     counterparty. Raises ``PermissionDeniedError`` or ``InvalidInput`` (malformed or duplicate code,
     an inactive venue, network or owner, an address already held on that network, unknown purpose)."""
-    _require(actor, "refdata.add_custodyaccount")
+    _require(actor, "refdata.write")
     errors: Errors = {}
     _check_pattern(errors, "code", code, CODE_PATTERN, CODE_MESSAGE)
     account = CustodyAccount(
@@ -488,7 +495,7 @@ def update_custody_account(
 ) -> CustodyAccount:
     """Change a custody account's venue, network, address, owner, purpose or activity.
     Raises ``PermissionDeniedError`` or ``InvalidInput`` (as ``create_custody_account``)."""
-    _require(actor, "refdata.change_custodyaccount")
+    _require(actor, "refdata.write")
     account = _locked(CustodyAccount, account, "venue", "network", "owner")
     changed = _apply(account, changes, CustodyAccountChanges)
     errors: Errors = {}
@@ -503,16 +510,43 @@ def update_custody_account(
 # --- prices ---------------------------------------------------------------------------------------
 
 
+def _moves_mark_beyond_tolerance(asset: Asset, price_usd: Decimal) -> bool:
+    """Whether ``price_usd`` moves the asset's mark by more than the tolerance (a first mark always does:
+    there is nothing to compare it with)."""
+    from borrowdesk.refdata.selectors import mark  # selectors read models only; no cycle at import
+
+    current = mark(asset)
+    if current is None:
+        return True
+    tolerance = Decimal(str(settings.PRICE_OVERRIDE_TOLERANCE_PCT))
+    return abs(price_usd - current.price_usd) * 100 > tolerance * current.price_usd
+
+
 @transaction.atomic
 def record_price(
     *, actor: User, asset: Asset, price_usd: Decimal, as_of: datetime | None = None, source: str = "manual"
 ) -> Price:
-    """Record a USD price of an asset at ``as_of`` (default now); the latest one is the asset's mark.
+    """Record a USD price of an asset at ``as_of`` (default now); the latest applied one is its mark.
 
-    Raises ``PermissionDeniedError``, or ``InvalidInput`` for a price that is not a finite positive
-    decimal of at most 8 places and 24 digits, a naive or future ``as_of``, or a bad source.
+    Prices decide approval paths, so no approving role posts them (segregation of duties,
+    access/policy.py). The price feed (``refdata.price.post``) posts marks that apply at once. An
+    administrator's price (``refdata.price.override``) is an override: when it moves the current mark
+    by more than ``PRICE_OVERRIDE_TOLERANCE_PCT`` (or there is no mark yet) it is stored ``pending`` and
+    is not the mark until another administrator confirms it (``confirm_price``); within the tolerance it
+    applies at once.
+
+    Raises ``PermissionDeniedError`` (a role that may neither post nor override), or ``InvalidInput``
+    for a price that is not a finite positive decimal of at most 8 places and 24 digits, a naive or
+    future ``as_of``, or a bad source.
     """
-    _require(actor, "refdata.add_price")
+    if allows(actor, "refdata.price.post"):
+        is_override = False
+    elif allows(actor, "refdata.price.override"):
+        is_override = True
+    else:
+        raise PermissionDeniedError(
+            "Prices come from the price feed: a role that approves requests does not set their prices."
+        )
     now = timezone.now()
     as_of = now if as_of is None else as_of
     errors: Errors = {}
@@ -522,7 +556,61 @@ def record_price(
         _check(errors, "as_of", False, "Give a time zone offset (e.g. 2026-01-31T16:00:00Z).")
     else:
         _check(errors, "as_of", as_of <= now + PRICE_CLOCK_SKEW, "Cannot be in the future.")
-    price = Price(asset=asset, price_usd=price_usd, as_of=as_of, source=source)
+    price = Price(asset=asset, price_usd=price_usd, as_of=as_of, source=source, posted_by=actor)
     _validate(price, errors)
+    # Lock the asset: prices of one asset are recorded one after the other, so an override is
+    # compared with the mark as it really is (not one a concurrent post is replacing).
+    Asset.objects.select_for_update().filter(pk=asset.pk).first()
+    if is_override and _moves_mark_beyond_tolerance(asset, price_usd):
+        price.status = PriceStatus.PENDING
     with acting_as(actor):
         return _save(price)
+
+
+@transaction.atomic
+def confirm_price(*, actor: User, price: Price) -> Price:
+    """Another administrator confirms a pending override: it applies (and is the mark if it is the
+    asset's latest applied price).
+
+    Raises ``PermissionDeniedError`` (not ``refdata.price.confirm``), ``SegregationOfDuties`` (the
+    administrator who posted it) or ``InvalidState`` (not awaiting confirmation).
+    """
+    require(actor, "refdata.price.confirm", "Your role does not allow confirming price overrides.")
+    # Lock the override: two confirmations (or a confirmation racing another) apply once.
+    price = Price.objects.select_for_update().get(pk=price.pk)
+    if price.status != PriceStatus.PENDING:
+        raise InvalidState("This price is not awaiting confirmation.")
+    if price.posted_by_id == actor.pk:
+        raise SegregationOfDuties(
+            "An override is confirmed by another administrator, not the one who posted it."
+        )
+    price.status = PriceStatus.APPLIED
+    price.confirmed_by = actor
+    price.confirmed_at = timezone.now()
+    with acting_as(actor):
+        return _save(price, update_fields=["status", "confirmed_by", "confirmed_at"])
+
+
+# --- risk ratings (compliance's) ------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_risk_rating(*, actor: User, counterparty: Counterparty, risk_rating: str) -> Counterparty:
+    """Set a counterparty's risk rating: compliance's, with its KYC (``compliance.kyc.write``).
+
+    The rating decides approval paths, so the approving roles cannot set it; the refdata API and
+    forms show it read-only. Raises ``PermissionDeniedError`` or ``InvalidInput`` (unknown rating).
+    """
+    require(
+        actor, "compliance.kyc.write", "The risk rating is set by compliance with the counterparty's KYC."
+    )
+    errors: Errors = {}
+    _check_counterparty(errors, {"risk_rating": risk_rating})
+    if errors:
+        raise _refuse(errors)
+    counterparty = _locked(Counterparty, counterparty)
+    if counterparty.risk_rating != risk_rating:
+        counterparty.risk_rating = risk_rating
+        with acting_as(actor):
+            _save(counterparty, update_fields=["risk_rating"])
+    return counterparty

@@ -1,26 +1,18 @@
 """Reference-data pages: lists through the selectors (traders see only their counterparties), detail
-pages with the object's change history. Counterparty and account pages are sensitive reads (logged)."""
+pages with the object's change history. Counterparty and account pages, the counterparty list (and
+its CSV) and an account list filtered by owner are sensitive reads (logged)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from borrowdesk.access.declared import requires
 from borrowdesk.access.middleware import sensitive_read
-from borrowdesk.access.roles import has_role
 from borrowdesk.access.selectors import object_history
 from borrowdesk.pages import Column, table_page
 from borrowdesk.refdata import filters, selectors
 from borrowdesk.refdata.models import Asset, Price
-
-DESK = ("ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin")
-
-
-def _desk_only(user) -> None:
-    if not has_role(user, *DESK):
-        raise PermissionDenied
 
 
 def _url(name: str, attr: str):
@@ -36,9 +28,8 @@ def _detail(request, obj, title: str, facts: list[tuple[str, object]], **extra):
     )
 
 
-@login_required
+@requires("refdata.view")
 def asset_list(request):
-    _desk_only(request.user)
     return table_page(
         request,
         title="Assets",
@@ -55,9 +46,8 @@ def asset_list(request):
     )
 
 
-@login_required
+@requires("refdata.view")
 def asset_detail(request, symbol: str):
-    _desk_only(request.user)
     asset = get_object_or_404(Asset, symbol=symbol)
     prices = Price.objects.filter(asset=asset).order_by("-as_of", "-id")[:50]
     return _detail(
@@ -75,9 +65,8 @@ def asset_detail(request, symbol: str):
     )
 
 
-@login_required
+@requires("refdata.view")
 def network_list(request):
-    _desk_only(request.user)
     return table_page(
         request,
         title="Networks",
@@ -92,9 +81,8 @@ def network_list(request):
     )
 
 
-@login_required
+@requires("refdata.view")
 def network_detail(request, code: str):
-    _desk_only(request.user)
     network = get_object_or_404(selectors.networks(), code=code)
     return _detail(
         request,
@@ -104,9 +92,8 @@ def network_detail(request, code: str):
     )
 
 
-@login_required
+@requires("refdata.view")
 def venue_list(request):
-    _desk_only(request.user)
     return table_page(
         request,
         title="Venues",
@@ -122,9 +109,8 @@ def venue_list(request):
     )
 
 
-@login_required
+@requires("refdata.view")
 def venue_detail(request, code: str):
-    _desk_only(request.user)
     venue = get_object_or_404(selectors.venues(), code=code)
     return _detail(
         request,
@@ -139,7 +125,8 @@ def venue_detail(request, code: str):
     )
 
 
-@login_required
+@sensitive_read  # the whole list (and its CSV) names every client: logged like one record
+@requires("refdata.counterparties.view")
 def counterparty_list(request):
     """Desk staff see every counterparty; a trader only the ones granted to them."""
     return table_page(
@@ -161,7 +148,7 @@ def counterparty_list(request):
 
 
 @sensitive_read
-@login_required
+@requires("refdata.counterparties.view")
 def counterparty_detail(request, code: str):
     counterparty = get_object_or_404(selectors.visible_counterparties(request.user), code=code)
     accounts = selectors.visible_accounts(request.user).filter(owner=counterparty)
@@ -181,7 +168,8 @@ def counterparty_detail(request, code: str):
     )
 
 
-@login_required
+@sensitive_read(when=filters.filters_by_owner)  # one owner's wallets
+@requires("refdata.counterparties.view")
 def account_list(request):
     return table_page(
         request,
@@ -202,7 +190,7 @@ def account_list(request):
 
 
 @sensitive_read
-@login_required
+@requires("refdata.counterparties.view")
 def account_detail(request, code: str):
     account = get_object_or_404(selectors.visible_accounts(request.user), code=code)
     return _detail(
@@ -221,7 +209,7 @@ def account_detail(request, code: str):
     )
 
 
-@login_required
+@requires("refdata.view")
 def price_list(request):
     """The mark of every asset (its latest price): every role may read prices."""
     return table_page(

@@ -12,15 +12,15 @@ def _events(counterparty, label):
 
 
 def test_a_patch_by_bob_is_an_event_naming_bob(api, bob, acme):
-    response = send(api.as_user(bob), "patch", "/api/v1/counterparties/ACME/", {"risk_rating": "high"})
+    response = send(api.as_user(bob), "patch", "/api/v1/counterparties/ACME/", {"kind": "lender"})
     assert response.status_code == 200
     [event] = _events(acme, "update")
     assert event.pgh_context["user"] == bob.pk
-    assert event.pgh_data["risk_rating"] == "high"
+    assert event.pgh_data["kind"] == "lender"
 
 
 def test_the_event_also_records_the_url(api, bob, acme):
-    send(api.as_user(bob), "patch", "/api/v1/counterparties/ACME/", {"risk_rating": "high"})
+    send(api.as_user(bob), "patch", "/api/v1/counterparties/ACME/", {"kind": "lender"})
     [event] = _events(acme, "update")
     assert event.pgh_context["url"] == "/api/v1/counterparties/ACME/"
 
@@ -46,7 +46,7 @@ def test_a_rejected_update_records_no_event(api, bob, acme):
 def test_a_refused_update_by_a_wrong_role_records_no_event(api, rita, acme):
     before = Events.objects.filter(pgh_obj_model="refdata.Counterparty").count()
     assert_error(
-        send(api.as_user(rita), "patch", "/api/v1/counterparties/ACME/", {"risk_rating": "high"}),
+        send(api.as_user(rita), "patch", "/api/v1/counterparties/ACME/", {"kind": "lender"}),
         403,
         "permission_denied",
     )
@@ -54,6 +54,6 @@ def test_a_refused_update_by_a_wrong_role_records_no_event(api, rita, acme):
 
 
 def test_a_patch_that_changes_nothing_records_no_event(api, bob, acme):
-    response = send(api.as_user(bob), "patch", "/api/v1/counterparties/ACME/", {"risk_rating": "low"})
+    response = send(api.as_user(bob), "patch", "/api/v1/counterparties/ACME/", {"kind": acme.kind})
     assert response.status_code == 200
     assert not _events(acme, "update").exists()

@@ -1,5 +1,5 @@
-"""A trader sees only the counterparties granted to them, and the accounts of the firm and of those
-counterparties; anything else is a 404 (never a 403, which would confirm that it exists)."""
+"""A trader sees only the counterparties granted to them and those counterparties' accounts, never the
+firm's wallets; anything else is a 404 (never a 403, which would confirm that it exists)."""
 
 import pytest
 
@@ -46,10 +46,30 @@ def test_alice_gets_404_for_a_globex_owned_account(api, alice, accounts):
     assert_error(api.as_user(alice).get("/api/v1/custody-accounts/GLOBEX-COLL/"), 404, "not_found")
 
 
-def test_alice_sees_the_firms_accounts_and_acmes_only(api, alice, accounts):
+def test_alice_sees_acmes_accounts_only_never_the_firms_wallets(api, alice, accounts):
     body = api.as_user(alice).get("/api/v1/custody-accounts/").json()
-    assert [a["code"] for a in body["results"]] == ["ACME-COLL", "FIRM-INV"]
-    assert api.as_user(alice).get("/api/v1/custody-accounts/FIRM-INV/").status_code == 200
+    assert [a["code"] for a in body["results"]] == ["ACME-COLL"]
+    assert_error(api.as_user(alice).get("/api/v1/custody-accounts/FIRM-INV/"), 404, "not_found")
+
+
+def test_on_the_accounts_page_a_trader_sees_their_counterparties_accounts_never_the_firms(
+    client, alice, accounts
+):
+    """The probe: alice opened /refdata/accounts/ and saw the firm's inventory and treasury wallets."""
+    client.force_login(alice)
+    page = client.get("/refdata/accounts/").content.decode()
+    assert "ACME-COLL" in page and "FIRM-INV" not in page and "GLOBEX-COLL" not in page
+    csv = client.get("/refdata/accounts/?format=csv").content.decode()
+    assert "ACME-COLL" in csv and "FIRM-INV" not in csv
+    assert client.get("/refdata/accounts/FIRM-INV/").status_code == 404
+    assert client.get("/refdata/accounts/GLOBEX-COLL/").status_code == 404
+    assert client.get("/refdata/accounts/ACME-COLL/").status_code == 200
+
+
+def test_desk_staff_see_the_firms_accounts_on_the_page(client, bob, accounts):
+    client.force_login(bob)
+    page = client.get("/refdata/accounts/").content.decode()
+    assert all(code in page for code in ("ACME-COLL", "FIRM-INV", "GLOBEX-COLL"))
 
 
 def test_a_counterparty_out_of_scope_looks_like_one_that_does_not_exist(api, alice, globex):
@@ -91,6 +111,6 @@ def test_a_traders_write_is_refused_before_any_lookup(api, alice, globex):
     before = refdata_state()
     client = api.as_user(alice)
     for code in ("GLOBEX", "NOSUCH"):
-        response = send(client, "patch", f"/api/v1/counterparties/{code}/", {"risk_rating": "low"})
+        response = send(client, "patch", f"/api/v1/counterparties/{code}/", {"legal_name": "Mine now"})
         assert_error(response, 403, "permission_denied")
     assert refdata_state() == before

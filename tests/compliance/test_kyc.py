@@ -79,9 +79,16 @@ def test_kyc_can_be_read_by_the_desk_and_is_404_when_missing(api, carl, bob, acm
     assert api.as_user(bob).get(f"{URL}ACME/").json()["status"] == "pending"
 
 
-def test_the_kyc_page_sets_kyc_for_compliance_only(client, carl, bob, acme):
-    client.force_login(bob)
+def test_the_kyc_page_sets_kyc_for_compliance_only(client, carl, bob, alice, acme):
+    # Readers of KYC (the API's and the page's alike: compliance.kyc.view) see it; only compliance sets it.
+    client.force_login(alice)
     assert client.get(reverse("compliance:kyc")).status_code == 403
+    client.force_login(bob)
+    page = client.get(reverse("compliance:kyc"))
+    assert page.status_code == 200 and "Set KYC" not in page.content.decode()
+    form = {"status": "approved", "risk_rating": "low", "expires_on": _in(90)}
+    assert client.post(reverse("compliance:set_kyc", args=["ACME"]), form).status_code == 403
+    assert not KycProfile.objects.exists()
     client.force_login(carl)
     assert 'data-counterparty="ACME"' in client.get(reverse("compliance:kyc")).content.decode()
     client.post(
@@ -89,3 +96,50 @@ def test_the_kyc_page_sets_kyc_for_compliance_only(client, carl, bob, acme):
         {"status": "approved", "risk_rating": "low", "expires_on": _in(90)},
     )
     assert is_cleared(acme)
+
+
+# --- the risk rating is compliance's ---------------------------------------------------------------
+
+
+def test_the_kyc_sets_the_counterpartys_risk_rating(api, carl, acme):
+    assert acme.risk_rating == "low"
+    response = api.as_user(carl).post(
+        URL,
+        {"counterparty": "ACME", "status": "approved", "risk_rating": "high", "expires_on": _in(90)},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    acme.refresh_from_db()
+    assert acme.risk_rating == "high"
+
+
+def test_the_kyc_page_sets_the_risk_rating_too(client, carl, globex):
+    client.force_login(carl)
+    client.post(
+        reverse("compliance:set_kyc", args=["GLOBEX"]),
+        {"status": "approved", "risk_rating": "low", "expires_on": _in(90)},
+    )
+    globex.refresh_from_db()
+    assert globex.risk_rating == "low"
+
+
+def test_the_risk_rating_is_written_by_refdatas_service_with_compliances_action(bob, carl, acme):
+    from borrowdesk.errors import PermissionDeniedError
+    from borrowdesk.refdata.services import set_risk_rating
+
+    with pytest.raises(PermissionDeniedError):
+        set_risk_rating(actor=bob, counterparty=acme, risk_rating="high")
+    acme.refresh_from_db()
+    assert acme.risk_rating == "low"
+    assert set_risk_rating(actor=carl, counterparty=acme, risk_rating="medium").risk_rating == "medium"
+
+
+def test_a_refused_kyc_leaves_the_rating_as_it_was(api, bob, acme):
+    response = api.as_user(bob).post(
+        URL,
+        {"counterparty": "ACME", "status": "approved", "risk_rating": "high", "expires_on": _in(90)},
+        format="json",
+    )
+    assert response.status_code == 403
+    acme.refresh_from_db()
+    assert (acme.risk_rating, KycProfile.objects.exists()) == ("low", False)

@@ -28,7 +28,9 @@ def _text(response):
 @pytest.mark.parametrize("page", DESK_PAGES)
 @pytest.mark.parametrize("who", ["bob", "olivia", "rita", "carl", "tess", "mona", "audrey", "adam"])
 def test_desk_roles_see_the_inventory_pages(login, personas, loan, page, who):
-    assert login(personas[who]).get(reverse(page)).status_code == 200
+    # Compliance reads the ledger but not the borrow book (loans.view), as its navigation says.
+    expected = 403 if (who, page) == ("carl", "inventory:loans") else 200
+    assert login(personas[who]).get(reverse(page)).status_code == expected
 
 
 @pytest.mark.parametrize(

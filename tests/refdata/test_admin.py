@@ -13,7 +13,6 @@ INITECH = {
     "legal_name": "Initech Ltd",
     "kind": "client",
     "jurisdiction": "US",
-    "risk_rating": "medium",
     "is_active": "on",
 }
 
@@ -53,10 +52,11 @@ def test_adding_a_counterparty_in_the_admin_is_audited_as_the_admin(admin_client
 
 
 def test_changing_a_counterparty_in_the_admin_goes_through_the_service(admin_client, adam, acme):
+    # The risk rating is read-only here (compliance's, set with the KYC): a posted one is ignored.
     response = admin_client.post(f"{ADMIN}counterparty/{acme.pk}/change/", {**INITECH, "risk_rating": "high"})
     assert response.status_code == 302
     acme.refresh_from_db()
-    assert (acme.code, acme.legal_name, acme.risk_rating) == ("ACME", "Initech Ltd", "high")  # code read-only
+    assert (acme.code, acme.legal_name, acme.risk_rating) == ("ACME", "Initech Ltd", "low")  # code read-only
     [event] = Events.objects.filter(
         pgh_obj_model="refdata.Counterparty", pgh_obj_id=str(acme.pk), pgh_label="update"
     )
@@ -126,3 +126,29 @@ def test_a_non_staff_user_is_sent_to_the_admin_login(client, bob):
     response = client.get(f"{ADMIN}counterparty/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_risk_rating_is_shown_read_only_in_the_admin(admin_client, acme):
+    form = admin_client.get(f"{ADMIN}counterparty/{acme.pk}/change/").context["adminform"].form
+    assert "risk_rating" not in form.fields
+
+
+@pytest.mark.parametrize("model", ["counterparty", "custodyaccount"])
+def test_opening_a_sensitive_records_admin_page_is_logged(admin_client, adam, acme_wallet, model):
+    from borrowdesk.access.models import AccessLog
+
+    obj = acme_wallet.owner if model == "counterparty" else acme_wallet
+    assert admin_client.get(f"{ADMIN}{model}/{obj.pk}/change/").status_code == 200
+    entry = AccessLog.objects.get()
+    assert (entry.user, entry.view_name, entry.object_ref) == (
+        adam,
+        f"admin:refdata_{model}_change",
+        f"object_id={obj.pk}",
+    )
+
+
+def test_the_admin_list_of_assets_is_not_a_sensitive_read(admin_client, btc):
+    from borrowdesk.access.models import AccessLog
+
+    assert admin_client.get(f"{ADMIN}asset/{btc.pk}/change/").status_code == 200
+    assert not AccessLog.objects.exists()

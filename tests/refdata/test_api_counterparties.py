@@ -55,24 +55,39 @@ def test_ops_creates_a_counterparty_medium_risk_by_default(api, bob):
 
 
 def test_ops_replaces_a_counterparty_with_put(api, bob, acme):
-    body = {"legal_name": "Acme Holdings plc", "kind": "lender", "jurisdiction": "IE", "risk_rating": "high"}
+    body = {"legal_name": "Acme Holdings plc", "kind": "lender", "jurisdiction": "IE"}
     response = send(api.as_user(bob), "put", f"{URL}ACME/", body)
-    assert (response.status_code, response.json()) == (200, {"code": "ACME", **body, "is_active": True})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"code": "ACME", **body, "risk_rating": "low", "is_active": True},
+    )
     acme.refresh_from_db()
     assert (acme.legal_name, acme.kind, acme.jurisdiction, acme.risk_rating) == (
         "Acme Holdings plc",
         "lender",
         "IE",
-        "high",
+        "low",
     )
 
 
-def test_ops_raises_a_risk_rating_with_patch_and_nothing_else_changes(api, bob, acme, globex):
-    response = send(api.as_user(bob), "patch", f"{URL}ACME/", {"risk_rating": "high"})
-    assert (response.status_code, response.json()["risk_rating"]) == (200, "high")
-    acme.refresh_from_db()
-    assert (acme.legal_name, acme.risk_rating) == ("Acme Trading Ltd", "high")
-    assert Counterparty.objects.get(code="GLOBEX").risk_rating == "medium"
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_the_risk_rating_is_read_only_here_it_is_compliances(api, bob, adam, acme, method):
+    """The probe: ops lowered a rating to shorten its own approval path. The rating is set with the KYC."""
+    before = refdata_state()
+    body = {"legal_name": "Acme Trading Ltd", "kind": "client", "jurisdiction": "US", "risk_rating": "high"}
+    for user in (bob, adam):
+        response = send(api.as_user(user), method, f"{URL}ACME/", body)
+        assert assert_error(response, 400, "invalid", "risk_rating")["fields"]["risk_rating"] == [
+            "Set by compliance with the counterparty's KYC."
+        ]
+    assert refdata_state() == before
+
+
+def test_a_new_counterparty_cannot_be_given_a_risk_rating(api, bob):
+    before = refdata_state()
+    response = send(api.as_user(bob), "post", URL, {**INITECH, "risk_rating": "low"})
+    assert_error(response, 400, "invalid", "risk_rating")
+    assert refdata_state() == before
 
 
 @pytest.mark.parametrize(

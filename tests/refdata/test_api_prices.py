@@ -12,27 +12,29 @@ from tests.refdata.helpers import assert_error, refdata_state, send
 URL = "/api/v1/prices/"
 
 
-def test_ops_records_a_price_and_gets_it_back_with_decimals_as_strings(api, bob, btc):
+def test_the_feed_records_a_price_and_gets_it_back_with_decimals_as_strings(api, pete, btc):
     body = {"asset": "BTC", "price_usd": "64250.5", "as_of": "2026-11-24T16:00:00+00:00", "source": "desk"}
-    response = send(api.as_user(bob), "post", URL, body)
+    response = send(api.as_user(pete), "post", URL, body)
     assert response.status_code == 201, response.json()
     assert response.json() == {
+        "id": Price.objects.get().pk,
         "asset": "BTC",
         "price_usd": "64250.50000000",
         "as_of": "2026-11-24T16:00:00Z",
         "source": "desk",
+        "status": "applied",
     }
     assert Price.objects.get(asset=btc).source == "desk"
 
 
-def test_a_price_as_a_json_number_keeps_its_exact_value(api, bob, btc):
-    response = send(api.as_user(bob), "post", URL, '{"asset": "BTC", "price_usd": 0.1}')
+def test_a_price_as_a_json_number_keeps_its_exact_value(api, pete, btc):
+    response = send(api.as_user(pete), "post", URL, '{"asset": "BTC", "price_usd": 0.1}')
     assert (response.status_code, response.json()["price_usd"]) == (201, "0.10000000")
 
 
-def test_a_price_without_time_or_source_is_a_manual_mark_now(api, bob, btc):
+def test_a_price_without_time_or_source_is_a_manual_mark_now(api, pete, btc):
     before = timezone.now()
-    response = send(api.as_user(bob), "post", URL, {"asset": "BTC", "price_usd": 64000})
+    response = send(api.as_user(pete), "post", URL, {"asset": "BTC", "price_usd": 64000})
     assert (response.status_code, response.json()["source"]) == (201, "manual")
     assert Price.objects.get().as_of >= before
 
@@ -58,9 +60,9 @@ def test_the_latest_price_of_one_asset(api, alice, btc, eth):
     assert [p["asset"] for p in body["results"]] == ["ETH"]
 
 
-def test_a_recorded_price_becomes_the_mark(api, bob, btc):
+def test_a_recorded_price_becomes_the_mark(api, pete, btc):
     PriceFactory(asset=btc, price_usd="60000", as_of=timezone.now() - timedelta(hours=1))
-    send(api.as_user(bob), "post", URL, {"asset": "BTC", "price_usd": "61000"})
+    send(api.as_user(pete), "post", URL, {"asset": "BTC", "price_usd": "61000"})
     assert api.get(URL).json()["results"][0]["price_usd"] == "61000.00000000"
 
 
@@ -88,25 +90,25 @@ def test_a_recorded_price_becomes_the_mark(api, bob, btc):
         ({"source": ""}, "source"),
     ],
 )
-def test_a_bad_price_is_400_and_writes_nothing(api, bob, btc, body, field):
+def test_a_bad_price_is_400_and_writes_nothing(api, pete, btc, body, field):
     before = refdata_state()
-    response = send(api.as_user(bob), "post", URL, {"asset": "BTC", "price_usd": "100", **body})
+    response = send(api.as_user(pete), "post", URL, {"asset": "BTC", "price_usd": "100", **body})
     assert_error(response, 400, "invalid", field)
     assert refdata_state() == before
 
 
 @pytest.mark.parametrize("raw", ["1e309", "-1e309", "1E+400", "0.000000001", "-0.5"])
-def test_a_bad_price_as_a_json_number_is_400_invalid_and_writes_nothing(api, bob, btc, raw):
+def test_a_bad_price_as_a_json_number_is_400_invalid_and_writes_nothing(api, pete, btc, raw):
     before = refdata_state()
-    response = send(api.as_user(bob), "post", URL, f'{{"asset": "BTC", "price_usd": {raw}}}')
+    response = send(api.as_user(pete), "post", URL, f'{{"asset": "BTC", "price_usd": {raw}}}')
     assert_error(response, 400, "invalid", "price_usd")
     assert refdata_state() == before
 
 
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity"])
-def test_a_non_finite_json_constant_is_400_parse_error_and_writes_nothing(api, bob, btc, raw):
+def test_a_non_finite_json_constant_is_400_parse_error_and_writes_nothing(api, pete, btc, raw):
     before = refdata_state()
-    response = send(api.as_user(bob), "post", URL, f'{{"asset": "BTC", "price_usd": {raw}}}')
+    response = send(api.as_user(pete), "post", URL, f'{{"asset": "BTC", "price_usd": {raw}}}')
     assert_error(response, 400, "parse_error")
     assert refdata_state() == before
 

@@ -20,8 +20,15 @@ def test_desk_staff_see_every_list(login, bob, name):
 
 
 @pytest.mark.parametrize("name", ["asset_list", "network_list", "venue_list"])
-def test_traders_do_not_see_desk_lists(login, alice, name):
-    assert login(alice).get(reverse(f"refdata:{name}")).status_code == 403
+def test_the_pages_of_assets_networks_and_venues_open_as_their_api_does(login, alice, pete, name):
+    # One action (refdata.view) decides the page and the API alike: a trader and the feed read them.
+    assert login(alice).get(reverse(f"refdata:{name}")).status_code == 200
+    assert login(pete).get(reverse(f"refdata:{name}")).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["counterparty_list", "account_list"])
+def test_the_price_feed_does_not_read_counterparties(login, pete, name):
+    assert login(pete).get(reverse(f"refdata:{name}")).status_code == 403
 
 
 def test_trader_sees_prices_and_only_their_counterparties(login, alice, acme, globex):
@@ -51,9 +58,9 @@ def test_csv_export(login, bob, acme):
 
 
 def test_counterparty_page_is_a_logged_sensitive_read_with_its_history(login, api, bob, acme):
-    api.as_user(bob).patch(f"/api/v1/counterparties/{acme.code}/", {"risk_rating": "high"}, format="json")
+    api.as_user(bob).patch(f"/api/v1/counterparties/{acme.code}/", {"kind": "lender"}, format="json")
     page = login(bob).get(reverse("refdata:counterparty_detail", args=["ACME"])).content.decode()
-    assert "risk_rating" in page and "bob" in page  # the change and who made it
+    assert "lender" in page and "bob" in page  # the change and who made it
     log = AccessLog.objects.get()
     assert (log.user, log.view_name, log.object_ref) == (bob, "refdata:counterparty_detail", "code=ACME")
 
@@ -134,11 +141,9 @@ def test_unknown_network_or_venue_is_404(login, bob, name):
     ("name", "code"),
     [("asset_detail", "BTC"), ("network_detail", "ethereum"), ("venue_detail", "COINVAULT")],
 )
-def test_traders_do_not_see_desk_detail_pages(login, alice, btc, ethereum, coinvault, name, code):
-    # Like the desk lists (and the asset page): a trader is refused, whether or not the code exists.
+def test_traders_read_asset_network_and_venue_pages(login, alice, btc, ethereum, coinvault, name, code):
     client = login(alice)
-    assert client.get(reverse(f"refdata:{name}", args=[code])).status_code == 403
-    assert client.get(reverse(f"refdata:{name}", args=["nope"])).status_code == 403
+    assert client.get(reverse(f"refdata:{name}", args=[code])).status_code == 200
 
 
 @pytest.mark.parametrize(

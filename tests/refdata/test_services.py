@@ -59,7 +59,15 @@ def test_a_deactivated_user_cannot_write_even_with_the_role(bob):
 
 def test_a_role_without_the_change_permission_cannot_update(rita, acme):
     with pytest.raises(PermissionDeniedError):
-        services.update_counterparty(actor=rita, counterparty=acme, risk_rating="high")
+        services.update_counterparty(actor=rita, counterparty=acme, legal_name="Acme Holdings plc")
+    acme.refresh_from_db()
+    assert acme.legal_name == "Acme Trading Ltd"
+
+
+def test_no_one_changes_a_risk_rating_through_the_counterparty_update(bob, adam, acme):
+    for actor in (bob, adam):
+        error = _refused(services.update_counterparty, actor=actor, counterparty=acme, risk_rating="high")
+        assert error.fields == {"risk_rating": ["Set by compliance with the counterparty's KYC."]}
     acme.refresh_from_db()
     assert acme.risk_rating == "low"
 
@@ -74,18 +82,18 @@ def test_a_created_counterparty_is_audited_with_the_acting_user(bob):
 
 
 def test_an_update_is_audited_with_the_acting_user(bob, acme):
-    services.update_counterparty(actor=bob, counterparty=acme, risk_rating="high")
+    services.update_counterparty(actor=bob, counterparty=acme, legal_name="Acme Holdings plc")
     [event] = _events(acme, "update")
-    assert (event.pgh_label, event.pgh_data["risk_rating"], event.pgh_context["user"]) == (
+    assert (event.pgh_label, event.pgh_data["legal_name"], event.pgh_context["user"]) == (
         "update",
-        "high",
+        "Acme Holdings plc",
         bob.pk,
     )
 
 
 def test_an_update_that_changes_nothing_records_no_event(bob, acme):
     before = _events(acme).count()
-    services.update_counterparty(actor=bob, counterparty=acme, risk_rating="low", legal_name=acme.legal_name)
+    services.update_counterparty(actor=bob, counterparty=acme, kind=acme.kind, legal_name=acme.legal_name)
     assert _events(acme).count() == before
 
 
@@ -189,7 +197,6 @@ def test_a_new_counterparty_is_medium_risk_and_active_by_default(bob):
         ({"jurisdiction": "USA"}, "jurisdiction"),
         ({"jurisdiction": "U1"}, "jurisdiction"),
         ({"kind": "friend"}, "kind"),
-        ({"risk_rating": "extreme"}, "risk_rating"),
         ({"legal_name": ""}, "legal_name"),
         ({"legal_name": "x" * 201}, "legal_name"),
     ],
@@ -208,16 +215,16 @@ def test_every_bad_field_is_reported_at_once(bob):
 
 def test_an_update_to_a_bad_value_changes_nothing(bob, acme):
     error = _refused(
-        services.update_counterparty, actor=bob, counterparty=acme, jurisdiction="gb", risk_rating="low"
+        services.update_counterparty, actor=bob, counterparty=acme, jurisdiction="gb", legal_name="Acme plc"
     )
     assert list(error.fields) == ["jurisdiction"]
 
 
 def test_update_reads_the_stored_row_not_the_callers_modified_copy(bob, acme):
     acme.legal_name = "Changed in memory only"
-    services.update_counterparty(actor=bob, counterparty=acme, risk_rating="high")
+    services.update_counterparty(actor=bob, counterparty=acme, kind="lender")
     stored = Counterparty.objects.get(code="ACME")
-    assert (stored.legal_name, stored.risk_rating) == ("Acme Trading Ltd", "high")
+    assert (stored.legal_name, stored.kind) == ("Acme Trading Ltd", "lender")
 
 
 # --- custody accounts -----------------------------------------------------------------------------
@@ -304,9 +311,9 @@ def test_many_accounts_may_have_no_address(bob, coinvault, firm_inventory):
 # --- prices ---------------------------------------------------------------------------------------
 
 
-def test_a_price_is_recorded_now_by_default(bob, btc):
+def test_a_price_is_recorded_now_by_default(pete, btc):
     before = timezone.now()
-    price = services.record_price(actor=bob, asset=btc, price_usd=Decimal("64250.5"))
+    price = services.record_price(actor=pete, asset=btc, price_usd=Decimal("64250.5"))
     assert (price.price_usd, price.source) == (Decimal("64250.5"), "manual")
     assert before <= price.as_of <= timezone.now()
 
@@ -323,25 +330,25 @@ def test_a_price_is_recorded_now_by_default(bob, btc):
         1.5,
     ],
 )
-def test_a_price_must_be_a_positive_finite_decimal_of_at_most_8_places(bob, btc, price_usd):
-    error = _refused(services.record_price, actor=bob, asset=btc, price_usd=price_usd)
+def test_a_price_must_be_a_positive_finite_decimal_of_at_most_8_places(pete, btc, price_usd):
+    error = _refused(services.record_price, actor=pete, asset=btc, price_usd=price_usd)
     assert list(error.fields) == ["price_usd"]
 
 
-def test_a_price_stamped_in_the_future_is_refused(bob, btc):
+def test_a_price_stamped_in_the_future_is_refused(pete, btc):
     as_of = timezone.now() + timedelta(hours=1)
-    error = _refused(services.record_price, actor=bob, asset=btc, price_usd=Decimal("1"), as_of=as_of)
+    error = _refused(services.record_price, actor=pete, asset=btc, price_usd=Decimal("1"), as_of=as_of)
     assert list(error.fields) == ["as_of"]
 
 
-def test_a_price_time_without_offset_is_refused(bob, btc):
+def test_a_price_time_without_offset_is_refused(pete, btc):
     as_of = timezone.now().replace(tzinfo=None) - timedelta(hours=1)
-    error = _refused(services.record_price, actor=bob, asset=btc, price_usd=Decimal("1"), as_of=as_of)
+    error = _refused(services.record_price, actor=pete, asset=btc, price_usd=Decimal("1"), as_of=as_of)
     assert list(error.fields) == ["as_of"]
 
 
-def test_a_price_source_longer_than_64_is_refused(bob, btc):
-    error = _refused(services.record_price, actor=bob, asset=btc, price_usd=Decimal("1"), source="x" * 65)
+def test_a_price_source_longer_than_64_is_refused(pete, btc):
+    error = _refused(services.record_price, actor=pete, asset=btc, price_usd=Decimal("1"), source="x" * 65)
     assert list(error.fields) == ["source"]
 
 

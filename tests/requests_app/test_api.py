@@ -264,9 +264,11 @@ def test_malformed_approval_json_is_a_parse_error(api, bob, pending):
 
 
 def test_trader_cannot_approve(api, alice, tom, pending):
-    response = _approve(api, tom, pending)  # tom does not even see ACME's request
-    assert (response.status_code, response.json()["code"]) == (404, "not_found")
-    response = _approve(api, alice, pending)  # a trader is not an approver, own request or not
+    # A trader is not an approver (requests.approve), own request or not: refused before any lookup,
+    # so the answer says nothing of whether the request exists.
+    response = _approve(api, tom, pending)
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+    response = _approve(api, alice, pending)
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
     assert _untouched(pending)
 

@@ -103,6 +103,7 @@ USERS = [
     ("manager", ["manager"], []),
     ("auditor", ["auditor"], []),
     ("admin", ["admin"], []),
+    ("pricing", ["pricing"], []),  # the price feed's service account: it posts the marks
 ]
 
 
@@ -142,15 +143,11 @@ class Command(BaseCommand):
         for code, name, kind in VENUES:
             if not Venue.objects.filter(code=code).exists():
                 refdata.create_venue(actor=admin, code=code, name=name, kind=kind)
-        for code, name, kind, jurisdiction, risk in COUNTERPARTIES:
+        for code, name, kind, jurisdiction, _ in COUNTERPARTIES:
             if not Counterparty.objects.filter(code=code).exists():
+                # Rated by compliance with the KYC (below), not here: the rating decides approval paths.
                 refdata.create_counterparty(
-                    actor=admin,
-                    code=code,
-                    legal_name=name,
-                    kind=kind,
-                    jurisdiction=jurisdiction,
-                    risk_rating=risk,
+                    actor=admin, code=code, legal_name=name, kind=kind, jurisdiction=jurisdiction
                 )
         for code, venue, network, address, owner, purpose in ACCOUNTS:
             if not CustodyAccount.objects.filter(code=code).exists():
@@ -163,10 +160,6 @@ class Command(BaseCommand):
                     address=address,
                     owner=Counterparty.objects.get(code=owner) if owner else None,
                 )
-        for symbol, *_, price in ASSETS:
-            asset = Asset.objects.get(symbol=symbol)
-            if not Price.objects.filter(asset=asset).exists():
-                refdata.record_price(actor=admin, asset=asset, price_usd=Decimal(price), source="demo")
         users = {}
         for username, roles, counterparties in USERS:
             users[username] = create_desk_user(
@@ -176,6 +169,14 @@ class Command(BaseCommand):
                 validate=False,
                 counterparties=[Counterparty.objects.get(code=c) for c in counterparties],
             )
+        # The marks come from the price feed (the pricing role), as in production: no approving role
+        # or administrator sets the prices that decide approval paths.
+        for symbol, *_, price in ASSETS:
+            asset = Asset.objects.get(symbol=symbol)
+            if not Price.objects.filter(asset=asset).exists():
+                refdata.record_price(
+                    actor=users["pricing"], asset=asset, price_usd=Decimal(price), source="demo feed"
+                )
         return users
 
     def _book(self, u: dict) -> None:
@@ -183,21 +184,16 @@ class Command(BaseCommand):
         asset = {a.symbol: a for a in Asset.objects.all()}
         acct = {a.code: a for a in CustodyAccount.objects.all()}
         expiry = business_date() + timedelta(days=365)
-        for code in ("ACME", "BLUEFIN", "GLOBEX", "LENDCO", "ARBDESK"):
+        # Compliance clears the counterparties and rates them with the KYC (HIGHTIDE's is pending).
+        for code, *_, risk in COUNTERPARTIES:
             set_kyc(
                 actor=u["compliance"],
                 counterparty=cp[code],
-                status="approved",
-                risk_rating=cp[code].risk_rating,
+                status="pending" if code == "HIGHTIDE" else "approved",
+                risk_rating=risk,
                 expires_on=expiry,
             )
-        set_kyc(
-            actor=u["compliance"],
-            counterparty=cp["HIGHTIDE"],
-            status="pending",
-            risk_rating="high",
-            expires_on=expiry,
-        )
+        cp = {c.code: c for c in Counterparty.objects.all()}  # as rated now
         for symbol, account, quantity in STOCK:
             with transaction.atomic():
                 receive(
