@@ -8,13 +8,12 @@ form error on the page (200, the form re-rendered with what was typed), never a 
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
+from borrowdesk.formatting import unpadded
 from borrowdesk.forms import add_domain_error
-from borrowdesk.pages import Column, display, table_page
+from borrowdesk.pages import Column, csv_response, table_page
 from borrowdesk.refdata.selectors import may_act_for
 from inventory import selectors, services
 from inventory.filters import JournalFilter, LoanFilter, PositionFilter
@@ -93,21 +93,11 @@ def availability(request):
     _require(request.user, DESK)
     rows = selectors.availability(request.GET.get("asset") or None)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="availability.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["Asset", "Available", "Allocated", "On loan", "Utilization"])
-        for row in rows:
-            writer.writerow(
-                [
-                    row.asset,
-                    display(row.available),
-                    display(row.allocated),
-                    display(row.on_loan),
-                    row.utilization,
-                ]
-            )
-        return response
+        return csv_response(
+            "availability",
+            ["Asset", "Available", "Allocated", "On loan", "Utilization"],
+            ([r.asset, r.available, r.allocated, r.on_loan, r.utilization] for r in rows),
+        )
     return render(request, "inventory/availability.html", {"rows": rows})
 
 
@@ -195,7 +185,7 @@ def _loan_page(request, loan: Loan, **forms):
     may_operate = has_role(request.user, *OPERATORS)
     context = {
         "loan": loan,
-        "return_form": ReturnForm(initial={"quantity": display(loan.open_quantity)}),
+        "return_form": ReturnForm(initial={"quantity": unpadded(loan.open_quantity)}),
         "recall_form": RecallForm(),
         "rerate_form": RerateForm(),
         "may_operate": may_operate,

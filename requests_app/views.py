@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
-from borrowdesk.pages import CappedPaginator
+from borrowdesk.pages import CappedPaginator, csv_response
 from borrowdesk.refdata.models import Asset
 from borrowdesk.refdata.selectors import mark
 from inventory.selectors import availability_by_asset_id, availability_for
@@ -222,32 +222,27 @@ def decline(request, pk: int):
 @login_required
 def export_csv(request):
     """CSV of the requests this user may see (filters as in the list)."""
-    import csv
-
     rows = selectors.visible_requests(request.user).order_by("-id")[:10000]
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="borrow-requests.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "id",
-            "status",
-            "counterparty",
-            "asset",
-            "quantity",
-            "min_quantity",
-            "max_rate_bps",
-            "approved_quantity",
-            "approved_rate_bps",
-            "urgency",
-            "submitted_at",
-            "first_action_at",
-            "decided_at",
-            "delivered_at",
-        ]
-    )
-    for r in rows:
-        writer.writerow(
+    header = [
+        "id",
+        "status",
+        "counterparty",
+        "asset",
+        "quantity",
+        "min_quantity",
+        "max_rate_bps",
+        "approved_quantity",
+        "approved_rate_bps",
+        "urgency",
+        "submitted_at",
+        "first_action_at",
+        "decided_at",
+        "delivered_at",
+    ]
+    return csv_response(
+        "borrow-requests",
+        header,
+        (
             [
                 r.pk,
                 r.status,
@@ -264,5 +259,6 @@ def export_csv(request):
                 r.decided_at,
                 r.delivered_at,
             ]
-        )
-    return response
+            for r in rows
+        ),
+    )

@@ -62,7 +62,7 @@ def test_asset_page_shows_its_price_history(login, bob):
     asset = AssetFactory(symbol="BTC")
     PriceFactory(asset=asset, price_usd="50000")
     page = login(bob).get(reverse("refdata:asset_detail", args=["BTC"])).content.decode()
-    assert "50000" in page
+    assert "$50,000.00" in page
 
 
 def test_list_pages_run_a_fixed_number_of_queries(login, bob, django_assert_num_queries):

@@ -35,7 +35,7 @@ def test_trader_portal_offers_only_granted_counterparties(login, alice, cleared_
 def test_quote_shows_availability_and_an_indicative_rate(login, alice, btc, stocked):
     page = login(alice).get(reverse("requests_app:quote"), {"asset": "BTC", "quantity": "2"}).content.decode()
     assert re.search(r'data-testid="available">10 BTC', page)
-    assert "bps/yr" in page and "$100000.00" in page  # 2 × $50,000
+    assert "bps/yr" in page and "$100,000.00" in page  # 2 × $50,000
 
 
 def test_submitting_the_form_creates_one_request_even_if_posted_twice(login, alice, cleared_acme, btc):
