@@ -149,7 +149,11 @@ def table_page(
             field.widget.attrs["class"] = (
                 "form-select form-select-sm" if select else "form-control form-control-sm"
             )
-    rows = filterset.qs if filterset is not None and filterset.is_bound and filterset.is_valid() else queryset
+    rows = queryset
+    if filterset is not None and filterset.is_bound:
+        # A filter that does not parse (a date out of range, a value outside the choices) shows its
+        # error beside the field and no rows, never every row as if it were not there.
+        rows = filterset.qs if filterset.is_valid() else queryset.none()
     sortable = {c.sort: c for c in columns if c.sort}
     sort = request.GET.get("sort", "")
     if sort.lstrip("-") in sortable:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from borrowdesk.access import selectors
+from borrowdesk.access.filters import AccessLogFilter
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.access.roles import has_role
 from borrowdesk.pages import Column, table_page
@@ -67,17 +68,13 @@ def audit(request):
 def access_log(request):
     """Who read which sensitive page or record, when, and from where."""
     _auditors_only(request.user)
-    rows = selectors.access_log()
-    if request.GET.get("user"):
-        rows = rows.filter(user__username=request.GET["user"])
-    if day := parse_date(request.GET.get("date", "")):
-        rows = rows.filter(at__date=day)
     return table_page(
         request,
         title="Access log",
-        queryset=rows,
+        queryset=selectors.access_log(),
+        filterset_class=AccessLogFilter,
         csv_name="access-log",
-        intro="Filter with ?user=NAME and ?date=YYYY-MM-DD.",
+        intro="Every read of a sensitive page or record: who, when and from where.",
         empty="No sensitive reads recorded for this filter.",
         columns=[
             Column("When", "at", sort="at"),
