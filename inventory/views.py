@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from borrowdesk.access.policy import allows
 from borrowdesk.access.roles import has_role
 from borrowdesk.errors import DomainError
 from borrowdesk.formatting import unpadded
@@ -149,6 +150,13 @@ LOAN_COLUMNS = [
 LOAN_FLAG_COLUMNS = [Column("Buy-in", "buy_in"), Column("Past maturity", "is_past_maturity")]
 
 
+def _loan_columns(user) -> list[Column]:
+    """A trader does not see the firm's account a loan was delivered from."""
+    if allows(user, "desk.internals.view"):
+        return LOAN_COLUMNS
+    return [c for c in LOAN_COLUMNS if c.path != "account.code"]
+
+
 @login_required
 def loans(request):
     """The borrow book: desk roles see every loan, a trader the loans of their counterparties."""
@@ -165,7 +173,7 @@ def loans(request):
             "end; a day is charged the morning after. Flags: a recall past due is for buy-in."
         ),
         empty="No loans match. Loans open when a borrow request is approved.",
-        columns=LOAN_COLUMNS + (LOAN_FLAG_COLUMNS if is_csv else []),
+        columns=_loan_columns(request.user) + (LOAN_FLAG_COLUMNS if is_csv else []),
         template="inventory/loans.html",
     )
 
@@ -193,6 +201,7 @@ def _loan_page(request, loan: Loan, **forms):
         "now": timezone.now(),
         "may_answer": bool(proposed) and may_act_for(request.user, loan.counterparty),
         "accruals": selectors.recent_accruals(loan),
+        "internals": allows(request.user, "desk.internals.view"),  # the firm's source account
         "errors": [],
         **forms,
     }
