@@ -16,6 +16,7 @@ from django.utils import timezone
 from borrowdesk.errors import InvalidInput
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+INVALID_DAY = "Enter a real date as YYYY-MM-DD, from 0001-01-01 to 9999-12-31."
 
 
 def filter_date(value: str | None, *, field: str) -> date | None:
@@ -29,8 +30,7 @@ def filter_date(value: str | None, *, field: str) -> date | None:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        message = "Enter a real date as YYYY-MM-DD, from 0001-01-01 to 9999-12-31."
-        raise InvalidInput(f"Invalid {field}: {message}", fields={field: [message]}) from None
+        raise InvalidInput(f"Invalid {field}: {INVALID_DAY}", fields={field: [INVALID_DAY]}) from None
 
 
 def day_bounds(

@@ -31,5 +31,6 @@ urlpatterns = [
     path("api/docs/", requires(PUBLIC)(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
 ]
 
+handler403 = "borrowdesk.views.permission_denied"
 handler404 = "borrowdesk.views.not_found"
 handler500 = "borrowdesk.views.server_error"

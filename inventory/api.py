@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from borrowdesk.serializers import DeskOnlyFields
 from inventory import selectors, services
 from inventory.filters import JournalFilter, LoanFilter, PositionFilter
 from inventory.models import Journal, Loan, Rerate
@@ -120,7 +121,8 @@ class AccrualSummaryOut(serializers.Serializer):
     total_fee = serializers.DecimalField(**QTY, source="accrued_fee")
 
 
-class LoanOut(serializers.Serializer):
+class LoanOut(DeskOnlyFields, serializers.Serializer):
+    desk_only = ("account",)  # the firm's account the loan was delivered from: not the borrower's business
     id = serializers.IntegerField()
     request = serializers.IntegerField(source="request_id", allow_null=True)
     counterparty = serializers.CharField(source="counterparty.code")
@@ -324,7 +326,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise NotFoundError("No such loan.") from None
 
     def _detail(self, pk) -> Response:
-        return Response(LoanDetailOut(self._get(pk)).data)
+        return Response(LoanDetailOut(self._get(pk), context={"request": self.request}).data)
 
     @extend_schema(responses=LoanDetailOut)
     def retrieve(self, request, pk=None):

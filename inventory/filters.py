@@ -6,21 +6,18 @@ unknown code matches nothing rather than being an error. A value outside a choic
 """
 
 import django_filters
-from django import forms
 
+from borrowdesk.filters import choice, code, yes_no
 from inventory.models import Journal, JournalKind, Loan, LoanStatus, Position
 from inventory.selectors import journals_touching
-
-# Flags filter as ?buy_in=true / false; the page's select says "any" rather than django's "Unknown".
-_YES_NO = forms.Select(choices=[("", "any"), ("true", "yes"), ("false", "no")])
 
 
 class PositionFilter(django_filters.FilterSet):
     """Over ``selectors.positions_by_account()`` (rows per asset and account)."""
 
-    asset = django_filters.CharFilter(field_name="asset__symbol", label="Asset")
-    account = django_filters.CharFilter(field_name="account__code", label="Account")
-    venue = django_filters.CharFilter(field_name="account__venue__code", label="Venue")
+    asset = code("asset__symbol", "Asset")
+    account = code("account__code", "Account")
+    venue = code("account__venue__code", "Venue")
 
     class Meta:
         model = Position
@@ -29,7 +26,7 @@ class PositionFilter(django_filters.FilterSet):
 
 class JournalFilter(django_filters.FilterSet):
     asset = django_filters.CharFilter(method="filter_asset", label="Asset")
-    kind = django_filters.ChoiceFilter(choices=JournalKind.choices, label="Kind")
+    kind = choice(JournalKind.choices, "Kind")
     loan = django_filters.NumberFilter(field_name="loan_id", label="Loan")
 
     class Meta:
@@ -41,14 +38,12 @@ class JournalFilter(django_filters.FilterSet):
 
 
 class LoanFilter(django_filters.FilterSet):
-    counterparty = django_filters.CharFilter(field_name="counterparty__code", label="Counterparty")
-    asset = django_filters.CharFilter(field_name="asset__symbol", label="Asset")
-    account = django_filters.CharFilter(field_name="account__code", label="Account")
-    status = django_filters.ChoiceFilter(choices=LoanStatus.choices, label="Status")
-    buy_in = django_filters.BooleanFilter(field_name="buy_in", label="Buy-in", widget=_YES_NO)
-    is_past_maturity = django_filters.BooleanFilter(
-        field_name="is_past_maturity", label="Past maturity", widget=_YES_NO
-    )
+    counterparty = code("counterparty__code", "Counterparty")
+    asset = code("asset__symbol", "Asset")
+    account = code("account__code", "Account")
+    status = choice(LoanStatus.choices, "Status")
+    buy_in = yes_no("Buy-in", field_name="buy_in")
+    is_past_maturity = yes_no("Past maturity", field_name="is_past_maturity")
 
     class Meta:
         model = Loan

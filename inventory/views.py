@@ -8,11 +8,10 @@ form error on the page (200, the form re-rendered with what was typed), never a 
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +20,9 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.declared import requires
 from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
+from borrowdesk.formatting import unpadded
 from borrowdesk.forms import add_domain_error
-from borrowdesk.pages import Column, display, table_page
+from borrowdesk.pages import Column, csv_response, table_page
 from borrowdesk.refdata.selectors import may_act_for
 from inventory import selectors, services
 from inventory.filters import JournalFilter, LoanFilter, PositionFilter
@@ -80,21 +80,11 @@ def _ledger_actions(user) -> list[dict[str, str]]:
 def availability(request):
     rows = selectors.availability(request.GET.get("asset") or None)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="availability.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["Asset", "Available", "Allocated", "On loan", "Utilization"])
-        for row in rows:
-            writer.writerow(
-                [
-                    row.asset,
-                    display(row.available),
-                    display(row.allocated),
-                    display(row.on_loan),
-                    row.utilization,
-                ]
-            )
-        return response
+        return csv_response(
+            "availability",
+            ["Asset", "Available", "Allocated", "On loan", "Utilization"],
+            ([r.asset, r.available, r.allocated, r.on_loan, r.utilization] for r in rows),
+        )
     return render(request, "inventory/availability.html", {"rows": rows})
 
 
@@ -145,6 +135,13 @@ LOAN_COLUMNS = [
 LOAN_FLAG_COLUMNS = [Column("Buy-in", "buy_in"), Column("Past maturity", "is_past_maturity")]
 
 
+def _loan_columns(user) -> list[Column]:
+    """A trader does not see the firm's account a loan was delivered from."""
+    if allows(user, "desk.internals.view"):
+        return LOAN_COLUMNS
+    return [c for c in LOAN_COLUMNS if c.path != "account.code"]
+
+
 @requires("loans.view")
 def loans(request):
     """The borrow book: desk roles see every loan, a trader the loans of their counterparties."""
@@ -160,7 +157,7 @@ def loans(request):
             "end; a day is charged the morning after. Flags: a recall past due is for buy-in."
         ),
         empty="No loans match. Loans open when a borrow request is approved.",
-        columns=LOAN_COLUMNS + (LOAN_FLAG_COLUMNS if is_csv else []),
+        columns=_loan_columns(request.user) + (LOAN_FLAG_COLUMNS if is_csv else []),
         template="inventory/loans.html",
     )
 
@@ -180,7 +177,7 @@ def _loan_page(request, loan: Loan, **forms):
     may_operate = allows(request.user, "loans.operate")
     context = {
         "loan": loan,
-        "return_form": ReturnForm(initial={"quantity": display(loan.open_quantity)}),
+        "return_form": ReturnForm(initial={"quantity": unpadded(loan.open_quantity)}),
         "recall_form": RecallForm(),
         "rerate_form": RerateForm(),
         "may_operate": may_operate,
@@ -188,6 +185,7 @@ def _loan_page(request, loan: Loan, **forms):
         "now": timezone.now(),
         "may_answer": bool(proposed) and may_act_for(request.user, loan.counterparty),
         "accruals": selectors.recent_accruals(loan),
+        "internals": allows(request.user, "desk.internals.view"),  # the firm's source account
         "errors": [],
         **forms,
     }

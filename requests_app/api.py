@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from borrowdesk.serializers import DeskOnlyFields
 from inventory.selectors import availability_by_asset_id
 from requests_app import priority, selectors, services
 from requests_app.filters import BorrowRequestFilter
@@ -25,7 +26,9 @@ RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 # --- output ---------------------------------------------------------------------------------------
 
 
-class ApprovalOut(serializers.Serializer):
+class ApprovalOut(DeskOnlyFields, serializers.Serializer):
+    desk_only = ("account",)
+
     step = serializers.IntegerField()
     role = serializers.CharField()
     who = serializers.CharField(source="user.username")
@@ -37,7 +40,8 @@ class ApprovalOut(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class BorrowRequestOut(serializers.Serializer):
+class BorrowRequestOut(DeskOnlyFields, serializers.Serializer):
+    desk_only = ("priority_score", "priority_parts", "source_account")
     id = serializers.IntegerField()
     status = serializers.CharField()
     counterparty = serializers.CharField(source="counterparty.code")
@@ -100,7 +104,8 @@ class QueueItemOut(BorrowRequestOut):
 
 
 def render_new(request_obj: BorrowRequest) -> dict:
-    """A just-submitted request as its detail GET renders it (no approvals yet; no re-read)."""
+    """A just-submitted request as its detail GET renders it to its submitter, a trader (no approvals
+    yet; no re-read): without the desk's priority score and its parts."""
     return {**BorrowRequestOut(request_obj).data, "approvals": []}
 
 
@@ -197,7 +202,7 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     @extend_schema(responses=BorrowRequestDetailOut)
     def retrieve(self, request, pk=None):
-        return Response(BorrowRequestDetailOut(self._get(pk)).data)
+        return Response(BorrowRequestDetailOut(self._get(pk), context={"request": request}).data)
 
     @extend_schema(
         request=SubmitIn,
@@ -229,7 +234,7 @@ class BorrowRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def _act(self, pk, service, **kwargs):
         obj = self._get(pk)  # scope first: out of scope is 404, never 403
         service(actor=self.request.user, request=obj.pk, **kwargs)
-        return Response(BorrowRequestDetailOut(self._get(pk)).data)
+        return Response(BorrowRequestDetailOut(self._get(pk), context={"request": self.request}).data)
 
     @extend_schema(request=ApproveIn, responses=BorrowRequestDetailOut)
     @action(detail=True, methods=["post"])
@@ -280,5 +285,5 @@ class ApprovalQueueView(APIView):
 
         paginator = Pagination()
         page = paginator.paginate_queryset(selectors.approval_queue(request.user), request, view=self)
-        context = {"availability": availability_by_asset_id()}
+        context = {"availability": availability_by_asset_id(), "request": request}
         return paginator.get_paginated_response(QueueItemOut(page, many=True, context=context).data)

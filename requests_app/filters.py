@@ -1,12 +1,13 @@
 import django_filters
 
+from borrowdesk.filters import choice, code
 from requests_app.models import BorrowRequest, RequestStatus
 
 
 class BorrowRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
-    counterparty = django_filters.CharFilter(field_name="counterparty__code")
-    asset = django_filters.CharFilter(field_name="asset__symbol")
+    status = choice(RequestStatus.choices, "Status")
+    counterparty = code("counterparty__code", "Counterparty")
+    asset = code("asset__symbol", "Asset")
 
     class Meta:
         model = BorrowRequest

@@ -16,8 +16,12 @@ RATE: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 
 
 class SubmitForm(DeskForm):
-    counterparty: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, to_field_name="code")
-    asset = forms.ModelChoiceField(queryset=Asset.objects.filter(is_active=True), to_field_name="symbol")
+    counterparty: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, to_field_name="code", empty_label="choose a counterparty"
+    )
+    asset = forms.ModelChoiceField(
+        queryset=Asset.objects.filter(is_active=True), to_field_name="symbol", empty_label="choose an asset"
+    )
     quantity = forms.DecimalField(**QTY, min_value=0)
     min_quantity = forms.DecimalField(
         **QTY, required=False, min_value=0, help_text="The least you would take; blank = all or nothing."
@@ -33,7 +37,7 @@ class SubmitForm(DeskForm):
         required=False, min_value=1, max_value=3650, label="Term (days)", help_text="Blank = open-ended."
     )
     settlement_account: forms.ModelChoiceField = forms.ModelChoiceField(
-        queryset=None, required=False, to_field_name="code"
+        queryset=None, required=False, to_field_name="code", empty_label="none given"
     )
     urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.NORMAL)
     needed_by = forms.DateTimeField(

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.declared import requires
 from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
+from borrowdesk.formatting import qty, unpadded
 from borrowdesk.forms import add_domain_error
-from borrowdesk.pages import CappedPaginator
+from borrowdesk.pages import CappedPaginator, csv_response
 from borrowdesk.refdata.models import Asset
 from borrowdesk.refdata.selectors import mark
 from inventory.selectors import availability_by_asset_id, availability_for
@@ -58,34 +59,58 @@ def new_request(request):
             except DomainError as error:
                 add_domain_error(form, error)
             else:
-                messages.success(
-                    request, f"Request #{body['id']} submitted: {body['status'].replace('_', ' ')}."
-                )
+                status = RequestStatus(body["status"]).label.lower()
+                messages.success(request, f"Request #{body['id']} submitted: {status}.")
+                shown = _quote(data["asset"].symbol, str(data["quantity"]))
+                if shown.get("exceeds"):
+                    messages.warning(
+                        request,
+                        f"{qty(data['quantity'])} {data['asset'].symbol} is more than the "
+                        f"{qty(shown['availability'].available)} available now: the desk may fill part "
+                        "of it (down to your minimum) or decline it.",
+                    )
                 return redirect("requests_app:mine")
+        symbol, typed = request.POST.get("asset", ""), request.POST.get("quantity", "")
     else:
-        form = SubmitForm(user=request.user, initial={"idempotency_key": uuid.uuid4().hex})
-    return render(request, "requests_app/new.html", {"form": form})
+        symbol, typed = request.GET.get("asset", ""), request.GET.get("quantity", "")
+        initial = {"idempotency_key": uuid.uuid4().hex, "asset": symbol or None, "quantity": typed or None}
+        form = SubmitForm(user=request.user, initial=initial)
+    # The panel beside the form shows the asset's figures on the first view and after a form error.
+    return render(request, "requests_app/new.html", {"form": form, **_quote(symbol, typed)})
 
 
 @requires("requests.submit")
 def quote(request):
     """htmx partial beside the intake form: availability, mark, notional and an indicative rate."""
-    asset = Asset.objects.filter(symbol=request.GET.get("asset", ""), is_active=True).first()
-    context: dict = {"asset": asset}
-    if asset is not None:
-        availability = availability_for(asset)
-        price = mark(asset)
-        try:
-            quantity = Decimal(request.GET.get("quantity") or "0")
-        except InvalidOperation:
-            quantity = Decimal(0)
-        context.update(
-            availability=availability,
-            price=price,
-            rate=priority.indicative_rate_bps(availability),
-            notional=(quantity * price.price_usd) if price and quantity.is_finite() else None,
-        )
+    context = _quote(request.GET.get("asset", ""), request.GET.get("quantity", ""))
     return render(request, "requests_app/new.html#quote", context)
+
+
+def _quote(symbol: str, quantity_text: str) -> dict:
+    """What the panel beside the form shows for an asset and a typed quantity: availability, mark,
+    notional, an indicative rate, and whether the quantity is more than is available now (a warning,
+    not a refusal: the desk may fill part of it, down to the minimum)."""
+    asset = Asset.objects.filter(symbol=symbol or "", is_active=True).first()
+    context: dict = {"asset": asset}
+    if asset is None:
+        return context
+    availability = availability_for(asset)
+    price = mark(asset)
+    try:
+        quantity = Decimal(quantity_text or "0")
+    except InvalidOperation:
+        quantity = Decimal(0)
+    if not quantity.is_finite():
+        quantity = Decimal(0)
+    context.update(
+        availability=availability,
+        price=price,
+        rate=priority.indicative_rate_bps(availability),
+        quantity=quantity,
+        notional=(quantity * price.price_usd) if price and quantity else None,
+        exceeds=quantity > availability.available,
+    )
+    return context
 
 
 @requires("requests.submit")
@@ -132,9 +157,10 @@ def detail(request, pk: int):
         "r": obj,
         "score": priority.live_score(obj),
         "parts": priority.live_parts(obj),
-        "approve_form": ApproveForm(initial={"quantity": obj.quantity}),
+        "approve_form": ApproveForm(initial={"quantity": unpadded(obj.quantity)}),
         "reject_form": RejectForm(),
         "can_decide": obj.status in AWAITING_APPROVAL and allows(request.user, "requests.approve"),
+        "internals": allows(request.user, "desk.internals.view"),  # priority and source account
     }
     return render(request, "requests_app/detail.html", context)
 
@@ -212,32 +238,27 @@ def decline(request, pk: int):
 @requires("requests.view")
 def export_csv(request):
     """CSV of the requests this user may see (filters as in the list)."""
-    import csv
-
     rows = selectors.visible_requests(request.user).order_by("-id")[:10000]
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="borrow-requests.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "id",
-            "status",
-            "counterparty",
-            "asset",
-            "quantity",
-            "min_quantity",
-            "max_rate_bps",
-            "approved_quantity",
-            "approved_rate_bps",
-            "urgency",
-            "submitted_at",
-            "first_action_at",
-            "decided_at",
-            "delivered_at",
-        ]
-    )
-    for r in rows:
-        writer.writerow(
+    header = [
+        "id",
+        "status",
+        "counterparty",
+        "asset",
+        "quantity",
+        "min_quantity",
+        "max_rate_bps",
+        "approved_quantity",
+        "approved_rate_bps",
+        "urgency",
+        "submitted_at",
+        "first_action_at",
+        "decided_at",
+        "delivered_at",
+    ]
+    return csv_response(
+        "borrow-requests",
+        header,
+        (
             [
                 r.pk,
                 r.status,
@@ -254,5 +275,6 @@ def export_csv(request):
                 r.decided_at,
                 r.delivered_at,
             ]
-        )
-    return response
+            for r in rows
+        ),
+    )

@@ -1,12 +1,13 @@
 import django_filters
 
+from borrowdesk.filters import choice, code
 from treasury.models import SettlementInstruction, SettlementKind, SettlementStatus
 
 
 class SettlementFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=SettlementStatus.choices)
-    kind = django_filters.ChoiceFilter(choices=SettlementKind.choices)
-    asset = django_filters.CharFilter(field_name="asset__symbol")
+    status = choice(SettlementStatus.choices, "Status")
+    kind = choice(SettlementKind.choices, "Kind")
+    asset = code("asset__symbol", "Asset")
 
     class Meta:
         model = SettlementInstruction

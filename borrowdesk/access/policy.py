@@ -69,6 +69,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "access_log.view": frozenset({"auditor", "admin"}),
     "admin.site": frozenset({"admin"}),  # the Django admin (users, configuration)
     "access.users.manage": frozenset({"admin"}),  # create users, grant roles and counterparties
+    "desk.internals.view": _DESK,  # the desk's own figures: priority scores, the firm's source accounts
 }
 
 # Segregation of duties, each enforced by the service named (listed here so there is one place to read).

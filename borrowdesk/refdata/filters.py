@@ -2,11 +2,12 @@
 
 References are filtered by code (``?venue=COINVAULT``), like everywhere in the API; an unknown code
 matches nothing rather than being an error, so a filter never tells a trader what exists outside
-their scope.
+their scope. Every filter is a labelled form field (choices by label, flags as any / yes / no).
 """
 
 import django_filters
 
+from borrowdesk.filters import choice, code, yes_no
 from borrowdesk.refdata.models import (
     AccountPurpose,
     Asset,
@@ -22,19 +23,25 @@ from borrowdesk.refdata.models import (
 
 
 class AssetFilter(django_filters.FilterSet):
+    is_stablecoin = yes_no("Stablecoin")
+    is_active = yes_no("Active")
+
     class Meta:
         model = Asset
         fields = ["is_stablecoin", "is_active"]
 
 
 class NetworkFilter(django_filters.FilterSet):
+    is_active = yes_no("Active")
+
     class Meta:
         model = Network
         fields = ["is_active"]
 
 
 class VenueFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=VenueKind.choices)
+    kind = choice(VenueKind.choices, "Kind")
+    is_active = yes_no("Active")
 
     class Meta:
         model = Venue
@@ -42,9 +49,10 @@ class VenueFilter(django_filters.FilterSet):
 
 
 class CounterpartyFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=CounterpartyKind.choices)
-    risk_rating = django_filters.ChoiceFilter(choices=RiskRating.choices)
-    jurisdiction = django_filters.CharFilter()
+    kind = choice(CounterpartyKind.choices, "Kind")
+    risk_rating = choice(RiskRating.choices, "Risk")
+    jurisdiction = django_filters.CharFilter(label="Jurisdiction")
+    is_active = yes_no("Active")
 
     class Meta:
         model = Counterparty
@@ -52,11 +60,12 @@ class CounterpartyFilter(django_filters.FilterSet):
 
 
 class CustodyAccountFilter(django_filters.FilterSet):
-    venue = django_filters.CharFilter(field_name="venue__code")
-    network = django_filters.CharFilter(field_name="network__code")
-    owner = django_filters.CharFilter(field_name="owner__code")
-    firm = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label="Owned by the firm")
-    purpose = django_filters.ChoiceFilter(choices=AccountPurpose.choices)
+    venue = code("venue__code", "Venue")
+    network = code("network__code", "Network")
+    owner = code("owner__code", "Owner")
+    firm = yes_no("Owned by the firm", field_name="owner", lookup_expr="isnull")
+    purpose = choice(AccountPurpose.choices, "Purpose")
+    is_active = yes_no("Active")
 
     class Meta:
         model = CustodyAccount
@@ -64,7 +73,7 @@ class CustodyAccountFilter(django_filters.FilterSet):
 
 
 class PriceFilter(django_filters.FilterSet):
-    asset = django_filters.CharFilter(field_name="asset__symbol")
+    asset = code("asset__symbol", "Asset")
 
     class Meta:
         model = Price

@@ -14,6 +14,7 @@ from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
+from borrowdesk.formatting import qty
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
 from inventory.errors import InsufficientInventory
@@ -204,8 +205,8 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
         check_quantity(quantity, loan.asset)
         if quantity > loan.open_quantity:
             raise InvalidInput(
-                f"Only {loan.open_quantity} {loan.asset.symbol} is open on loan {loan.pk}.",
-                fields={"quantity": [f"At most {loan.open_quantity}."]},
+                f"Only {qty(loan.open_quantity)} {loan.asset.symbol} is open on loan {loan.pk}.",
+                fields={"quantity": [f"At most {qty(loan.open_quantity)}."]},
             )
         return_to_available(asset=loan.asset, account=loan.account, quantity=quantity, loan=loan, actor=actor)
         loan.open_quantity -= quantity
@@ -246,8 +247,9 @@ def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Re
         already = sum((r.quantity for r in loan.recalls.filter(status=RecallStatus.OPEN)), Decimal(0))
         if quantity + already > loan.open_quantity:
             raise InvalidInput(
-                f"Recalls would exceed the open quantity ({loan.open_quantity}; {already} already recalled).",
-                fields={"quantity": [f"At most {loan.open_quantity - already}."]},
+                f"Recalls would exceed the open quantity ({qty(loan.open_quantity)}; {qty(already)} already "
+                "recalled).",
+                fields={"quantity": [f"At most {qty(loan.open_quantity - already)}."]},
             )
         if timezone.is_naive(due_at):
             due_at = timezone.make_aware(due_at)

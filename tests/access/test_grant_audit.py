@@ -74,8 +74,8 @@ def test_the_audit_page_says_whose_access_changed_and_to_what(adam, audrey, alic
         grant_counterparty(user=alice, counterparty=globex)
         bob.groups.add(Group.objects.get(name="risk"))
     page = login(audrey).get("/accounts/audit/").content.decode()
-    assert (
-        "access.CounterpartyGrant · alice: counterparty GLOBEX</td><td>counterparty_granted</td><td>adam"
-        in page
-    )
-    assert "access.RoleMembership · bob: role risk</td><td>role_added</td><td>adam" in page
+    # The object as words, the event's label as a badge, and who did it.
+    assert "Counterparty grant · alice: counterparty GLOBEX</td>" in page
+    assert "Counterparty granted</span></td><td>adam</td>" in page
+    assert "Role membership · bob: role risk</td>" in page
+    assert "Role added</span></td><td>adam</td>" in page

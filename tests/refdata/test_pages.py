@@ -60,7 +60,7 @@ def test_csv_export(login, bob, acme):
 def test_counterparty_page_is_a_logged_sensitive_read_with_its_history(login, api, bob, acme):
     api.as_user(bob).patch(f"/api/v1/counterparties/{acme.code}/", {"kind": "lender"}, format="json")
     page = login(bob).get(reverse("refdata:counterparty_detail", args=["ACME"])).content.decode()
-    assert "lender" in page and "bob" in page  # the change and who made it
+    assert "Kind" in page and "Lender" in page and "bob" in page  # the change (field and value by name), and who made it
     log = AccessLog.objects.get()
     assert (log.user, log.view_name, log.object_ref) == (bob, "refdata:counterparty_detail", "code=ACME")
 
@@ -69,7 +69,7 @@ def test_asset_page_shows_its_price_history(login, bob):
     asset = AssetFactory(symbol="BTC")
     PriceFactory(asset=asset, price_usd="50000")
     page = login(bob).get(reverse("refdata:asset_detail", args=["BTC"])).content.decode()
-    assert "50000" in page
+    assert "$50,000.00" in page
 
 
 def test_list_pages_run_a_fixed_number_of_queries(login, bob, django_assert_num_queries):
@@ -100,9 +100,12 @@ def test_network_page_shows_its_own_change_history(login, api, bob, ethereum):
     page = response.content.decode()
     assert "ethereum · Ethereum Mainnet" in page
     history = _history(page)
-    assert "<td>update</td><td>bob</td>" in history  # the change and who made it
-    assert "<code>name</code>: Ethereum → Ethereum Mainnet" in history
-    assert "<td>insert</td>" in history
+    assert "<td>Changed</td><td>bob</td>" in history  # the change and who made it
+    assert (
+        '<span class="field">Name</span>: <span class="old">Ethereum</span> → '
+        '<span class="new">Ethereum Mainnet' in history
+    )
+    assert "<td>Created</td>" in history
     assert "Polygon" not in history  # another network's change is not in this one's history
 
 
@@ -115,15 +118,21 @@ def test_venue_page_shows_its_own_change_history(login, api, bob, coinvault):
     page = response.content.decode()
     assert "COINVAULT · CoinVault Custody" in page
     history = _history(page)
-    assert "<td>update</td><td>bob</td>" in history
-    assert "<code>kind</code>: custodian → bank" in history
+    assert "<td>Changed</td><td>bob</td>" in history
+    assert (
+        '<span class="field">Kind</span>: <span class="old">Custodian</span> → <span class="new">Bank</span>'
+        in history
+    )
     assert "LedgerX" not in history
 
 
 def test_a_change_to_false_shows_false_not_an_empty_value(login, api, bob, ethereum):
     api.as_user(bob).patch("/api/v1/networks/ethereum/", {"is_active": False}, format="json")
     history = _history(login(bob).get(reverse("refdata:network_detail", args=["ethereum"])).content.decode())
-    assert "<code>is_active</code>: True → False" in history
+    assert (
+        '<span class="field">Is active</span>: <span class="old">yes</span> → <span class="new">no</span>'
+        in history
+    )
 
 
 @pytest.mark.parametrize(("name", "code"), [("network_list", "ethereum"), ("venue_list", "COINVAULT")])
@@ -167,4 +176,4 @@ def test_detail_pages_run_a_fixed_number_of_queries(
     with django_assert_num_queries(6):
         page = client.get(reverse(f"refdata:{name}", args=[code])).content.decode()
     history = _history(page)
-    assert history.count("<td>update</td>") == 6 and "<td>olivia</td>" in history
+    assert history.count("<td>Changed</td>") == 6 and "<td>olivia</td>" in history

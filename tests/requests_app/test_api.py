@@ -47,8 +47,8 @@ def test_trader_submits_a_request_for_a_granted_counterparty(api, alice, cleared
         "BTC",
         "1.500000000000000000",
     )
-    assert set(data["priority_parts"]) >= {"urgency", "revenue", "risk", "age"}
-    assert Decimal(data["priority_score"]) > 0
+    # The desk's priority score and its parts are the desk's, not the trader's (issue 8).
+    assert "priority_score" not in data and "priority_parts" not in data
 
 
 def test_request_of_an_uncleared_counterparty_goes_to_compliance_hold(api, alice, acme, btc, body):

@@ -35,7 +35,7 @@ def test_trader_portal_offers_only_granted_counterparties(login, alice, cleared_
 def test_quote_shows_availability_and_an_indicative_rate(login, alice, btc, stocked):
     page = login(alice).get(reverse("requests_app:quote"), {"asset": "BTC", "quantity": "2"}).content.decode()
     assert re.search(r'data-testid="available">10 BTC', page)
-    assert "bps/yr" in page and "$100000.00" in page  # 2 × $50,000
+    assert "bps/yr" in page and "$100,000.00" in page  # 2 × $50,000
 
 
 def test_submitting_the_form_creates_one_request_even_if_posted_twice(login, alice, cleared_acme, btc):
@@ -51,6 +51,34 @@ def test_form_errors_are_shown_inline_and_nothing_is_written(login, alice, clear
     assert response.status_code == 200
     assert 'data-field="quantity"' in response.content.decode()
     assert BorrowRequest.objects.count() == 0
+
+
+def test_the_availability_panel_stays_after_a_form_error(login, alice, cleared_acme, btc, stocked):
+    response = login(alice).post(reverse("requests_app:new"), _form(quantity="0.123456789"))
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-field="quantity"' in page
+    assert re.search(r'data-testid="available">10 BTC', page) and "bps/yr" in page
+    assert "Pick an asset" not in page
+    assert BorrowRequest.objects.count() == 0
+
+
+def test_more_than_available_is_a_warning_not_a_refusal(login, alice, cleared_acme, btc, stocked):
+    client = login(alice)
+    quote = client.get(reverse("requests_app:quote"), {"asset": "BTC", "quantity": "12.5"}).content.decode()
+    assert 'data-testid="exceeds"' in quote and "12.5 BTC is more than the 10 available now" in quote
+    within = client.get(reverse("requests_app:quote"), {"asset": "BTC", "quantity": "10"}).content.decode()
+    assert 'data-testid="exceeds"' not in within
+    response = client.post(reverse("requests_app:new"), _form(quantity="12.5"), follow=True)
+    assert BorrowRequest.objects.get().quantity == Decimal("12.5")  # submitted all the same
+    assert "12.5 BTC is more than the 10 available now" in response.content.decode()
+
+
+def test_messages_and_the_approval_box_show_quantities_unpadded(login, bob, submit, stocked):
+    request = submit(quantity=Decimal("5"))
+    page = login(bob).get(reverse("requests_app:detail", args=[request.pk])).content.decode()
+    assert 'value="5"' in page and "5.000000000000000000" not in page
+    queue = login(bob).get(reverse("requests_app:queue")).content.decode()
+    assert "5.000000000000000000" not in queue
 
 
 def test_non_traders_cannot_open_the_portal(login, bob):
