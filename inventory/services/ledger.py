@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection
 from borrowdesk.access.policy import require
 from borrowdesk.errors import InvalidInput
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from borrowdesk.refdata.services import check_account_carries
 from inventory.errors import InsufficientInventory, InvalidQuantity, UnbalancedJournal
 from inventory.models import Bucket, Journal, JournalKind, Loan
 
@@ -204,6 +205,7 @@ def receive(
     if not asset.is_active:
         raise InvalidInput(f"{asset.symbol} is inactive.", fields={"asset": ["Inactive asset."]})
     _require_firm_account(account)
+    check_account_carries(account, asset)  # an on-chain account holds only what its network carries
     check_quantity(quantity, asset)
     if cost_rate_bps is not None and (
         not isinstance(cost_rate_bps, Decimal)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0006_approval_rule_steps_are_approver_roles"),
+        ("requests_app", "0008_approval_append_only_and_audited"),
     ]
 
     operations = [

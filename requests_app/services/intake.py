@@ -14,6 +14,7 @@ from borrowdesk.audit import acting_as
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
+from borrowdesk.refdata.services import check_account_carries
 from compliance.selectors import is_cleared
 from inventory.selectors import availability_for
 from inventory.services import check_quantity
@@ -77,6 +78,9 @@ def submit_request(
         raise InvalidInput(
             UNKNOWN_SETTLEMENT_ACCOUNT, fields={"settlement_account": [UNKNOWN_SETTLEMENT_ACCOUNT]}
         )
+    if settlement_account is not None:
+        # A delivery goes on the account's network: it must carry the asset (ETH to a bitcoin wallet is lost).
+        check_account_carries(settlement_account, asset, field="settlement_account")
     now = timezone.now()
     if needed_by is not None and needed_by <= now:
         raise InvalidInput(

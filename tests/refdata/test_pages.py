@@ -60,7 +60,8 @@ def test_csv_export(login, bob, acme):
 def test_counterparty_page_is_a_logged_sensitive_read_with_its_history(login, api, bob, acme):
     api.as_user(bob).patch(f"/api/v1/counterparties/{acme.code}/", {"kind": "lender"}, format="json")
     page = login(bob).get(reverse("refdata:counterparty_detail", args=["ACME"])).content.decode()
-    assert "Kind" in page and "Lender" in page and "bob" in page  # the change (field and value by name), and who made it
+    # the change (field and value by name), and who made it
+    assert "Kind" in page and "Lender" in page and "bob" in page
     log = AccessLog.objects.get()
     assert (log.user, log.view_name, log.object_ref) == (bob, "refdata:counterparty_detail", "code=ACME")
 

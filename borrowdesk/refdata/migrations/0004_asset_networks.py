@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
-        ('refdata', '0002_counterparty_object_permissions'),
+        ('refdata', '0003_price_authority'),
     ]
 
     operations = [
