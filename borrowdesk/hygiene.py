@@ -87,8 +87,8 @@ def bad_request(request: HttpRequest, code: str, detail: str, field: str | None 
 
 
 class RequestHygieneMiddleware:
-    """Refuse NUL bytes and unpaired surrogates in the path (404), the query string and form fields
-    (400), and bodies over the size limit (400 ``too_large``), before any view sees them."""
+    """Refuse NUL bytes and unpaired surrogates in the path (404), the headers, the query string and
+    form fields (400), and bodies over the size limit (400 ``too_large``), before any view sees them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -98,6 +98,9 @@ class RequestHygieneMiddleware:
             from borrowdesk.views import not_found
 
             return not_found(request)
+        # Headers reach queries too (a token, a session key): WSGI gives them as latin-1, so a NUL.
+        if any(k.startswith("HTTP_") and isinstance(v, str) and "\x00" in v for k, v in request.META.items()):
+            return bad_request(request, "invalid", "A request header holds a NUL byte.")
         if name := _first_unsafe(request.GET):
             return bad_request(
                 request, "invalid", f"The query parameter {name} holds a NUL byte or an invalid character."

@@ -63,6 +63,16 @@ def test_a_clean_query_still_works(api, bob):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "header",
+    [{"HTTP_AUTHORIZATION": "Token abc\x00def"}, {"HTTP_COOKIE": "sessionid=abcdefgh\x00ijk"}],
+    ids=["token", "session cookie"],
+)
+def test_a_nul_in_a_header_that_reaches_a_query_is_a_400(client, db, header):
+    response = client.get("/api/v1/assets/", **header)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+
+
 # --- Form fields ---------------------------------------------------------------------------------
 
 
