@@ -394,7 +394,12 @@ class PriceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     feed's applies at once, an administrator's is an override); ``{id}/confirm/`` confirms an override."""
 
     permission_classes = [PolicyPermission]
-    access = {"list": "refdata.view", "create": "refdata.price.write", "confirm": "refdata.price.confirm"}
+    access = {
+        "list": "refdata.view",
+        "create": "refdata.price.write",
+        "pending": "refdata.price.confirm",
+        "confirm": "refdata.price.confirm",
+    }
     model = Price
     serializer_class = PriceOut
     filterset_class = PriceFilter
@@ -408,6 +413,13 @@ class PriceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         price = services.record_price(actor=request.user, **data.validated_data)
         return Response(PriceOut(price).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=PriceOut(many=True))
+    @action(detail=False, methods=["get"])
+    def pending(self, request):
+        """Overrides awaiting another administrator's confirmation, oldest first."""
+        page = self.paginate_queryset(selectors.pending_overrides())
+        return self.get_paginated_response(PriceOut(page, many=True).data)
 
     @extend_schema(request=None, responses=PriceOut)
     @action(detail=True, methods=["post"])

@@ -139,3 +139,11 @@ def test_the_probes_bypass_is_closed_a_large_request_keeps_its_two_step_path(
     request = submit_request(actor=personas["alice"], counterparty=acme, asset=btc, quantity=Decimal("30"))
     assert request.notional_usd == Decimal("2910000")
     assert request.required_steps == ["ops", "risk"]
+
+
+def test_administrators_find_the_overrides_awaiting_them(api, adam, adele, pete, marked):
+    override = _post(api, adam, "1").json()
+    _post(api, adam, "100100")  # within the tolerance: applied, not listed
+    body = api.as_user(adele).get(f"{URL}pending/").json()
+    assert [(p["id"], p["status"]) for p in body["results"]] == [(override["id"], "pending")]
+    assert_error(api.as_user(pete).get(f"{URL}pending/"), 403, "permission_denied")
