@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -71,7 +72,10 @@ def test_a_running_run_whose_owner_is_alive_blocks_a_duplicate(db):
 
 def test_a_run_whose_owner_died_is_taken_over_at_once_by_the_next_delivery(db):
     run, lease = _owned_elsewhere(task_id="celery-task-1")
-    lease.close()  # the owner's connection ends with its process: PostgreSQL frees the lock
+    lease.close()  # the owner's connection ends with its process: PostgreSQL frees the lock …
+    deadline = time.monotonic() + 10
+    while list(stuck_runs()) != [run] and time.monotonic() < deadline:
+        time.sleep(0.05)  # … as soon as its server process has exited, a moment after the close
     assert list(stuck_runs()) == [run]
     calls = []
     # The redelivered task carries the same task id; any later trigger would do the same.
