@@ -169,6 +169,6 @@ def test_every_list_page_fits_1280_pixels(at_1280, demo):
         assert page.locator("main").count() == 1, path
         _no_horizontal_scroll(page)
         page.screenshot(
-            path=str(ARTIFACTS / f"list-{username}{path.strip('/').replace('/', '-') or '-home'}.png")
+            path=str(ARTIFACTS / f"list-{username}-{path.strip('/').replace('/', '-') or 'home'}.png")
         )
         page.close()
