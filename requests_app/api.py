@@ -137,7 +137,9 @@ class ReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-UNKNOWN_SETTLEMENT_ACCOUNT = "Unknown settlement account, or not an active account of this counterparty."
+# The service's words for a refused counterparty or settlement account: whether it exists is not revealed.
+UNKNOWN_COUNTERPARTY = services.UNKNOWN_COUNTERPARTY
+UNKNOWN_SETTLEMENT_ACCOUNT = services.UNKNOWN_SETTLEMENT_ACCOUNT
 
 
 def _resolve_submit(user, data: dict) -> dict:
@@ -145,10 +147,7 @@ def _resolve_submit(user, data: dict) -> dict:
     the counterparty is the service's check (the same 400, the same message)."""
     counterparty = Counterparty.objects.filter(code=data["counterparty"], is_active=True).first()
     if counterparty is None:
-        raise InvalidInput(
-            "Unknown counterparty, or not one you act for.",
-            fields={"counterparty": ["Unknown counterparty, or not one you act for."]},
-        )
+        raise InvalidInput(UNKNOWN_COUNTERPARTY, fields={"counterparty": [UNKNOWN_COUNTERPARTY]})
     asset = Asset.objects.filter(symbol=data["asset"]).first()
     if asset is None:
         raise InvalidInput(f"Unknown asset {data['asset']!r}.", fields={"asset": ["Unknown asset."]})
