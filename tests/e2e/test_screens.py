@@ -19,7 +19,7 @@ WIDTH, HEIGHT = 1280, 800
 
 
 @pytest.fixture
-def demo(db):
+def demo(desk_config):  # the approval matrix and desk settings, even after a flushing test
     from borrowdesk.business_day import business_date
     from borrowdesk.operations.models import JobRun
 
