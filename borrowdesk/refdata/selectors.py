@@ -78,6 +78,16 @@ def applied_prices() -> QuerySet[Price]:
     return Price.objects.filter(status=PriceStatus.APPLIED)
 
 
+def mark_sql(asset_id: str) -> str:
+    """The mark rule as an SQL scalar subquery on the asset id expression ``asset_id``: the latest
+    applied price (pending overrides never count), as ``mark`` reads it. For a caller that reads the
+    mark in the same statement as other things (the approval's lock query)."""
+    return (
+        f"(SELECT p.price_usd FROM refdata_price p WHERE p.asset_id = {asset_id} "
+        f"AND p.status = '{PriceStatus.APPLIED}' ORDER BY p.as_of DESC, p.id DESC LIMIT 1)"
+    )
+
+
 def latest_prices() -> QuerySet[Price]:
     """The mark of every asset: its latest applied price (one query, DISTINCT ON asset)."""
     return (

@@ -15,6 +15,7 @@ from django.db import connection
 from borrowdesk import rows
 from borrowdesk.business_day import business_date
 from borrowdesk.refdata.models import Asset, Counterparty
+from borrowdesk.refdata.selectors import mark_sql
 from compliance.selectors import cleared_sql
 from requests_app.models import BorrowRequest
 from requests_app.services.matrix import Rule
@@ -39,10 +40,9 @@ def _lock_sql() -> str:
         "(SELECT json_agg(json_build_array(m.min_notional_usd::text, m.max_notional_usd::text, "
         "m.risk_ratings, m.steps) ORDER BY m.precedence) "
         "FROM requests_app_approvalrule m WHERE m.is_active) , "
-        # The asset's mark: its latest price, as borrowdesk.refdata.selectors.mark reads it (a test
-        # holds the two to the same answer). Read here to save the approval a round trip.
-        "(SELECT p.price_usd FROM refdata_price p WHERE p.asset_id = r.asset_id "
-        "ORDER BY p.as_of DESC, p.id DESC LIMIT 1) "
+        # The asset's mark, by refdata's own rule (``mark_sql``: the latest applied price, a pending
+        # override never counts). Read here to save the approval a round trip.
+        f"{mark_sql('r.asset_id')} "
         "FROM requests_app_borrowrequest r "
         "JOIN refdata_asset a ON a.id = r.asset_id "
         "JOIN refdata_counterparty c ON c.id = r.counterparty_id "

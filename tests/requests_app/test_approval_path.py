@@ -114,3 +114,19 @@ def test_the_mark_read_under_the_lock_is_the_refdata_mark(submit, btc, big_stock
     PriceFactory(asset=btc, price_usd=Decimal("62000"), as_of=now + timedelta(seconds=5))
     PriceFactory(asset=btc, price_usd=Decimal("1"), as_of=now - timedelta(days=1))
     assert locked_with_decisions(request.pk).mark_usd == mark(btc).price_usd == Decimal("62000")
+
+
+def test_a_pending_price_override_is_not_the_mark_under_the_lock(submit, btc, big_stock):
+    from borrowdesk.refdata.models import PriceStatus
+    from borrowdesk.refdata.selectors import mark
+    from requests_app.services.locking import locked_with_decisions
+
+    request = submit()
+    # An administrator's override awaiting a second administrator: it must not move the approval path.
+    PriceFactory(
+        asset=btc,
+        price_usd=Decimal("1"),
+        as_of=timezone.now() + timedelta(seconds=5),
+        status=PriceStatus.PENDING,
+    )
+    assert locked_with_decisions(request.pk).mark_usd == mark(btc).price_usd == Decimal("50000")
