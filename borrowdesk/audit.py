@@ -32,10 +32,3 @@ def acting_as_if(user):
     """``acting_as(user)``, or nothing when there is no user (a command, the seed): an acting user set
     further out (a request, an outer ``acting_as``) stands, instead of being blanked."""
     return acting_as(user) if user is not None else contextlib.nullcontext()
-
-
-# pghistory labels a statement with the acting user by prefixing it, and skips statements that start
-# with SELECT (reads). A SELECT that calls a database function writing audited rows (the final
-# approval's ``requests_open_loan``) starts with this comment instead, so its writes carry the acting
-# user like any other. (The ledger's function writes no audited table: journals are the audit.)
-WRITING_CALL = "/* writes */ "
