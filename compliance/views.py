@@ -46,5 +46,5 @@ def set_kyc(request, code: str):
     except DomainError as error:
         messages.error(request, f"{code}: {error.detail}")
     else:
-        messages.success(request, f"KYC of {code} is now {profile.status}.")
+        messages.success(request, f"KYC of {code} is now {profile.get_status_display().lower()}.")
     return redirect("compliance:kyc")

@@ -28,7 +28,7 @@ def settle_instruction(*, actor, instruction: SettlementInstruction) -> Settleme
     with acting_as(actor):
         instruction = _locked(instruction)
         if instruction.status not in (SettlementStatus.PENDING, SettlementStatus.FAILED):
-            raise InvalidState(f"Settlement {instruction.pk} is {instruction.status}.")
+            raise InvalidState(f"Settlement {instruction.pk} is {instruction.get_status_display().lower()}.")
         if instruction.kind == SettlementKind.LOAN_DELIVERY:
             if instruction.loan is None:
                 raise InvalidState(f"Settlement {instruction.pk} delivers no loan.")
@@ -52,7 +52,7 @@ def fail_instruction(*, actor, instruction: SettlementInstruction, reason: str) 
     with acting_as(actor):
         instruction = _locked(instruction)
         if instruction.status not in (SettlementStatus.PENDING, SettlementStatus.FAILED):
-            raise InvalidState(f"Settlement {instruction.pk} is {instruction.status}.")
+            raise InvalidState(f"Settlement {instruction.pk} is {instruction.get_status_display().lower()}.")
         instruction.status = SettlementStatus.FAILED
         instruction.failure_reason = reason[:500]
         instruction.attempts += 1

@@ -160,7 +160,10 @@ def deliver_loan(*, actor, loan: Loan) -> Loan:
     """
     loan = _locked(loan)
     if loan.status != LoanStatus.PENDING_DELIVERY:
-        raise InvalidState(f"Loan {loan.pk} is {loan.status}; only a loan pending delivery can be delivered.")
+        raise InvalidState(
+            f"Loan {loan.pk} is {loan.get_status_display().lower()}; "
+            "only a loan pending delivery can be delivered."
+        )
     if loan.hold_expires_at is not None and loan.hold_expires_at <= timezone.now():
         raise InvalidState(
             f"The hold of loan {loan.pk} expired at {loan.hold_expires_at:%Y-%m-%d %H:%M} UTC; it is being "
@@ -180,7 +183,10 @@ def cancel_loan(*, actor, loan: Loan, reason: str) -> Loan:
     """Never delivered: release the hold (allocated → available) and cancel the loan."""
     loan = _locked(loan)
     if loan.status != LoanStatus.PENDING_DELIVERY:
-        raise InvalidState(f"Loan {loan.pk} is {loan.status}; only a loan pending delivery can be cancelled.")
+        raise InvalidState(
+            f"Loan {loan.pk} is {loan.get_status_display().lower()}; "
+            "only a loan pending delivery can be cancelled."
+        )
     release_allocation(
         asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor, memo=reason
     )
@@ -201,7 +207,9 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status != LoanStatus.ACTIVE:
-            raise InvalidState(f"Loan {loan.pk} is {loan.status}; only an active loan can be returned.")
+            raise InvalidState(
+                f"Loan {loan.pk} is {loan.get_status_display().lower()}; only an active loan can be returned."
+            )
         check_quantity(quantity, loan.asset)
         if quantity > loan.open_quantity:
             raise InvalidInput(
@@ -242,7 +250,9 @@ def recall_loan(*, actor, loan: Loan, quantity: Decimal, due_at: datetime) -> Re
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status != LoanStatus.ACTIVE:
-            raise InvalidState(f"Loan {loan.pk} is {loan.status}; only an active loan can be recalled.")
+            raise InvalidState(
+                f"Loan {loan.pk} is {loan.get_status_display().lower()}; only an active loan can be recalled."
+            )
         check_quantity(quantity, loan.asset)
         already = sum((r.quantity for r in loan.recalls.filter(status=RecallStatus.OPEN)), Decimal(0))
         if quantity + already > loan.open_quantity:
@@ -272,7 +282,9 @@ def propose_rerate(*, actor, loan: Loan, rate_bps: Decimal, effective_date: date
     with acting_as(actor):
         loan = _locked(loan)
         if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
-            raise InvalidState(f"Loan {loan.pk} is {loan.status}; it cannot be rerated.")
+            raise InvalidState(
+                f"Loan {loan.pk} is {loan.get_status_display().lower()}; it cannot be rerated."
+            )
         if not isinstance(rate_bps, Decimal) or not rate_bps.is_finite() or not 0 <= rate_bps <= MAX_RATE_BPS:
             raise InvalidInput(
                 "rate_bps must be between 0 and 100000.", fields={"rate_bps": ["Out of range."]}
@@ -310,9 +322,12 @@ def decide_rerate(*, actor, rerate: Rerate, accept: bool) -> Rerate:
         if not may_act_for(actor, loan.counterparty):
             raise PermissionDeniedError("Only a trader for the borrower can answer a rerate.")
         if rerate.status != RerateStatus.PROPOSED:
-            raise InvalidState(f"This rerate is already {rerate.status}.")
+            raise InvalidState(f"This rerate is already {rerate.get_status_display().lower()}.")
         if loan.status not in (LoanStatus.ACTIVE, LoanStatus.PENDING_DELIVERY):
-            raise InvalidState(f"Loan {loan.pk} is {loan.status}; its rerate can no longer be answered.")
+            raise InvalidState(
+                f"Loan {loan.pk} is {loan.get_status_display().lower()}; "
+                "its rerate can no longer be answered."
+            )
         accrued = _last_accrued_date(loan)
         if accept and accrued is not None and rerate.effective_date <= accrued:
             # Accruals are immutable: accepting now would leave days already booked at the old rate

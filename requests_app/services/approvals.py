@@ -213,7 +213,10 @@ def approve_request(
     with acting_as(actor):
         request, decided, cleared, rules, mark_usd = locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
-            raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
+            raise InvalidState(
+                f"Request {request.pk} is {request.get_status_display().lower()}; "
+                "it is not awaiting approval."
+            )
         check_not_maker_or_repeat(request, actor, decided)
         if not reprice_path(request, rules, mark_usd):
             raise PriceUnavailable(
@@ -287,7 +290,10 @@ def reject_request(*, actor, request: BorrowRequest | int, reason: str) -> Borro
     with acting_as(actor):
         request, decided, *_ = locked_with_decisions(request)
         if request.status not in AWAITING_APPROVAL:
-            raise InvalidState(f"Request {request.pk} is {request.status}; it is not awaiting approval.")
+            raise InvalidState(
+                f"Request {request.pk} is {request.get_status_display().lower()}; "
+                "it is not awaiting approval."
+            )
         check_not_maker_or_repeat(request, actor, decided)
         done = sum(1 for _, decision in decided if decision == Decision.APPROVED)
         role = request.required_steps[done] if request.required_steps else request.next_role

@@ -123,7 +123,8 @@ def cancel_request(*, actor, request: BorrowRequest | int) -> BorrowRequest:
             raise PermissionDeniedError("Only the trader who submitted a request can cancel it.")
         if request.status not in (RequestStatus.SUBMITTED, RequestStatus.COMPLIANCE_HOLD, *AWAITING_APPROVAL):
             raise InvalidState(
-                f"Request {request.pk} is {request.status}; only a request not yet approved can be cancelled."
+                f"Request {request.pk} is {request.get_status_display().lower()}; "
+                "only a request not yet approved can be cancelled."
             )
         now = timezone.now()
         request.status, request.decided_at, request.next_role = RequestStatus.CANCELLED, now, ""

@@ -21,7 +21,9 @@ def _locked_offer(actor, request: BorrowRequest | int) -> Locked:
     if not may_act_for(actor, request.counterparty):
         raise PermissionDeniedError("Only a trader for this counterparty can answer the offer.")
     if request.status != RequestStatus.OFFERED:
-        raise InvalidState(f"Request {request.pk} is {request.status}; there is no offer to answer.")
+        raise InvalidState(
+            f"Request {request.pk} is {request.get_status_display().lower()}; there is no offer to answer."
+        )
     if request.offer_expires_at and request.offer_expires_at <= timezone.now():
         raise InvalidState("This offer has lapsed.")
     return locked
