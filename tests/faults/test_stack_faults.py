@@ -161,6 +161,13 @@ def _desk_now():
     return datetime.now(ZoneInfo("Europe/London"))
 
 
+def _done_once(rows) -> None:
+    # Done exactly once: one succeeded run. A second delivery racing it (beat's own 5-minute catch-up
+    # tick arriving with ours) is recorded as a skipped duplicate, which is the design, not a second run.
+    outcomes = [r[0] for r in rows]
+    assert outcomes.count("succeeded") == 1 and set(outcomes) <= {"succeeded", "skipped"}, outcomes
+
+
 def test_redis_down_reads_and_intake_work_a_missed_daily_tick_is_caught_up_once_and_queued_work_runs(desk):
     stack = desk
     status, _, content = stack.request(
@@ -206,7 +213,7 @@ def test_redis_down_reads_and_intake_work_a_missed_daily_tick_is_caught_up_once_
         timeout=60,
         what="the catch-up to run",
     )  # fmt: skip
-    assert [r[0] for r in runs(stack, "operations.daily_housekeeping", business_day)] == ["succeeded"]
+    _done_once(runs(stack, "operations.daily_housekeeping", business_day))
     send(stack, "operations.catch_up", window="fault-2")
     wait_for(
         lambda: sql(stack, "SELECT counts FROM operations_jobrun WHERE job='operations.catch_up' "
@@ -214,7 +221,7 @@ def test_redis_down_reads_and_intake_work_a_missed_daily_tick_is_caught_up_once_
         timeout=60,
         what="the second catch-up",
     )  # fmt: skip
-    assert [r[0] for r in runs(stack, "operations.daily_housekeeping", business_day)] == ["succeeded"]
+    _done_once(runs(stack, "operations.daily_housekeeping", business_day))
 
 
 def test_postgres_stopped_and_started_under_the_stack_it_serves_again_without_a_restart(desk):
