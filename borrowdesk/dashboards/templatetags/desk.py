@@ -13,40 +13,18 @@ from borrowdesk.access.roles import ROLE_LABELS
 register = template.Library()
 
 
-@register.filter
-def qty(value):
-    """A quantity with thousands separators and no padding: 18,000,000 · 2.5 · -0.00000001."""
-    return formatting.qty(value)
-
-
-@register.filter
-def plain_qty(value):
-    """A quantity for an input box: unpadded, no separators (what the form field parses back)."""
-    return formatting.unpadded(value)
-
-
-@register.filter
-def usd(value):
-    """Dollars with two decimals: $486,250.00."""
-    return formatting.usd(value)
-
-
-@register.filter
-def usd_price(value):
-    """A price in dollars: at least two decimals, more when it carries them ($0.00001234)."""
-    return formatting.usd_price(value)
-
-
-@register.filter
-def when(value):
-    """A time in the desk's time zone with the zone's name: 2026-12-01 09:30 GMT."""
-    return formatting.when(value)
-
-
-@register.filter
-def label(value):
-    """A stored code as words: pending_delivery → Pending delivery."""
-    return formatting.label(value)
+# The formatting functions themselves, under the names the templates use (each documents itself):
+# qty 18,000,000 · plain_qty for an input box · usd $486,250.00 · usd_price $0.00001234 ·
+# when 2026-12-01 09:30 GMT · label pending_delivery → Pending delivery.
+for _name, _function in {
+    "qty": formatting.qty,
+    "plain_qty": formatting.unpadded,
+    "usd": formatting.usd,
+    "usd_price": formatting.usd_price,
+    "when": formatting.when,
+    "label": formatting.label,
+}.items():
+    register.filter(_name, _function)
 
 
 @register.filter
