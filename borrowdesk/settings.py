@@ -290,3 +290,23 @@ OFFER_TTL_MINUTES = env.int("OFFER_TTL_MINUTES", default=60)  # an unanswered of
 INDICATIVE_BASE_RATE_BPS = env.int("INDICATIVE_BASE_RATE_BPS", default=500)  # at zero utilization
 # An administrator's manual price moving the mark by more than this (%) waits for a second administrator.
 PRICE_OVERRIDE_TOLERANCE_PCT = env.float("PRICE_OVERRIDE_TOLERANCE_PCT", default=5.0)
+
+# Collateral and limits (collateral/). Coverage = collateral value after haircuts / exposure.
+# Default levels when a counterparty has no agreement in force (ratios: 1.5 = 150 %).
+COLLATERAL_LEVELS = {
+    "return_ratio": env.str("COLLATERAL_RETURN_RATIO", default="1.75"),  # above: excess may be released
+    "required_ratio": env.str("COLLATERAL_REQUIRED_RATIO", default="1.50"),  # a call tops up to this
+    "warning_ratio": env.str("COLLATERAL_WARNING_RATIO", default="1.40"),
+    "call_ratio": env.str("COLLATERAL_CALL_RATIO", default="1.30"),  # below: margin call
+    "critical_ratio": env.str("COLLATERAL_CRITICAL_RATIO", default="1.15"),
+    "cure_period_hours": env.int("COLLATERAL_CURE_PERIOD_HOURS", default=24),
+    "call_due_hours": env.int("COLLATERAL_CALL_DUE_HOURS", default=24),
+}
+COLLATERAL_MARK_MAX_AGE_MINUTES = env.int("COLLATERAL_MARK_MAX_AGE_MINUTES", default=60)
+COLLATERAL_MARK_DIVERGENCE_PCT = env.str("COLLATERAL_MARK_DIVERGENCE_PCT", default="2")
+COLLATERAL_CONCENTRATION_COUNTERPARTY_PCT = env.str("COLLATERAL_CONCENTRATION_COUNTERPARTY_PCT", default="60")
+COLLATERAL_CONCENTRATION_FIRM_PCT = env.str("COLLATERAL_CONCENTRATION_FIRM_PCT", default="40")
+COLLATERAL_EXPIRY_WARNING_DAYS = env.int("COLLATERAL_EXPIRY_WARNING_DAYS", default=14)
+# The order in which a defaulted counterparty's loans are to be closed out: largest exposure first,
+# or the highest-rate, the oldest (exposure_desc, rate_desc, oldest_first).
+COLLATERAL_LIQUIDATION_ORDER = env.str("COLLATERAL_LIQUIDATION_ORDER", default="exposure_desc")

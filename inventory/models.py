@@ -28,6 +28,9 @@ class Bucket(models.TextChoices):
     ON_LOAN = "on_loan"
     IN_TRANSIT = "in_transit"
     EXTERNAL = "external"  # the counter-side of receipts and deliveries out; may go negative
+    # Collateral a counterparty pledged, held in its segregated collateral account (purpose collateral,
+    # owned by the pledging counterparty: the account is the key). The collateral app posts it.
+    PLEDGED = "pledged"
 
 
 class JournalKind(models.TextChoices):
@@ -38,6 +41,8 @@ class JournalKind(models.TextChoices):
     RETURN = "return"
     ADJUSTMENT = "adjustment"
     TRANSFER = "transfer"
+    PLEDGE = "pledge"  # collateral in: external → pledged
+    COLLATERAL_RELEASE = "collateral_release"  # collateral back to its owner: pledged → external
 
 
 _IMMUTABLE = [
@@ -49,7 +54,7 @@ _IMMUTABLE = [
 class Journal(models.Model):
     """One business event in the ledger. Immutable once written."""
 
-    kind = models.CharField(max_length=16, choices=JournalKind.choices)
+    kind = models.CharField(max_length=20, choices=JournalKind.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

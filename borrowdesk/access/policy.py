@@ -63,6 +63,20 @@ ACTIONS: dict[str, frozenset[str]] = {
     # Compliance.
     "compliance.kyc.view": frozenset({"compliance"}) | _APPROVERS | _OVERSIGHT,
     "compliance.kyc.write": frozenset({"compliance"}),  # KYC status, expiry and the risk rating
+    # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
+    # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
+    "collateral.view": _EVERYONE - {"compliance"},
+    "collateral.pledge": _OPS,  # book pledges and releases (a release is refused below required coverage)
+    # Risk configuration (haircut rules, limits, agreements): risk proposes, another risk user approves a
+    # loosening (segregation: never the proposer).
+    "collateral.config.view": _DESK,
+    "collateral.config.propose": frozenset({"risk"}),
+    "collateral.config.approve": frozenset({"risk"}),
+    "collateral.margin_call.operate": frozenset({"risk"}),  # note, cancel, escalate a margin call
+    "collateral.stress.view": frozenset({"risk", "manager", "auditor", "admin"}),
+    "collateral.stress.run": frozenset({"risk", "manager"}),  # a run moves nothing
+    "collateral.stress.edit": frozenset({"risk"}),  # save a new version of a scenario
+    "collateral.recall.view": _OPS | {"risk", "manager"},  # recall suggestions (recalls: loans.operate)
     # Operations and oversight.
     "operations.jobs.view": _OPS | _OVERSIGHT,
     "audit.view": frozenset({"auditor", "admin"}),  # the audit trail
@@ -81,6 +95,9 @@ SEGREGATION: dict[str, str] = {
     "at every step and the stricter one applies (requests_app.services).",
     "refdata.price.confirm": "A price override beyond the tolerance is confirmed by another user "
     "(borrowdesk.refdata.services).",
+    "collateral.config.approve": "A loosening of risk configuration (lower haircut, newly eligible asset, "
+    "higher limit, lower coverage levels) is approved by a risk user other than its proposer "
+    "(collateral.services; a CHECK constraint too).",
 }
 
 
