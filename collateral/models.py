@@ -50,6 +50,12 @@ class VersionedConfig(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     is_loosening = models.BooleanField(default=False, help_text="Needed a second risk user's approval.")
     comment = models.CharField(max_length=500, blank=True)
+    # A refused loosening keeps who refused it, when and why (never its proposer, like an approval).
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         abstract = True
@@ -64,6 +70,10 @@ class VersionedConfig(models.Model):
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("proposed_by")),
                 name=f"{prefix}_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(rejected_by__isnull=True) | ~Q(rejected_by=models.F("proposed_by")),
+                name=f"{prefix}_four_eyes_reject",
             ),
             # A loosening is in force only once approved.
             models.CheckConstraint(
