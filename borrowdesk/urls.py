@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("borrowdesk.refdata.api_urls")),
     path("", include("inventory.api_urls")),
     path("", include("compliance.api_urls")),
+    path("", include("collateral.api_urls")),
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
 ]
@@ -24,6 +25,7 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
+    path("collateral/", include("collateral.urls")),
     path("treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

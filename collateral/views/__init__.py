@@ -1,0 +1,2 @@
+"""Collateral pages, one module per concern (configuration, pledges, …); ``collateral/urls.py``
+routes to them."""
