@@ -22,7 +22,7 @@ class SettlementOut(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     loan = serializers.IntegerField(source="loan_id", allow_null=True)
-    counterparty = serializers.CharField(source="loan.counterparty.code", allow_null=True, default=None)
+    counterparty = serializers.CharField(source="counterparty_code", allow_null=True, default=None)
     asset = serializers.CharField(source="asset.symbol")
     from_account = serializers.CharField(source="from_account.code")
     to_account = serializers.CharField(source="to_account.code", allow_null=True, default=None)
@@ -33,6 +33,8 @@ class SettlementOut(serializers.Serializer):
     attempts = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     settled_at = serializers.DateTimeField(allow_null=True)
+    expires_on = serializers.DateField(allow_null=True, help_text="Collateral receipts: the pledge's expiry.")
+    reference = serializers.CharField()
 
 
 class FailIn(serializers.Serializer):

@@ -5,14 +5,20 @@ from django.db import models
 from django.db.models import Q
 
 from borrowdesk.audit import audited
-from borrowdesk.refdata.models import Asset, CustodyAccount
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from inventory.models import QTY, Loan
 
 
 class SettlementKind(models.TextChoices):
     LOAN_DELIVERY = "loan_delivery"
+    # Collateral a counterparty is to pledge: settling it books the pledge (collateral's
+    # book_pledge_from_settlement) in the settlement's transaction. from_account = to_account = the
+    # counterparty's collateral account (the ledger lines are its external and pledged buckets).
     COLLATERAL_RECEIPT = "collateral_receipt"
     RETURN = "return"
+    # Collateral going back to its owner after a release: the release already moved the ledger
+    # (pledged → external), so settling it only records that the coins went out.
+    COLLATERAL_RETURN = "collateral_return"
 
 
 class SettlementStatus(models.TextChoices):
@@ -47,6 +53,28 @@ class SettlementInstruction(models.Model):
     settled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Collateral legs (a loan's legs name their counterparty through the loan).
+    counterparty = models.ForeignKey(
+        Counterparty,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Collateral legs: the counterparty pledging or getting its collateral back.",
+    )
+    expires_on = models.DateField(
+        null=True, blank=True, help_text="Collateral receipts: the pledge's expiry."
+    )
+    # db_default: the approval's hot path inserts loan deliveries with SQL that does not name it.
+    reference = models.CharField(max_length=120, blank=True, default="", db_default="")
+    release = models.ForeignKey(
+        "collateral.Release",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Collateral returns: the release that moved the ledger.",
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -57,7 +85,23 @@ class SettlementInstruction(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"
             ),
+            models.CheckConstraint(
+                condition=~Q(kind="collateral_receipt")
+                | Q(counterparty__isnull=False, to_account__isnull=False),
+                name="settlement_collateral_receipt_names_its_pledge",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="collateral_return") | Q(counterparty__isnull=False, release__isnull=False),
+                name="settlement_collateral_return_names_its_release",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"SI{self.pk} {self.kind} {self.quantity} {self.asset_id} {self.status}"
+
+    @property
+    def counterparty_code(self) -> str | None:
+        """The counterparty of the leg: a collateral leg's own, a loan leg's borrower."""
+        if self.counterparty_id is not None:
+            return self.counterparty.code  # type: ignore[union-attr]
+        return self.loan.counterparty.code if self.loan_id is not None else None  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from treasury.models import SettlementInstruction, SettlementStatus
 def settlements(*, status: str | None = None) -> QuerySet[SettlementInstruction]:
     """The settlement queue: open legs (pending, failed) first by due time, then the rest newest first."""
     qs = SettlementInstruction.objects.select_related(
-        "asset", "from_account", "to_account", "loan", "loan__counterparty"
+        "asset", "from_account", "to_account", "loan", "loan__counterparty", "counterparty"
     )
     if status:
         qs = qs.filter(status=status)

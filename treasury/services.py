@@ -1,15 +1,25 @@
-"""Treasury writes: the settlement queue (transfers, buffers and reconciliation come with their issues)."""
+"""Treasury writes: the settlement queue (transfers, buffers and reconciliation come with their issues).
+
+Legs: a loan's delivery (settling moves the ledger: allocated → on loan), a collateral receipt (settling
+books the pledge through collateral's ``book_pledge_from_settlement``, in the same transaction) and a
+collateral return (queued when collateral is released; the release already moved the ledger, so
+settling it records only that the coins went out).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from borrowdesk.access.policy import require
-from borrowdesk.audit import acting_as
+from borrowdesk.audit import acting_as, acting_as_if
 from borrowdesk.errors import InvalidInput, InvalidState
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from collateral.models import Release
+from collateral.services.pledges import book_pledge_from_settlement, check_pledge
 from inventory.models import Loan
 from inventory.services import deliver_loan
 from treasury.models import SettlementInstruction, SettlementKind, SettlementStatus
@@ -23,7 +33,10 @@ def _locked(instruction: SettlementInstruction) -> SettlementInstruction:
 
 @transaction.atomic(durable=True)
 def settle_instruction(*, actor, instruction: SettlementInstruction) -> SettlementInstruction:
-    """Settle a pending (or previously failed) leg: the ledger moves and the loan becomes active."""
+    """Settle a pending (or previously failed) leg: a loan's delivery moves the ledger and the loan
+    becomes active; a collateral receipt books its pledge; a collateral return only records that the
+    coins went out. Raises ``PermissionDeniedError``, ``InvalidState`` (already settled or cancelled)
+    and whatever the booking refuses (``InvalidInput``), with nothing written."""
     require(actor, "settlements.settle", "Only operations or treasury settle.")
     with acting_as(actor):
         instruction = _locked(instruction)
@@ -35,6 +48,21 @@ def settle_instruction(*, actor, instruction: SettlementInstruction) -> Settleme
             deliver_loan(actor=actor, loan=instruction.loan)
             loan_id = instruction.loan_id
             transaction.on_commit(lambda: loan_delivered.send(sender=SettlementInstruction, loan_id=loan_id))
+        elif instruction.kind == SettlementKind.COLLATERAL_RECEIPT:
+            # A CHECK constraint makes a collateral receipt name both.
+            assert instruction.counterparty is not None and instruction.to_account is not None
+            # The pledge and the settled leg commit together: a refused pledge leaves the leg as it was.
+            book_pledge_from_settlement(
+                actor=actor,
+                settlement_id=instruction.pk,
+                counterparty=instruction.counterparty,
+                asset=instruction.asset,
+                account=instruction.to_account,
+                quantity=instruction.quantity,
+                expires_on=instruction.expires_on,
+                reference=instruction.reference,
+            )
+        # A collateral return moves no ledger: the release already did (pledged → external).
         instruction.status = SettlementStatus.SETTLED
         instruction.settled_at = timezone.now()
         instruction.settled_by = actor
@@ -110,3 +138,64 @@ def cancel_instructions_for_loan(*, loan: Loan) -> int:
     return SettlementInstruction.objects.filter(
         loan=loan, status__in=[SettlementStatus.PENDING, SettlementStatus.FAILED]
     ).update(status=SettlementStatus.CANCELLED, failure_reason="hold expired before delivery")
+
+
+# --- collateral legs ------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def expect_collateral(
+    *,
+    actor,
+    counterparty: Counterparty,
+    asset: Asset,
+    to_account: CustodyAccount,
+    quantity: Decimal,
+    expires_on: date | None = None,
+    reference: str = "",
+) -> SettlementInstruction:
+    """Queue a ``collateral_receipt`` leg: collateral a counterparty is to pledge into its collateral
+    account; settling the leg books the pledge. Action ``collateral.pledge`` (operations, who book
+    pledges directly too: expecting one is the same decision, taken before the coins arrive).
+
+    Raises ``PermissionDeniedError`` and ``InvalidInput`` (collateral's ``check_pledge``: the account,
+    asset, quantity, expiry and reference), with nothing written.
+    """
+    require(actor, "collateral.pledge", "Only operations expect pledges.")
+    check_pledge(
+        counterparty=counterparty,
+        asset=asset,
+        account=to_account,
+        quantity=quantity,
+        expires_on=expires_on,
+        reference=reference,
+    )
+    with acting_as(actor):
+        return SettlementInstruction.objects.create(
+            kind=SettlementKind.COLLATERAL_RECEIPT,
+            counterparty=counterparty,
+            asset=asset,
+            from_account=to_account,  # external → pledged, both lines on the collateral account
+            to_account=to_account,
+            quantity=quantity,
+            expires_on=expires_on,
+            reference=reference,
+            status=SettlementStatus.PENDING,
+        )
+
+
+def queue_collateral_return(*, release: Release) -> SettlementInstruction:
+    """Queue the ``collateral_return`` leg of a release, inside the release's transaction (treasury's
+    receiver of ``collateral_released``): the coins leave the counterparty's collateral account."""
+    with acting_as_if(release.created_by):
+        return SettlementInstruction.objects.create(
+            kind=SettlementKind.COLLATERAL_RETURN,
+            counterparty_id=release.counterparty_id,
+            asset_id=release.asset_id,
+            from_account_id=release.account_id,
+            to_account=None,  # the owner's own wallet, outside the desk's accounts
+            quantity=release.quantity,
+            reference=release.reference,
+            release=release,
+            status=SettlementStatus.PENDING,
+        )

@@ -27,12 +27,13 @@ def settlements(request):
         csv_name="settlements",
         template="treasury/settlements.html",
         extra={"may_settle": may_settle},
-        empty="Nothing to settle. Approved loans put their deliveries here.",
+        empty="Nothing to settle. Approved loans put their deliveries here, pledges and releases their "
+        "collateral legs.",
         columns=[
             Column("#", "pk", sort="id"),
             Column("Kind", "kind"),
             Column("Loan", "loan_id"),
-            Column("Counterparty", "loan.counterparty.code"),
+            Column("Counterparty", "counterparty_code"),
             Column("Asset", "asset.symbol"),
             Column("Quantity", "quantity", numeric=True),
             Column("From", "from_account.code"),
@@ -59,7 +60,7 @@ def _act(request, pk: int, service, success: str, **kwargs):
 @requires("settlements.settle")
 @require_POST
 def settle(request, pk: int):
-    return _act(request, pk, services.settle_instruction, "Settlement #{id} settled: the loan is active.")
+    return _act(request, pk, services.settle_instruction, "Settlement #{id} settled.")
 
 
 @requires("settlements.settle")
