@@ -109,7 +109,9 @@ def world(personas, acme, desk_config):
     # may then confirm it: the poster's own confirmation is a segregation-of-duties 403).
     adele = create_desk_user(username="adele", password=PASSWORD, roles=["admin"])
     override = refdata.record_price(actor=adele, asset=btc, price_usd=Decimal("1"), source="manual")
+    collateral = _collateral_world(acme, btc)
     return {
+        **collateral,
         "asset": btc.symbol,
         "network": ethereum.code,
         "venue": inventory.venue.code,
@@ -120,6 +122,41 @@ def world(personas, acme, desk_config):
         "journal": Journal.objects.order_by("id").values_list("id", flat=True).first(),
         "settlement": SettlementInstruction.objects.get(loan=approved.loan).pk,
         "price": override.pk,
+    }
+
+
+def _collateral_world(acme, btc) -> dict:
+    """Risk configuration (a loosening pending approval by another risk user than rita, a limit, an
+    agreement), a stress scenario and an ACME pledge."""
+    from collateral.services.config import (
+        propose_agreement,
+        propose_haircut_rule,
+        propose_limit,
+        save_stress_scenario,
+    )
+    from tests.collateral.factories import desk_user, pledge
+
+    proposer = desk_user("risk-proposer", "risk")
+    rule = propose_haircut_rule(actor=proposer, asset=btc, haircut_pct=Decimal(10))
+    limit = propose_limit(actor=proposer, counterparty=acme, max_exposure_usd=Decimal(1000000))
+    agreement = propose_agreement(
+        actor=proposer,
+        counterparty=acme,
+        return_ratio=Decimal("1.75"),
+        required_ratio=Decimal("1.5"),
+        warning_ratio=Decimal("1.4"),
+        call_ratio=Decimal("1.2"),
+        critical_ratio=Decimal("1.1"),
+        cure_period_hours=24,
+        call_due_hours=24,
+    )
+    scenario = save_stress_scenario(actor=proposer, name="crypto crash", markdowns={"BTC": Decimal(30)})
+    return {
+        "haircut_rule": rule.pk,
+        "limit": limit.pk,
+        "agreement": agreement.pk,
+        "scenario": scenario.pk,
+        "pledge": pledge(acme, btc, "1").pk,
     }
 
 
@@ -148,6 +185,10 @@ def kwargs_for(name: str, w: dict) -> dict:
         "inventory:rerate_decide": {"pk": w["loan"], "rerate_id": 1, "decision": "accept"},
         "loan-accept-rerate": {"pk": w["loan"], "rerate_id": 1},
         "loan-reject-rerate": {"pk": w["loan"], "rerate_id": 1},
+        "collateral:approve": {"kind": "haircut", "pk": w["haircut_rule"]},
+        "collateral:reject": {"kind": "haircut", "pk": w["haircut_rule"]},
+        "scenario-detail": {"pk": w["scenario"]},
+        "pledge-detail": {"pk": w["pledge"]},
     }
     if name in table:
         return table[name]
@@ -155,6 +196,9 @@ def kwargs_for(name: str, w: dict) -> dict:
         return {"pk": w["loan"]}
     if name.startswith(("borrow-request-", "requests_app:")):
         return {"pk": w["request"]}
+    for prefix, key in (("haircut-rule-", "haircut_rule"), ("limit-", "limit"), ("agreement-", "agreement")):
+        if name.startswith(prefix):
+            return {"pk": w[key]}
     return {}
 
 
@@ -255,6 +299,7 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "New request",
         "My requests",
         "Borrow book",
+        "Pledges",
         "Counterparties",
         "Prices",
     ]

@@ -31,6 +31,8 @@ NAV: list[NavItem] = [
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
     NavItem("KYC", "compliance:kyc"),
+    NavItem("Pledges", "collateral:pledges"),  # a trader: their counterparties' (the selector scopes it)
+    NavItem("Collateral config", "collateral:haircuts"),  # haircuts, limits, agreements, approvals
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),
