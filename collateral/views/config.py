@@ -45,10 +45,8 @@ VERSION_COLUMNS = [
     Column("Status", "status", sort="status", badge=True),
     Column("From", "effective_from", sort="effective_from"),
     Column("Proposed by", "proposed_by.username"),
-    Column("Proposed", "proposed_at", sort="proposed_at"),
-    Column("Approved by", "approved_by.username"),
-    Column("Rejected by", "rejected_by.username"),
-    Column("Reason / comment", "note"),
+    Column("Decided by", "decided_by"),
+    Column("Note", "note"),
 ]
 
 
@@ -62,6 +60,12 @@ class _Version:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._version, name)
+
+    @property
+    def decided_by(self) -> str | None:
+        """Who approved or rejected it (None: in force at once, or still pending)."""
+        decider = self._version.approved_by or self._version.rejected_by
+        return decider.username if decider is not None else None
 
     @property
     def note(self) -> str:
@@ -187,8 +191,8 @@ def limits(request):
         columns=[
             Column("#", "pk", sort="id"),
             Column("Counterparty", "counterparty.code", sort="counterparty__code"),
-            Column("Max exposure (USD)", "max_exposure_usd", sort="max_exposure_usd", numeric=True),
-            Column("Max tenor (days)", "max_tenor_days", numeric=True),
+            Column("Max exposure", "max_exposure_usd", sort="max_exposure_usd", numeric=True, usd=True),
+            Column("Tenor (days)", "max_tenor_days", numeric=True),
             Column("Min coverage", "min_coverage_ratio", numeric=True),
             Column("Asset caps", "caps"),
         ],
