@@ -161,8 +161,10 @@ RISK_PANEL_PAGES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def _cell(value: Any, *, numeric: bool = False, badge: str = "", link: str = "") -> dict[str, Any]:
-    return {"value": value, "numeric": numeric, "badge": badge, "link": link}
+def _cell(
+    value: Any, *, numeric: bool = False, badge: str = "", link: str = "", nowrap: bool = False
+) -> dict[str, Any]:
+    return {"value": value, "numeric": numeric, "badge": badge, "link": link, "nowrap": nowrap}
 
 
 def _counterparty_cell(counterparty) -> dict[str, Any]:
@@ -232,7 +234,7 @@ def _risk_work(user) -> list[dict] | None:
                     "cells": [
                         _counterparty_cell(call.counterparty),
                         _cell(usd(call.amount_usd), numeric=True),
-                        _cell(_until(call.due_at, now)),
+                        _cell(_until(call.due_at, now), nowrap=True),
                         _cell(label(call.status), badge=call.status),
                     ],
                 }

@@ -53,11 +53,11 @@ def composition_chart(lines: list[CollateralLine]) -> Chart:
             ),
             ChartColumn("After haircut", [line.value for line in lines], "usd", plot=True),
             ChartColumn("Share", [line.share_pct for line in lines], "pct"),
-            ChartColumn("Next expiry", [line.next_expiry for line in lines], "date"),
+            ChartColumn("Expires", [line.next_expiry for line in lines], "date"),
         ],
         empty="No collateral pledged. Operations book pledges into the counterparty's collateral account.",
         note="At the current marks and the haircuts in force now; an asset without a haircut rule is not "
-        "eligible (valued at 0). Share: of the market value.",
+        "eligible (valued at 0). Share: of the market value. Expires: the next expiry of its pledges.",
         csv_name="collateral-by-asset",
     )
 

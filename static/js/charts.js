@@ -41,7 +41,13 @@
     var round = spec.kind === "doughnut";
     var datasets = spec.datasets.map(function (set, i) {
       var colour = SERIES[i % SERIES.length];
-      var dataset = { label: set.label, data: set.data.map(number), borderColor: colour, backgroundColor: colour };
+      var dataset = {
+        label: set.label,
+        data: set.data.map(number),
+        borderColor: colour,
+        backgroundColor: colour,
+        pointStyle: spec.kind === "line" ? "circle" : "rect"
+      };
       if (spec.kind === "line") {
         dataset.tension = 0;
         dataset.borderWidth = 2;
@@ -65,6 +71,7 @@
           backgroundColor: colour,
           borderDash: [6, 4],
           borderWidth: 1.5,
+          pointStyle: "line", // the legend shows a line, not a filled box
           pointRadius: 0,
           pointHitRadius: 0,
           fill: false
@@ -76,7 +83,7 @@
       responsive: true,
       maintainAspectRatio: false, // the box's height is set in borrowdesk.css (.chart-box)
       plugins: {
-        legend: { position: "bottom", labels: { boxWidth: 12, boxHeight: 12 } },
+        legend: { position: "bottom", labels: { usePointStyle: true, pointStyleWidth: 14, boxHeight: 6 } },
         tooltip: {
           callbacks: {
             label: function (context) {

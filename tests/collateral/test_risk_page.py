@@ -140,7 +140,7 @@ def test_the_composition_csv_holds_the_same_figures_as_numbers(login, rita, book
     response = page(login(rita), chart="composition", format="csv")
     assert response["Content-Type"] == "text/csv"
     lines = response.content.decode().splitlines()
-    assert lines[0] == "Asset,Pledged,Mark,Market value,Haircut,After haircut,Share,Next expiry"
+    assert lines[0] == "Asset,Pledged,Mark,Market value,Haircut,After haircut,Share,Expires"
     expiry = (business_date() + timedelta(days=30)).isoformat()
     assert lines[1] == f"ETH,100,2000,200000,10,180000,80,{expiry}"
     assert lines[2] == "USDC,50000,1,50000,not eligible,0,20,"
