@@ -212,3 +212,13 @@ def test_the_risk_home_page_runs_a_fixed_number_of_queries(
         h.agreement(other, proposed_by=ravi, status=ConfigStatus.PENDING_APPROVAL)
     with django_assert_num_queries(16):
         home(client)
+
+
+def test_the_cure_period_is_the_counterpartys_agreement_when_it_has_one(login, rita, ravi, globex):
+    # GLOBEX's agreement gives 12 hours (the default is 24): below critical 5 hours ago → 7 hours left.
+    h.agreement(globex, proposed_by=ravi, cure_period_hours=12)
+    h.risk_row(
+        globex, state="critical", ratio="1", critical_since=timezone.now() - timedelta(hours=5, seconds=-30)
+    )
+    cure = panel(home(login(rita)), "cure")
+    assert cure["rows"][0]["cells"][-1]["value"] == "7 h left"
