@@ -25,6 +25,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
     path("treasury/", include("treasury.urls")),
+    path("collateral/", include("collateral.urls_risk")),  # the risk pages (collateral/urls_risk.py)
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", requires(PUBLIC)(SpectacularAPIView.as_view()), name="schema"),

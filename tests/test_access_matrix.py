@@ -132,6 +132,7 @@ def kwargs_for(name: str, w: dict) -> dict:
         "refdata:counterparty_detail": {"code": w["counterparty"]},
         "refdata:account_detail": {"code": w["account"]},
         "compliance:set_kyc": {"code": w["counterparty"]},
+        "collateral:counterparty_risk": {"code": w["counterparty"]},
         "asset-detail": {"symbol": w["asset"]},
         "network-detail": {"code": w["network"]},
         "venue-detail": {"code": w["venue"]},
