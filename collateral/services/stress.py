@@ -288,13 +288,14 @@ def _shortfall_order(row: StressRow) -> tuple:
     )
 
 
-def _recall(fraction: Decimal, coverage: Mapping[int, CoverageRow], at: datetime) -> RecallStress:
+def _recall(
+    fraction: Decimal, coverage: Mapping[int, CoverageRow], assets: Mapping[int, Asset], at: datetime
+) -> RecallStress:
     """Lenders recall ``fraction`` of what they lent the desk, per asset (rounded up to the asset's
     decimals: a lender is owed whole units of its precision)."""
     inventory = lender_inventory()
     if fraction == 0 or not inventory:
         return RecallStress(fraction=fraction, by_asset=[])
-    assets = {a.pk: a for a in Asset.objects.filter(pk__in=list(inventory))}
     demands = {
         assets[i]: (fraction * inv.quantity).quantize(
             Decimal(1).scaleb(-inv.asset_decimals), rounding=ROUND_CEILING
@@ -343,19 +344,23 @@ def run_stress(
         if recall_fraction is not None
         else (saved.recall_fraction if saved else ZERO)
     )
+    saved_notes: list[str] = []  # said only when the saved markdowns are the ones used
+    saved_markdowns = _saved_markdowns(saved, assets, saved_notes) if saved else {}
     if markdowns is not None:
         by_asset = _given_markdowns(markdowns, assets)
     else:
-        by_asset = _saved_markdowns(saved, assets, notes) if saved else {}
+        by_asset = saved_markdowns
+        notes.extend(saved_notes)
     at = at or timezone.now()
     if timezone.is_naive(at):
         raise InvalidInput(
             "at must carry a time zone.", fields={"at": ["A time with its offset is required."]}
         )
+    # Edited: some parameter differs from the saved scenario's (given but equal is not an edit).
     edited = saved is not None and (
-        markdowns is not None
-        or any(value is not None for value in given.values())
-        or recall_fraction is not None
+        by_asset != saved_markdowns
+        or any(pcts[name] != getattr(saved, name) for name in PCT_FIELDS)
+        or fraction != saved.recall_fraction
     )
     parameters = StressParameters(
         name=saved.name if saved else None,
@@ -384,7 +389,8 @@ def run_stress(
         )
     recall = None
     if fraction > 0:
-        recall = _recall(fraction, {r.counterparty_id: r for r in coverage}, at)
+        by_id = {a.pk: a for same in assets.values() for a in same}
+        recall = _recall(fraction, {r.counterparty_id: r for r in coverage}, by_id, at)
         if not recall.by_asset:
             notes.append("No inventory was received from lenders: a lender run recalls nothing.")
     return StressResult(
