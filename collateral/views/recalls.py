@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from borrowdesk.access.declared import requires
 from borrowdesk.access.policy import allows
+from borrowdesk.formatting import when
 from borrowdesk.pages import csv_response
 from collateral.forms_stress import RecallNeedForm
 from collateral.selectors.recall import RecallPlan, recall_plan, recall_weights
@@ -104,6 +105,7 @@ def recalls(request):
             "may_recall": allows(request.user, "loans.operate"),
             # The loan's recall form reads a naive time as UTC (the server's zone): say so on the page.
             "due_at": due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
+            "due_at_shown": when(due_at),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
