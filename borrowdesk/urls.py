@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from borrowdesk.access.declared import requires
 from borrowdesk.access.policy import PUBLIC
 from borrowdesk.dashboards import views as dashboard_views
+from collateral import urls_risk, urls_stress
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("borrowdesk.access.api_urls")),
@@ -14,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("compliance.api_urls")),
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
+    path("", include("collateral.api_urls_stress")),  # stress runs (collateral/api/stress.py)
 ]
 
 urlpatterns = [
@@ -25,7 +27,12 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
     path("treasury/", include("treasury.urls")),
-    path("collateral/", include("collateral.urls_risk")),  # the risk pages (collateral/urls_risk.py)
+    # The collateral pages, one ``collateral`` namespace (a namespace is reversed through one include):
+    # the risk pages (collateral/urls_risk.py) and stress, recalls, concentration (urls_stress.py).
+    path(
+        "collateral/",
+        include((urls_risk.urlpatterns + urls_stress.urlpatterns, "collateral")),
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", requires(PUBLIC)(SpectacularAPIView.as_view()), name="schema"),

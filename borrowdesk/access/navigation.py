@@ -31,6 +31,11 @@ NAV: list[NavItem] = [
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
     NavItem("KYC", "compliance:kyc"),
+    # Collateral monitoring: concentration and expiries (a trader: their counterparties'), stress
+    # (risk, oversight), recall suggestions (operations, risk).
+    NavItem("Concentration", "collateral:concentration"),
+    NavItem("Stress", "collateral:stress"),
+    NavItem("Recalls", "collateral:recalls"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),
