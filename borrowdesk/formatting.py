@@ -6,6 +6,9 @@
 - ``usd_price``: a price in dollars with at least two decimals and no more than it carries
   (``$97,250.00``, ``$0.00001234``): a sub-cent token's mark must not read ``$0.00``.
 - ``when``: an aware time in the desk's time zone with the zone's name (``2026-12-01 09:30 GMT``).
+- ``ratio_pct``: a ratio (a coverage ratio, 1.5 = 150 %) as a percentage to one decimal: ``152.3%``.
+- ``pct``: a figure already in percent (a haircut of ``12.5000``) as ``12.5%``.
+- ``duration``: a time span as the desk says it: ``2 d 4 h``, ``3 h 12 min``, ``12 min``.
 - ``label``: a stored code as words (``pending_delivery`` → ``Pending delivery``), for codes without
   a model's choice label at hand.
 - ``csv_cell``: a value as a CSV cell: numbers stay numbers (unpadded, no separators), and a text
@@ -16,7 +19,7 @@ Pure functions of their input (the desk's time zone comes from settings): no dat
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -153,3 +156,36 @@ def csv_cell(value: Any) -> Any:
         return value.isoformat()
     text = str(value)
     return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def ratio_pct(value: Any) -> str:
+    """A ratio as a percentage with one decimal (banker's rounding): ``1.5`` → ``150.0%``,
+    ``1.523456`` → ``152.3%``; ``—`` for no value (a coverage with no exposure)."""
+    if value is None or value == "":
+        return "—"
+    number = _decimal(value)
+    if number is None or not number.is_finite():
+        return str(value)
+    percent = (number * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+    return f"{_group(f'{percent:f}')}%"
+
+
+def pct(value: Any) -> str:
+    """A figure already in percent, unpadded: ``12.5000`` → ``12.5%``, ``100`` → ``100%``."""
+    shown = qty(value)
+    return shown if shown == "—" or _decimal(value) is None else f"{shown}%"
+
+
+def duration(value: timedelta | None) -> str:
+    """A span to the minute, largest units first: ``2 d 4 h``, ``3 h 12 min``, ``12 min``; a span
+    under a minute is ``0 min``; a negative span reads as its size (the caller says "overdue")."""
+    if value is None:
+        return "—"
+    minutes = int(abs(value).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"

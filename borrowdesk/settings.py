@@ -310,3 +310,15 @@ COLLATERAL_EXPIRY_WARNING_DAYS = env.int("COLLATERAL_EXPIRY_WARNING_DAYS", defau
 # The order in which a defaulted counterparty's loans are to be closed out: largest exposure first,
 # or the highest-rate, the oldest (exposure_desc, rate_desc, oldest_first).
 COLLATERAL_LIQUIDATION_ORDER = env.str("COLLATERAL_LIQUIDATION_ORDER", default="exposure_desc")
+# Recall suggestions (collateral/selectors/recall.py): points of each part of a loan's recall score, the
+# higher the sooner it is suggested. rate: the lowest rate of the asset's loans gets them all (least fee
+# lost); term: an open-ended (callable) loan; coverage: the weakest counterparty coverage (at or below
+# critical); relationship: the smallest counterparty by open notional.
+COLLATERAL_RECALL_WEIGHTS = {
+    "rate": env.int("COLLATERAL_RECALL_WEIGHT_RATE", default=40),
+    "term": env.int("COLLATERAL_RECALL_WEIGHT_TERM", default=20),
+    "coverage": env.int("COLLATERAL_RECALL_WEIGHT_COVERAGE", default=25),
+    "relationship": env.int("COLLATERAL_RECALL_WEIGHT_RELATIONSHIP", default=15),
+}
+# A recall started from the suggestions page is due this many hours after it is issued (editable there).
+COLLATERAL_RECALL_DUE_HOURS = env.int("COLLATERAL_RECALL_DUE_HOURS", default=48)

@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("collateral.api_urls")),
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
+    path("", include("collateral.api_urls_stress")),  # stress runs (collateral/api/stress.py)
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
+    # One ``collateral`` namespace: collateral/urls.py takes in urls_risk.py and urls_stress.py.
     path("collateral/", include("collateral.urls")),
     path("treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),

@@ -1,7 +1,10 @@
-"""Collateral pages under /collateral/. Each part of the app adds its pages here."""
+"""Collateral pages under /collateral/, one ``collateral`` namespace. Each part of the app adds its
+pages here; the risk pages (``urls_risk.py``) and stress, recalls and concentration (``urls_stress.py``)
+keep their own lists, taken in below (Django reverses one namespace through one include only)."""
 
 from django.urls import path
 
+from collateral import urls_risk, urls_stress
 from collateral.views import config, pledges
 
 app_name = "collateral"
@@ -17,4 +20,6 @@ urlpatterns = [
     path("pledges/", pledges.pledges, name="pledges"),
     path("pledges/new/", pledges.pledge_new, name="pledge_new"),
     path("positions/", pledges.positions, name="positions"),
+    *urls_risk.urlpatterns,
+    *urls_stress.urlpatterns,
 ]

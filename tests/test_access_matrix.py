@@ -169,6 +169,7 @@ def kwargs_for(name: str, w: dict) -> dict:
         "refdata:counterparty_detail": {"code": w["counterparty"]},
         "refdata:account_detail": {"code": w["account"]},
         "compliance:set_kyc": {"code": w["counterparty"]},
+        "collateral:counterparty_risk": {"code": w["counterparty"]},
         "asset-detail": {"symbol": w["asset"]},
         "network-detail": {"code": w["network"]},
         "venue-detail": {"code": w["venue"]},
@@ -300,6 +301,7 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "My requests",
         "Borrow book",
         "Pledges",
+        "Concentration",
         "Counterparties",
         "Prices",
     ]

@@ -136,3 +136,50 @@ def test_a_table_cell_shows_the_choice_label_and_splits_figures_on_the_point():
     quantity = _cell(Column("Quantity", "quantity", numeric=True), _Row())
     assert (quantity["value"], quantity["whole"], quantity["fraction"]) == ("-1,234.5", "-1,234", ".5")
     assert _cell(Column("Price", "price", numeric=True, usd=True), _Row())["value"] == "$97,250.00"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("1.5"), "150.0%"),
+        (Decimal("1.523456"), "152.3%"),
+        (Decimal("0.9"), "90.0%"),
+        (Decimal("12.345678"), "1,234.6%"),
+        (Decimal("0"), "0.0%"),
+        (None, "—"),
+    ],
+)
+def test_a_ratio_reads_as_a_percentage(value, shown):
+    from borrowdesk.formatting import ratio_pct
+
+    assert ratio_pct(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(Decimal("12.5000"), "12.5%"), (Decimal("100"), "100%"), ("not eligible", "not eligible"), (None, "—")],
+)
+def test_a_percentage_reads_unpadded(value, shown):
+    from borrowdesk.formatting import pct
+
+    assert pct(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("minutes", "shown"),
+    [
+        (0.5, "0 min"),
+        (12, "12 min"),
+        (60, "1 h"),
+        (192, "3 h 12 min"),
+        (24 * 60, "1 d"),
+        (52 * 60 + 5, "2 d 4 h"),
+        (-90, "1 h 30 min"),
+    ],
+)
+def test_a_span_reads_in_days_hours_and_minutes(minutes, shown):
+    from datetime import timedelta
+
+    from borrowdesk.formatting import duration
+
+    assert duration(timedelta(minutes=minutes)) == shown

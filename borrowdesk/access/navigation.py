@@ -32,7 +32,12 @@ NAV: list[NavItem] = [
     NavItem("Positions", "inventory:positions"),
     NavItem("KYC", "compliance:kyc"),
     NavItem("Pledges", "collateral:pledges"),  # a trader: their counterparties' (the selector scopes it)
-    NavItem("Collateral config", "collateral:haircuts"),  # haircuts, limits, agreements, approvals
+    NavItem("Risk config", "collateral:haircuts"),  # haircut rules, limits, agreements, approvals
+    # Collateral monitoring: concentration and expiries (a trader: their counterparties'), stress
+    # (risk, oversight), recall suggestions (operations, risk).
+    NavItem("Concentration", "collateral:concentration"),
+    NavItem("Stress", "collateral:stress"),
+    NavItem("Recalls", "collateral:recalls"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

@@ -78,13 +78,19 @@ def applied_prices() -> QuerySet[Price]:
     return Price.objects.filter(status=PriceStatus.APPLIED)
 
 
-def mark_sql(asset_id: str) -> str:
+def mark_sql(asset_id: str, *, select: str = "p.price_usd", at: str | None = None) -> str:
     """The mark rule as an SQL scalar subquery on the asset id expression ``asset_id``: the latest
     applied price (pending overrides never count), as ``mark`` reads it. For a caller that reads the
-    mark in the same statement as other things (the approval's lock query)."""
+    mark in the same statement as other things (the approval's lock query).
+
+    ``select``: the columns of the price row ``p`` to return (more than one: use the text as a
+    ``LATERAL`` derived table, as collateral's coverage query does to read the mark's ``as_of``).
+    ``at``: an SQL expression of an instant; the mark as it stood then (prices stamped after it do not
+    count), for a valuation at a given instant."""
+    when = f"AND p.as_of <= {at} " if at is not None else ""
     return (
-        f"(SELECT p.price_usd FROM refdata_price p WHERE p.asset_id = {asset_id} "
-        f"AND p.status = '{PriceStatus.APPLIED}' ORDER BY p.as_of DESC, p.id DESC LIMIT 1)"
+        f"(SELECT {select} FROM refdata_price p WHERE p.asset_id = {asset_id} "
+        f"AND p.status = '{PriceStatus.APPLIED}' {when}ORDER BY p.as_of DESC, p.id DESC LIMIT 1)"
     )
 
 

@@ -1,2 +1,3 @@
-"""Collateral pages, one module per concern (configuration, pledges, …); ``collateral/urls.py``
-routes to them."""
+"""The collateral pages, one module per page family: risk.py (a counterparty's risk page),
+config.py (haircut rules, limits, agreements, pending approvals, scenario versions), pledges.py
+(pledges and collateral positions)."""

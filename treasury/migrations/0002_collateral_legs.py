@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collateral', '0002_config_rejection'),
+        ('collateral', '0003_config_rejection'),
         ('inventory', '0004_collateral_buckets'),
         ('refdata', '0004_asset_networks'),
         ('treasury', '0001_initial'),

@@ -15,7 +15,8 @@ register = template.Library()
 
 # The formatting functions themselves, under the names the templates use (each documents itself):
 # qty 18,000,000 · plain_qty for an input box · usd $486,250.00 · usd_price $0.00001234 ·
-# when 2026-12-01 09:30 GMT · label pending_delivery → Pending delivery.
+# when 2026-12-01 09:30 GMT · label pending_delivery → Pending delivery · ratio_pct 1.5 → 150.0% ·
+# pct 12.5 → 12.5% · duration 3 h 12 min.
 for _name, _function in {
     "qty": formatting.qty,
     "plain_qty": formatting.unpadded,
@@ -23,6 +24,9 @@ for _name, _function in {
     "usd_price": formatting.usd_price,
     "when": formatting.when,
     "label": formatting.label,
+    "ratio_pct": formatting.ratio_pct,
+    "pct": formatting.pct,
+    "duration": formatting.duration,
 }.items():
     register.filter(_name, _function)
 

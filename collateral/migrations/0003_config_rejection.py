@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collateral', '0001_initial'),
+        ('collateral', '0002_seed_stress_scenarios'),
         ('refdata', '0004_asset_networks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
