@@ -109,6 +109,7 @@ def world(personas, acme, desk_config):
     # may then confirm it: the poster's own confirmation is a segregation-of-duties 403).
     adele = create_desk_user(username="adele", password=PASSWORD, roles=["admin"])
     override = refdata.record_price(actor=adele, asset=btc, price_usd=Decimal("1"), source="manual")
+    call = _margin_call(acme)
     return {
         "asset": btc.symbol,
         "network": ethereum.code,
@@ -120,7 +121,27 @@ def world(personas, acme, desk_config):
         "journal": Journal.objects.order_by("id").values_list("id", flat=True).first(),
         "settlement": SettlementInstruction.objects.get(loan=approved.loan).pk,
         "price": override.pk,
+        "margin_call": call.pk,
     }
+
+
+def _margin_call(counterparty):
+    """An open margin call of ACME's, as the revaluation would have issued it."""
+    from collateral.models import MarginCall
+
+    now = timezone.now()
+    return MarginCall.objects.create(
+        counterparty=counterparty,
+        amount_usd=Decimal("1000"),
+        initial_amount_usd=Decimal("1000"),
+        exposure_usd=Decimal("10000"),
+        collateral_value_usd=Decimal("14000"),
+        coverage_ratio=Decimal("1.4"),
+        required_ratio=Decimal("1.5"),
+        issued_at=now,
+        due_at=now + timedelta(hours=24),
+        updated_at=now,
+    )
 
 
 # The objects a pattern's URL names, by URL name: a new pattern with arguments is added here.
@@ -155,6 +176,8 @@ def kwargs_for(name: str, w: dict) -> dict:
         return {"pk": w["loan"]}
     if name.startswith(("borrow-request-", "requests_app:")):
         return {"pk": w["request"]}
+    if name.startswith(("margin-call-", "valuation:margin_call_")):
+        return {"pk": w["margin_call"]}
     return {}
 
 
@@ -255,6 +278,8 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "New request",
         "My requests",
         "Borrow book",
+        "Coverage",
+        "Margin calls",
         "Counterparties",
         "Prices",
     ]

@@ -30,6 +30,8 @@ NAV: list[NavItem] = [
     NavItem("Settlements", "treasury:settlements"),
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
+    NavItem("Coverage", "valuation:coverage"),
+    NavItem("Margin calls", "valuation:margin_calls"),
     NavItem("KYC", "compliance:kyc"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
