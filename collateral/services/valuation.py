@@ -26,6 +26,7 @@ never overwritten by figures read before it.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -246,6 +247,11 @@ def _breach_detail(
 
 
 # --- the revaluation ------------------------------------------------------------------------------
+#
+# Written for a book of thousands of counterparties: one coverage query in; the stored rows read as
+# tuples (no model instances); the state machine in plain Python per counterparty; out, one
+# statement per table (INSERT … SELECT FROM unnest(arrays) ON CONFLICT … DO UPDATE, UPDATE … FROM
+# unnest), and only for the rows that changed. The audit triggers record every write, as any other.
 
 RISK_FIELDS = (
     "state",
@@ -259,36 +265,114 @@ RISK_FIELDS = (
     "default_flagged_at",
 )
 CALL_FIGURES = ("amount_usd", "exposure_usd", "collateral_value_usd", "coverage_ratio", "required_ratio")
+CALL_FIELDS = (
+    "id",
+    "counterparty_id",
+    "status",
+    "initial_amount_usd",
+    *CALL_FIGURES,
+    "issued_at",
+    "due_at",
+    "updated_at",
+    "escalated_at",
+    "closed_at",
+)
+SNAPSHOT_FIGURES = ("exposure_usd", "collateral_value_usd", "coverage_ratio", "state")
+
+
+@dataclass(slots=True)
+class _Risk:
+    """A ``CounterpartyRisk`` row as the revaluation reads and writes it."""
+
+    counterparty_id: int
+    state: str
+    state_since: datetime
+    exposure_usd: Decimal
+    collateral_value_usd: Decimal
+    coverage_ratio: Decimal | None
+    shortfall_usd: Decimal
+    review_reason: str
+    critical_since: datetime | None
+    default_flagged_at: datetime | None
+
+    def memo(self) -> tuple:
+        """RISK_FIELDS' values (spelled out: called for every counterparty of the book)."""
+        return (
+            self.state,
+            self.state_since,
+            self.exposure_usd,
+            self.collateral_value_usd,
+            self.coverage_ratio,
+            self.shortfall_usd,
+            self.review_reason,
+            self.critical_since,
+            self.default_flagged_at,
+        )
+
+
+@dataclass(slots=True)
+class _Call:
+    """An open ``MarginCall`` as the revaluation reads and writes it (``id`` None: a new one)."""
+
+    id: int | None
+    counterparty_id: int
+    status: str
+    initial_amount_usd: Decimal
+    amount_usd: Decimal
+    exposure_usd: Decimal
+    collateral_value_usd: Decimal
+    coverage_ratio: Decimal
+    required_ratio: Decimal
+    issued_at: datetime
+    due_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None
+    closed_at: datetime | None
+
+    def memo(self) -> tuple:
+        return tuple(getattr(self, name) for name in CALL_FIELDS)
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """Today's ``CoverageSnapshot`` figures of one counterparty."""
+
+    counterparty_id: int
+    exposure_usd: Decimal
+    collateral_value_usd: Decimal
+    coverage_ratio: Decimal | None
+    state: str
+
+    def memo(self) -> tuple:
+        return (self.exposure_usd, self.collateral_value_usd, self.coverage_ratio, self.state)
 
 
 @dataclass
 class _Outcome:
-    risk: CounterpartyRisk | None = None  # to insert or update (None: unchanged)
-    snapshot: CoverageSnapshot | None = None
-    new_call: MarginCall | None = None
-    changed_call: MarginCall | None = None
+    risk: _Risk | None = None  # to insert or update (None: unchanged)
+    snapshot: _Snapshot | None = None  # to upsert (None: unchanged)
+    new_call: _Call | None = None
+    changed_call: _Call | None = None
     call_event: str = ""  # issued, updated, met, escalated
 
 
-def _figures(row: CoverageRow, risk: CounterpartyRisk | None) -> dict[str, Any]:
-    """The stored figures: the row's, or (a figure unknown for want of a mark) the last known ones."""
-    known = row.figures_known
-
-    def keep(name: str, new: Any, default: Any) -> Any:
-        if new is not None and known:
-            return new
-        return getattr(risk, name) if risk is not None else default
-
-    return {
-        "exposure_usd": keep("exposure_usd", row.exposure_usd, Decimal(0)),
-        "collateral_value_usd": keep("collateral_value_usd", row.collateral_value_usd, Decimal(0)),
-        "coverage_ratio": row.coverage_ratio if known else (risk.coverage_ratio if risk else None),
-        "shortfall_usd": keep("shortfall_usd", row.shortfall_usd, Decimal(0)),
-    }
+def _figures(row: CoverageRow, risk: _Risk | None) -> tuple:
+    """The stored figures (exposure, value, ratio, shortfall): the row's, or (a figure unknown for want
+    of a mark) the last known ones."""
+    if row.figures_known:
+        return row.exposure_usd, row.collateral_value_usd, row.coverage_ratio, row.shortfall_usd
+    if risk is not None:
+        return risk.exposure_usd, risk.collateral_value_usd, risk.coverage_ratio, risk.shortfall_usd
+    zero = Decimal(0)
+    return (
+        row.exposure_usd if row.exposure_usd is not None else zero,
+        row.collateral_value_usd if row.collateral_value_usd is not None else zero,
+        None,
+        zero,
+    )
 
 
 def _call_figures(row: CoverageRow) -> dict[str, Any]:
-    assert row.shortfall_usd is not None
     return {
         "amount_usd": row.shortfall_usd,
         "exposure_usd": row.exposure_usd,
@@ -298,39 +382,41 @@ def _call_figures(row: CoverageRow) -> dict[str, Any]:
     }
 
 
-def _next_call(
-    row: CoverageRow, call: MarginCall | None, at: datetime
-) -> tuple[MarginCall | None, bool, str]:
-    """The margin call after this valuation: (call, is new, event). Not on a price under review."""
-    review = row.needs_review or not row.figures_known
-    if review:
-        return call, False, ""
+def _next_call(row: CoverageRow, call: _Call | None, at: datetime) -> tuple[_Call | None, str]:
+    """The margin call after this valuation, and what happened to it (issued, updated, met, escalated,
+    or nothing). Nothing at all on a price under review: an open call is left as it is."""
+    if row.needs_review or not row.figures_known:
+        return call, ""
     assert row.exposure_usd is not None and row.collateral_value_usd is not None  # known: not under review
     assert row.shortfall_usd is not None
     if call is None:
-        if row.below_call:
-            call = MarginCall(
+        if not row.below_call:
+            return None, ""
+        return (
+            _Call(
+                id=None,
                 counterparty_id=row.counterparty_id,
                 status=MarginCallStatus.OPEN,
                 initial_amount_usd=row.shortfall_usd,
                 issued_at=at,
                 due_at=at + timedelta(hours=row.call_due_hours),
                 updated_at=at,
+                escalated_at=None,
+                closed_at=None,
                 **_call_figures(row),
-            )
-            return call, True, "issued"
-        return None, False, ""
-    if row.meets_required:
+            ),
+            "issued",
+        )
+    if row.meets_required:  # coverage back at required: met (collateral arrived or the market moved)
         call.status = MarginCallStatus.MET
-        call.closed_at = at
-        call.updated_at = at
+        call.closed_at = call.updated_at = at
         call.amount_usd = Decimal(0)
         call.exposure_usd = row.exposure_usd
         call.collateral_value_usd = row.collateral_value_usd
         if row.coverage_ratio is not None:  # no exposure left: the last ratio stays
             call.coverage_ratio = row.coverage_ratio
         call.required_ratio = row.required_ratio
-        return call, False, "met"
+        return call, "met"
     event = ""
     figures = _call_figures(row)
     if any(getattr(call, name) != value for name, value in figures.items()):
@@ -338,21 +424,17 @@ def _next_call(
             setattr(call, name, value)
         call.updated_at = at
         event = "updated"
-    if call.status == MarginCallStatus.OPEN and at > call.due_at:
+    if call.status == MarginCallStatus.OPEN and at > call.due_at:  # past due and unmet
         call.status = MarginCallStatus.ESCALATED
-        call.escalated_at = at
-        call.updated_at = at
+        call.escalated_at = call.updated_at = at
         event = "escalated"
-    return call, False, event
+    return call, event
 
 
-def _next_risk(
-    row: CoverageRow, risk: CounterpartyRisk | None, call_status: str | None, at: datetime
-) -> CounterpartyRisk:
-    review = row.needs_review or not row.figures_known
+def _next_risk(row: CoverageRow, risk: _Risk | None, call_status: str | None, at: datetime) -> _Risk:
     critical_since = risk.critical_since if risk else None
     default_flagged_at = risk.default_flagged_at if risk else None
-    if not review:
+    if not (row.needs_review or not row.figures_known):  # under review: both kept as they are
         if row.ratio_state == CoverageState.CRITICAL:
             critical_since = critical_since or at
             if default_flagged_at is None and at - critical_since >= timedelta(hours=row.cure_period_hours):
@@ -360,17 +442,18 @@ def _next_risk(
         else:  # recovered above critical
             critical_since = default_flagged_at = None
     state = live_state(row, call_status)
-    changed_state = risk is None or risk.state != state
-    return CounterpartyRisk(
-        pk=risk.pk if risk else None,
-        counterparty_id=row.counterparty_id,
-        state=state,
-        state_since=at if changed_state else risk.state_since,  # type: ignore[union-attr]
-        review_reason=row.review_reason[:300],
-        critical_since=critical_since,
-        default_flagged_at=default_flagged_at,
-        valued_at=at,
-        **_figures(row, risk),
+    exposure, value, ratio, shortfall = _figures(row, risk)
+    return _Risk(
+        row.counterparty_id,
+        state,
+        risk.state_since if risk is not None and risk.state == state else at,
+        exposure,
+        value,
+        ratio,
+        shortfall,
+        row.review_reason[:300],
+        critical_since,
+        default_flagged_at,
     )
 
 
@@ -385,44 +468,144 @@ def _worth_watching(row: CoverageRow) -> bool:
 
 
 def _decide(
-    row: CoverageRow,
-    risk: CounterpartyRisk | None,
-    call: MarginCall | None,
-    snapshot: CoverageSnapshot | None,
-    day,
-    at: datetime,
+    row: CoverageRow, risk: _Risk | None, call: _Call | None, snapshot: _Snapshot | None, at: datetime
 ) -> _Outcome:
     outcome = _Outcome()
     if risk is None and call is None and not _worth_watching(row):
         return outcome
-    before = {name: getattr(call, name) for name in ("status", *CALL_FIGURES)} if call else None
-    call, is_new, event = _next_call(row, call, at)
-    if is_new:
+    before = call.memo() if call is not None else None
+    call, outcome.call_event = _next_call(row, call, at)
+    if call is not None and call.id is None:
         outcome.new_call = call
-    elif call is not None and before != {name: getattr(call, name) for name in ("status", *CALL_FIGURES)}:
+    elif call is not None and call.memo() != before:
         outcome.changed_call = call
-    outcome.call_event = event
     open_status = call.status if call is not None and call.status in OPEN_CALL_STATUSES else None
     new_risk = _next_risk(row, risk, open_status, at)
-    if risk is None or any(getattr(risk, f) != getattr(new_risk, f) for f in RISK_FIELDS):
+    if risk is None or risk.memo() != new_risk.memo():
         outcome.risk = new_risk
-    shown = new_risk if outcome.risk is not None else risk
-    assert shown is not None
-    snap = CoverageSnapshot(
-        counterparty_id=row.counterparty_id,
-        business_date=day,
-        exposure_usd=shown.exposure_usd,
-        collateral_value_usd=shown.collateral_value_usd,
-        coverage_ratio=shown.coverage_ratio,
-        state=shown.state,
-        valued_at=at,
+    today = _Snapshot(
+        row.counterparty_id,
+        new_risk.exposure_usd,
+        new_risk.collateral_value_usd,
+        new_risk.coverage_ratio,
+        new_risk.state,
     )
-    if snapshot is None or any(
-        getattr(snapshot, f) != getattr(snap, f)
-        for f in ("exposure_usd", "collateral_value_usd", "coverage_ratio", "state")
-    ):
-        outcome.snapshot = snap
+    if snapshot is None or snapshot.memo() != today.memo():
+        outcome.snapshot = today
     return outcome
+
+
+# Rows travel as one JSON parameter (jsonb_to_recordset): one literal to parse, where arrays of
+# thousands of elements would be thousands of expressions. Existing rows are updated, new ones
+# inserted (no speculative insert per row).
+RISK_COLUMNS = """counterparty_id bigint, state text, state_since timestamptz, exposure_usd numeric,
+    collateral_value_usd numeric, coverage_ratio numeric, shortfall_usd numeric, review_reason text,
+    critical_since timestamptz, default_flagged_at timestamptz"""
+RISK_UPDATE_SQL = f"""
+UPDATE collateral_counterpartyrisk r SET
+    state = v.state, state_since = v.state_since, exposure_usd = v.exposure_usd,
+    collateral_value_usd = v.collateral_value_usd, coverage_ratio = v.coverage_ratio,
+    shortfall_usd = v.shortfall_usd, review_reason = v.review_reason, critical_since = v.critical_since,
+    default_flagged_at = v.default_flagged_at, valued_at = %s::timestamptz
+FROM jsonb_to_recordset(%s::jsonb) AS v ({RISK_COLUMNS})
+WHERE r.counterparty_id = v.counterparty_id
+"""
+RISK_INSERT_SQL = f"""
+INSERT INTO collateral_counterpartyrisk (
+    counterparty_id, state, state_since, exposure_usd, collateral_value_usd, coverage_ratio, shortfall_usd,
+    review_reason, critical_since, default_flagged_at, valued_at
+)
+SELECT v.*, %s::timestamptz FROM jsonb_to_recordset(%s::jsonb) AS v ({RISK_COLUMNS})
+"""
+SNAPSHOT_UPSERT_SQL = """
+INSERT INTO collateral_coveragesnapshot (
+    counterparty_id, exposure_usd, collateral_value_usd, coverage_ratio, state, business_date, valued_at
+)
+SELECT v.*, %s::date, %s::timestamptz
+FROM jsonb_to_recordset(%s::jsonb) AS v (
+    counterparty_id bigint, exposure_usd numeric, collateral_value_usd numeric, coverage_ratio numeric,
+    state text
+)
+ON CONFLICT (counterparty_id, business_date) DO UPDATE SET
+    exposure_usd = EXCLUDED.exposure_usd, collateral_value_usd = EXCLUDED.collateral_value_usd,
+    coverage_ratio = EXCLUDED.coverage_ratio, state = EXCLUDED.state, valued_at = EXCLUDED.valued_at
+"""
+CALL_INSERT_SQL = """
+INSERT INTO collateral_margincall (
+    counterparty_id, status, initial_amount_usd, amount_usd, exposure_usd, collateral_value_usd,
+    coverage_ratio, required_ratio, issued_at, due_at, updated_at, note
+)
+SELECT v.*, ''
+FROM jsonb_to_recordset(%s::jsonb) AS v (
+    counterparty_id bigint, status text, initial_amount_usd numeric, amount_usd numeric,
+    exposure_usd numeric, collateral_value_usd numeric, coverage_ratio numeric, required_ratio numeric,
+    issued_at timestamptz, due_at timestamptz, updated_at timestamptz
+)
+"""
+CALL_UPDATE_SQL = """
+UPDATE collateral_margincall m SET
+    status = v.status, amount_usd = v.amount_usd, exposure_usd = v.exposure_usd,
+    collateral_value_usd = v.collateral_value_usd, coverage_ratio = v.coverage_ratio,
+    required_ratio = v.required_ratio, updated_at = v.updated_at, escalated_at = v.escalated_at,
+    closed_at = v.closed_at
+FROM jsonb_to_recordset(%s::jsonb) AS v (
+    id bigint, status text, amount_usd numeric, exposure_usd numeric, collateral_value_usd numeric,
+    coverage_ratio numeric, required_ratio numeric, updated_at timestamptz, escalated_at timestamptz,
+    closed_at timestamptz
+)
+WHERE m.id = v.id
+"""
+
+
+def _json_rows(items: list, names: tuple[str, ...]) -> str:
+    """Objects' attributes as a JSON array of records for jsonb_to_recordset: decimals as strings
+    (exact), times in ISO 8601 with their offset."""
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    return json.dumps([{name: cell(getattr(item, name)) for name in names} for item in items])
+
+
+def _write(
+    cursor,
+    *,
+    at: datetime,
+    day,
+    known: set[int],
+    risks: list[_Risk],
+    snapshots: list[_Snapshot],
+    new: list[_Call],
+    changed: list[_Call],
+) -> None:
+    risk_names = ("counterparty_id", *RISK_FIELDS)
+    updated_risks = [r for r in risks if r.counterparty_id in known]
+    new_risks = [r for r in risks if r.counterparty_id not in known]
+    if updated_risks:
+        cursor.execute(RISK_UPDATE_SQL, [at, _json_rows(updated_risks, risk_names)])
+    if new_risks:
+        cursor.execute(RISK_INSERT_SQL, [at, _json_rows(new_risks, risk_names)])
+    if snapshots:
+        names = ("counterparty_id", *SNAPSHOT_FIGURES)
+        cursor.execute(SNAPSHOT_UPSERT_SQL, [day, at, _json_rows(snapshots, names)])
+    if changed:
+        updated = ("id", "status", *CALL_FIGURES, "updated_at", "escalated_at", "closed_at")
+        cursor.execute(CALL_UPDATE_SQL, [_json_rows(changed, updated)])
+    if new:
+        inserted = (
+            "counterparty_id",
+            "status",
+            "initial_amount_usd",
+            *CALL_FIGURES,
+            "issued_at",
+            "due_at",
+            "updated_at",
+        )
+        cursor.execute(CALL_INSERT_SQL, [_json_rows(new, inserted)])
 
 
 @transaction.atomic(durable=True)
@@ -430,8 +613,8 @@ def revalue(*, at: datetime | None = None, actor: User | None = None) -> dict[st
     """Value every counterparty at ``at`` (default now) with the coverage query and move the state
     machine: ``CounterpartyRisk`` (state, figures, review reason, critical and default flags), today's
     ``CoverageSnapshot`` (the business date of ``at``), and the margin calls (issued, updated, met,
-    escalated), as the module docstring describes. Idempotent: a second run at the same ``at`` finds
-    nothing to change and writes nothing. Returns counts.
+    escalated), as the module docstring describes. Only what changed is written (with ``valued_at`` =
+    ``at``): a second run at the same ``at`` finds nothing to change and writes nothing. Returns counts.
 
     ``actor``: a person running it by hand (``collateral.margin_call.operate``), else the scheduled
     job. Raises ``PermissionDeniedError`` for an actor without that action.
@@ -444,62 +627,46 @@ def revalue(*, at: datetime | None = None, actor: User | None = None) -> dict[st
     at = at or timezone.now()
     day = business_date(at)
     rows = coverage_rows(at=at)
-    risks = {r.counterparty_id: r for r in CounterpartyRisk.objects.all()}
+    risks = {
+        values[0]: _Risk(*values)
+        for values in CounterpartyRisk.objects.values_list("counterparty_id", *RISK_FIELDS)
+    }
     # Locked: a note, cancel or escalate by risk waits for this run instead of being overwritten.
     calls = {
-        c.counterparty_id: c
-        for c in MarginCall.objects.select_for_update().filter(status__in=OPEN_CALL_STATUSES)
+        values[1]: _Call(*values)
+        for values in MarginCall.objects.select_for_update()
+        .filter(status__in=OPEN_CALL_STATUSES)
+        .values_list(*CALL_FIELDS)
     }
-    snapshots = {s.counterparty_id: s for s in CoverageSnapshot.objects.filter(business_date=day)}
+    snapshots = {
+        values[0]: _Snapshot(*values)
+        for values in CoverageSnapshot.objects.filter(business_date=day).values_list(
+            "counterparty_id", *SNAPSHOT_FIGURES
+        )
+    }
     outcomes = [
         _decide(
             row,
             risks.get(row.counterparty_id),
             calls.get(row.counterparty_id),
             snapshots.get(row.counterparty_id),
-            day,
             at,
         )
         for row in rows
     ]
-    changed_risks = [o.risk for o in outcomes if o.risk is not None]
-    new_snapshots = [o.snapshot for o in outcomes if o.snapshot is not None]
-    new_calls = [o.new_call for o in outcomes if o.new_call is not None]
-    changed_calls = [o.changed_call for o in outcomes if o.changed_call is not None]
-    with acting_as(actor, job="collateral.revalue"):
-        if changed_risks:
-            # One statement for new and changed rows (the counterparty is unique): INSERT … ON CONFLICT.
-            CounterpartyRisk.objects.bulk_create(
-                changed_risks,
-                update_conflicts=True,
-                unique_fields=["counterparty"],
-                update_fields=[*RISK_FIELDS, "valued_at"],
-            )
-        if new_snapshots:
-            CoverageSnapshot.objects.bulk_create(
-                new_snapshots,
-                update_conflicts=True,
-                unique_fields=["counterparty", "business_date"],
-                update_fields=[
-                    "exposure_usd",
-                    "collateral_value_usd",
-                    "coverage_ratio",
-                    "state",
-                    "valued_at",
-                ],
-            )
-        if changed_calls:
-            MarginCall.objects.bulk_update(
-                changed_calls,
-                ["status", *CALL_FIGURES, "updated_at", "escalated_at", "closed_at"],
-            )
-        if new_calls:
-            MarginCall.objects.bulk_create(new_calls)
+    written: dict[str, list[Any]] = {
+        "risks": [o.risk for o in outcomes if o.risk is not None],
+        "snapshots": [o.snapshot for o in outcomes if o.snapshot is not None],
+        "new": [o.new_call for o in outcomes if o.new_call is not None],
+        "changed": [o.changed_call for o in outcomes if o.changed_call is not None],
+    }
+    with acting_as(actor, job="collateral.revalue"), connection.cursor() as cursor:
+        _write(cursor, at=at, day=day, known=set(risks), **written)
     events = [o.call_event for o in outcomes]
     return {
         "counterparties": len(rows),
-        "risk_rows_written": len(changed_risks),
-        "snapshots_written": len(new_snapshots),
+        "risk_rows_written": len(written["risks"]),
+        "snapshots_written": len(written["snapshots"]),
         "calls_issued": events.count("issued"),
         "calls_updated": events.count("updated"),
         "calls_met": events.count("met"),
