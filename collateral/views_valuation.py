@@ -50,7 +50,6 @@ COVERAGE_COLUMNS = [
     Column("Collateral value", "collateral_value_usd", sort="collateral_value_usd", numeric=True, usd=True),
     Column("Coverage", "coverage_ratio", sort="coverage_ratio", numeric=True),
     Column("Required", "required_ratio", numeric=True),
-    Column("Call level", "call_ratio", numeric=True),
     Column("Shortfall", "shortfall_usd", sort="shortfall_usd", numeric=True, usd=True),
     Column(
         "Open call", "open_call_amount_usd", numeric=True, usd=True, link=lambda r: _call_link(r.open_call_id)
@@ -58,7 +57,6 @@ COVERAGE_COLUMNS = [
     Column("Call due", "open_call_due_at"),
     Column("Default flag", "default_flagged_at", sort="default_flagged_at"),
     Column("Under review because", "review_reason"),
-    Column("Changed", "valued_at", sort="valued_at"),
 ]
 
 

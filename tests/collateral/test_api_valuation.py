@@ -206,3 +206,18 @@ def test_hostile_release_input_is_refused_with_nothing_written(api, book, bob, b
 def test_only_ops_release(api, book, rita, alice):
     assert _release(api.as_user(rita)).status_code == 403
     assert _release(api.as_user(alice)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/collateral/coverage/?counterparty=%00",
+        "/api/v1/collateral/coverage/?counterparty=" + "A" * 5000,
+        "/api/v1/collateral/coverage/?page=99999999999999999999",
+        "/api/v1/collateral/margin-calls/?status=%00",
+        "/api/v1/collateral/margin-calls/?counterparty=%00",
+        "/api/v1/collateral/margin-calls/99999999999999999999999/",
+    ],
+)
+def test_hostile_reads_answer_4xx(api, book, rita, url):
+    assert api.as_user(rita).get(url).status_code in (400, 404)
