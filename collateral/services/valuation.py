@@ -27,7 +27,6 @@ never overwritten by figures read before it.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -60,8 +59,6 @@ from inventory.services import LedgerLine, check_quantity, post_journal
 
 if TYPE_CHECKING:
     from borrowdesk.access.models import User
-
-log = logging.getLogger(__name__)
 
 # First keys of the two-key advisory lock form, in this database: a counterparty's coverage ("COVR")
 # and the revaluation run ("REVL").

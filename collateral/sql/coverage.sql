@@ -243,7 +243,12 @@ SELECT
     f.exposure_usd,
     f.collateral_value_usd,
     f.ineligible_value_usd,
-    CASE WHEN f.exposure_usd > 0 THEN round(f.collateral_value_usd / f.exposure_usd, 6) END AS coverage_ratio,
+    -- Capped at the largest ratio the desk stores (numeric(12, 6)): a dust loan against real collateral
+    -- is covered many million times over, and the states compare figures, not this ratio. (least()
+    -- skips NULLs: an unknown value is kept unknown by the CASE.)
+    CASE WHEN f.exposure_usd > 0 AND f.collateral_value_usd IS NOT NULL
+        THEN least(round(f.collateral_value_usd / f.exposure_usd, 6), 999999.999999)
+    END AS coverage_ratio,
     -- The levels when an agreement is in force; NULL: the defaults passed in (the caller fills them,
     -- so 5,000 rows do not carry 5,000 copies of the same figures).
     CASE WHEN f.has_agreement THEN f.return_ratio END AS return_ratio,
@@ -279,8 +284,8 @@ SELECT
     -- Without a scenario: NULL, the base figures being the figures (the caller copies them).
     CASE WHEN %(has_scenario)s::boolean THEN f.base_exposure_usd END AS base_exposure_usd,
     CASE WHEN %(has_scenario)s::boolean THEN f.base_collateral_value_usd END AS base_collateral_value_usd,
-    CASE WHEN %(has_scenario)s::boolean AND f.base_exposure_usd > 0
-        THEN round(f.base_collateral_value_usd / f.base_exposure_usd, 6)
+    CASE WHEN %(has_scenario)s::boolean AND f.base_exposure_usd > 0 AND f.base_collateral_value_usd IS NOT NULL
+        THEN least(round(f.base_collateral_value_usd / f.base_exposure_usd, 6), 999999.999999)
     END AS base_coverage_ratio,
     CASE
         WHEN NOT %(has_scenario)s::boolean THEN NULL

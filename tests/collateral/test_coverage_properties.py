@@ -165,7 +165,7 @@ def _recompute(marks, rule_list, pledge_list, loan_list):
                 if not missing and value is not None and value > 0:
                     excess = value
             elif exposure is not None and value is not None:
-                ratio = _q(value / exposure, 6)
+                ratio = min(_q(value / exposure, 6), D("999999.999999"))  # the stored ratio's maximum
                 shortfall = max(D(0), _q(LEVELS["required"] * exposure - value, 8))
                 if value >= LEVELS["warning"] * exposure:
                     state = "ok"
