@@ -1,7 +1,7 @@
 """Collateral pages under /collateral/, one ``collateral`` namespace. Each part of the app adds its
-pages here; the risk pages (``urls_risk.py``) stress, recalls and concentration (``urls_stress.py``), coverage, margin calls and
-releases (``urls_valuation.py``)
-keep their own lists, taken in below (Django reverses one namespace through one include only)."""
+pages here; the risk pages (``urls_risk.py``), stress, recalls and concentration (``urls_stress.py``),
+and coverage, margin calls and releases (``urls_valuation.py``) keep their own lists, taken in below
+(Django reverses one namespace through one include only)."""
 
 from django.urls import path
 
