@@ -16,6 +16,8 @@ minimum coverage covenant. Exposure and coverage are coverage's figures
 
 from __future__ import annotations
 
+import re
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,10 +30,9 @@ from borrowdesk.business_day import business_date
 from borrowdesk.formatting import qty, usd
 from borrowdesk.refdata.models import Asset
 from collateral.errors import LimitExceeded
-from collateral.models import BreachKind, BreachStatus, ConfigStatus
-from collateral.selectors.coverage import CoverageRow, coverage_rows
+from collateral.models import BreachKind, BreachStatus
+from collateral.selectors.coverage import COVERAGE_SQL, coverage_params, coverage_rows
 from collateral.selectors.limits import (
-    OPEN_LOAN_STATUSES,
     cap_use,
     limits_in_force,
     loans_beyond_tenor,
@@ -45,43 +46,89 @@ def _percent(ratio: Decimal) -> str:
 
 # --- the check at final approval -----------------------------------------------------------------
 
-# The counterparty's limit in force, locked, with the cap on the loan's asset (if any).
-#
 # Why a lock, and why this one: two final approvals of one counterparty would each read an exposure
 # without the other's loan (neither is committed) and both pass, ending above the limit. Locking the
-# limit row in force serialises the final approvals of a counterparty that has a limit, and only
-# those: a counterparty without one takes no lock at all. The lock is held from here to the
-# approval's COMMIT (a row lock cannot be given back earlier), which is why the check is the last
-# step before the hold: the serialised stretch is this check, the hold and the COMMIT.
+# counterparty's limit row in force serialises the final approvals of a counterparty that has a limit,
+# and only those: a counterparty without one takes no lock at all. The lock is held from here to the
+# approval's COMMIT (a row lock cannot be given back earlier), which is why the check is the last step
+# before the hold: the serialised stretch is this check, the hold and the COMMIT.
 # FOR NO KEY UPDATE (not FOR UPDATE): it conflicts with itself, so the approvals queue, but not with
 # the FOR KEY SHARE that inserting a row referencing the limit takes (a LimitBreach of the scheduled
-# check, an AssetCap), so those never wait for an approval.
-_LOCK_LIMIT_SQL = """
-    SELECT bl.id, c.code, bl.max_exposure_usd, bl.max_tenor_days, bl.min_coverage_ratio, cap.max_quantity
-    FROM collateral_borrowerlimit bl
-    JOIN refdata_counterparty c ON c.id = bl.counterparty_id
-    LEFT JOIN collateral_assetcap cap ON cap.limit_id = bl.id AND cap.asset_id = %(asset_id)s
-    WHERE bl.counterparty_id = %(counterparty_id)s AND bl.status = %(effective)s
-      AND bl.effective_from <= %(at)s
+# check, an AssetCap of a new version), so those never wait for an approval.
+_LOCK_SQL = """
+    SELECT bl.id FROM collateral_borrowerlimit bl
+    WHERE bl.counterparty_id = %(counterparty_id)s AND bl.status = 'effective' AND bl.effective_from <= %(at)s
     ORDER BY bl.effective_from DESC, bl.id DESC
     LIMIT 1
-    FOR NO KEY UPDATE OF bl
+    FOR NO KEY UPDATE
 """
 
-_OPEN_QUANTITY_SQL = """
-    SELECT coalesce(sum(open_quantity), 0) FROM inventory_loan
-    WHERE counterparty_id = %s AND asset_id = %s AND status = ANY (%s) AND open_quantity > 0
-"""
+# What the check reads once it holds the lock, in one statement: the limit in force (again: this new
+# statement's snapshot is taken after the lock was granted), the cap on the loan's asset and the
+# counterparty's open quantity of it, and coverage's figures (coverage's own SQL text, embedded). The
+# coverage is LATERAL to the limit, evaluated once per limit row: without a limit in force, never.
+_READ_SQL = """
+SELECT lim.id, cp.code, lim.max_exposure_usd, lim.max_tenor_days, lim.min_coverage_ratio, cap.max_quantity,
+       CASE WHEN cap.max_quantity IS NOT NULL THEN (
+           SELECT coalesce(sum(l.open_quantity), 0) FROM inventory_loan l
+           WHERE l.counterparty_id = lim.counterparty_id AND l.asset_id = %(asset_id)s::bigint
+             AND l.status IN ('pending_delivery', 'active') AND l.open_quantity > 0
+       ) END AS open_quantity,
+       cov.exposure_usd, cov.collateral_value_usd, cov.review_reason
+FROM (
+    SELECT bl.id, bl.counterparty_id, bl.max_exposure_usd, bl.max_tenor_days, bl.min_coverage_ratio
+    FROM collateral_borrowerlimit bl
+    WHERE bl.counterparty_id = %(counterparty_id)s::bigint AND bl.status = 'effective'
+      AND bl.effective_from <= %(at)s::timestamptz
+    ORDER BY bl.effective_from DESC, bl.id DESC
+    LIMIT 1
+) AS lim
+JOIN refdata_counterparty cp ON cp.id = lim.counterparty_id
+LEFT JOIN collateral_assetcap cap ON cap.limit_id = lim.id AND cap.asset_id = %(asset_id)s::bigint
+CROSS JOIN LATERAL (
+    SELECT cv.exposure_usd, cv.collateral_value_usd, cv.review_reason
+    FROM ({coverage}) AS cv
+    WHERE cv.counterparty_id = lim.counterparty_id
+    LIMIT 1  -- keeps the subquery LATERAL (a nested loop under the limit), not turned into a join
+) AS cov
+""".replace("{coverage}", COVERAGE_SQL)
+
+# The read is a server-side prepared statement (PREPARE once per database connection, then EXECUTE):
+# planning coverage's statement costs more than running it for one counterparty, and it would be paid
+# inside the serialised stretch of every approval. Its parameters, in order of first appearance.
+_READ_NAME = "collateral_limit_check"
+_READ_PARAMS: list[str] = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", _READ_SQL)))
+_PREPARE_SQL = f"PREPARE {_READ_NAME} AS " + re.sub(
+    r"%\((\w+)\)s", lambda m: f"${_READ_PARAMS.index(m.group(1)) + 1}", _READ_SQL
+)
+# Lock, then read, in one round trip: two statements in one execute (the read a new statement).
+_CHECK_SQL = (
+    f"{_LOCK_SQL.strip()};\nEXECUTE {_READ_NAME} ({', '.join(f'%({name})s' for name in _READ_PARAMS)})"
+)
+# The database connections this process has prepared the read on. A prepared statement lives as long
+# as its session, whatever happens to the transaction that prepared it.
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ensure_prepared(cursor) -> None:
+    raw = connection.connection
+    if raw not in _prepared:
+        cursor.execute(_PREPARE_SQL)
+        _prepared[raw] = True
 
 
 @dataclass(frozen=True)
-class _LockedLimit:
+class _Read:
     limit_id: int
     counterparty_code: str
     max_exposure_usd: Decimal
     max_tenor_days: int | None
     min_coverage_ratio: Decimal | None
     asset_cap: Decimal | None
+    open_quantity: Decimal | None
+    exposure_usd: Decimal | None
+    collateral_value_usd: Decimal | None
+    review_reason: str
 
 
 def check_limits_for_final_approval(
@@ -97,13 +144,13 @@ def check_limits_for_final_approval(
     Called inside the final approval's transaction (``requests_app``: ``approve_request``'s last
     step and ``accept_offer``), after the loan row is written and right before its inventory is held.
     A rule, not a permission: the approver already holds ``requests.approve`` (or, for an offer, the
-    trader ``requests.submit``). No limit in force: returns at once (one query, no lock). Else it
-    locks the limit in force (serialising this counterparty's final approvals until COMMIT) and, in
-    a new statement that therefore sees every loan committed by the approvals that held the lock
-    before it, reads the exposure and coverage (coverage's one valuation) and this asset's open
-    quantity, and checks: the term ≤ max tenor (open-ended breaks a tenor limit); exposure ≤ the
-    maximum; the asset's open quantity ≤ its cap; coverage ≥ the covenant (collateral value ≥
-    minimum ratio × exposure; exposure without collateral is coverage 0).
+    trader ``requests.submit``). It locks the limit in force (serialising this counterparty's final
+    approvals until COMMIT; no limit in force: no lock, and it returns at once) and, in a new
+    statement that therefore sees every loan committed by the approvals that held the lock before it,
+    reads the limit, the exposure and coverage (coverage's one valuation) and this asset's open
+    quantity: one round trip. It checks the term ≤ max tenor (open-ended breaks a tenor limit),
+    exposure ≤ the maximum, the asset's open quantity ≤ its cap, and coverage ≥ the covenant
+    (collateral value ≥ minimum ratio × exposure; exposure without collateral is coverage 0).
 
     Raises ``LimitExceeded`` (409 ``limit_exceeded``) naming the limit and the figures, also when the
     exposure or the collateral cannot be valued (a missing mark): the caller's transaction rolls the
@@ -112,39 +159,31 @@ def check_limits_for_final_approval(
     if not connection.in_atomic_block:  # the lock means nothing outside the approval's transaction
         raise RuntimeError("check_limits_for_final_approval runs inside the final approval's transaction.")
     at = at or timezone.now()
+    params = {
+        **coverage_params(counterparty_ids=[counterparty_id], at=at),
+        "counterparty_id": counterparty_id,
+        "asset_id": asset.pk,
+        "at": at,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _LOCK_LIMIT_SQL,
-            {
-                "counterparty_id": counterparty_id,
-                "asset_id": asset.pk,
-                "effective": ConfigStatus.EFFECTIVE,
-                "at": at,
-            },
-        )
-        found = cursor.fetchone()
+        _ensure_prepared(cursor)
+        cursor.execute(_CHECK_SQL, params)
+        found = cursor.fetchone()  # the last statement's row: the read
     if found is None:
         return
-    limit = _LockedLimit(*found)
-    _check_tenor(limit, term_days)
-    # A new statement, after the lock: in READ COMMITTED it sees the loans committed by the approvals
-    # that held the lock before this one.
-    (row,) = coverage_rows(counterparty_ids=[counterparty_id], at=at)
-    _check_exposure(limit, row, asset, quantity)
-    if limit.asset_cap is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(_OPEN_QUANTITY_SQL, [counterparty_id, asset.pk, list(OPEN_LOAN_STATUSES)])
-            (open_quantity,) = cursor.fetchone()
-        if open_quantity > limit.asset_cap:
-            raise LimitExceeded(
-                f"{limit.counterparty_code}'s cap on {asset.symbol} is {qty(limit.asset_cap)}: this loan "
-                f"of {qty(quantity)} {asset.symbol} would take the {asset.symbol} it has on loan to "
-                f"{qty(open_quantity)}."
-            )
-    _check_coverage(limit, row)
+    read = _Read(*found)
+    _check_tenor(read, term_days)
+    _check_exposure(read, asset, quantity)
+    if read.asset_cap is not None and read.open_quantity is not None and read.open_quantity > read.asset_cap:
+        raise LimitExceeded(
+            f"{read.counterparty_code}'s cap on {asset.symbol} is {qty(read.asset_cap)}: this loan of "
+            f"{qty(quantity)} {asset.symbol} would take the {asset.symbol} it has on loan to "
+            f"{qty(read.open_quantity)}."
+        )
+    _check_coverage(read)
 
 
-def _check_tenor(limit: _LockedLimit, term_days: int | None) -> None:
+def _check_tenor(limit: _Read, term_days: int | None) -> None:
     if limit.max_tenor_days is None:
         return
     code, most = limit.counterparty_code, limit.max_tenor_days
@@ -157,7 +196,8 @@ def _check_tenor(limit: _LockedLimit, term_days: int | None) -> None:
         raise LimitExceeded(f"{code}'s tenor limit is {most} days: this loan's term is {term_days} days.")
 
 
-def _check_exposure(limit: _LockedLimit, row: CoverageRow, asset: Asset, quantity: Decimal) -> None:
+def _check_exposure(row: _Read, asset: Asset, quantity: Decimal) -> None:
+    limit = row
     code = limit.counterparty_code
     if row.exposure_usd is None:
         raise LimitExceeded(
@@ -172,7 +212,8 @@ def _check_exposure(limit: _LockedLimit, row: CoverageRow, asset: Asset, quantit
         )
 
 
-def _check_coverage(limit: _LockedLimit, row: CoverageRow) -> None:
+def _check_coverage(row: _Read) -> None:
+    limit = row
     minimum = limit.min_coverage_ratio
     if minimum is None or not row.exposure_usd:
         return

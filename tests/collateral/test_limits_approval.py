@@ -255,8 +255,30 @@ def test_a_refused_request_is_approvable_once_the_exposure_falls(submit, bob, ac
     assert _approve(bob, request).status == "approved"
 
 
-def test_without_a_limit_the_check_is_one_query_and_takes_no_lock(acme, btc):
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        check_limits_for_final_approval(counterparty_id=acme.pk, asset=btc, quantity=D(1), term_days=None)
-    assert len(queries) == 1
-    assert "FOR NO KEY UPDATE" in queries[0]["sql"]  # the lock query, which found no row to lock
+def _check(counterparty, asset, quantity="1", term_days=None):
+    with transaction.atomic():
+        check_limits_for_final_approval(
+            counterparty_id=counterparty.pk, asset=asset, quantity=D(quantity), term_days=term_days
+        )
+
+
+def test_the_check_is_one_round_trip_with_or_without_a_limit(acme, btc):
+    _check(acme, btc)  # the first check on a connection prepares the read (once per connection)
+    with CaptureQueriesContext(connection) as queries:
+        _check(acme, btc)  # no limit: the lock finds no row (no lock taken), the read finds none
+    limit(acme, 1_000_000, caps={btc: 5})
+    with CaptureQueriesContext(connection) as limited:
+        _check(acme, btc)
+    for captured in (queries, limited):
+        [sql] = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]  # the test's atomic()
+        assert "FOR NO KEY UPDATE;" in sql and "EXECUTE collateral_limit_check" in sql
+
+
+def test_the_read_is_prepared_once_per_connection(acme, btc):
+    _check(acme, btc)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'collateral_limit_check'")
+        assert cursor.fetchone() == (1,)
+    with CaptureQueriesContext(connection) as queries:
+        _check(acme, btc)
+    assert not any(q["sql"].startswith("PREPARE") for q in queries)
