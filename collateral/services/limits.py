@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -293,17 +293,25 @@ SELECT (SELECT count(*) FROM upserted WHERE opened),
 """
 
 
-def find_breaches(*, at: datetime) -> tuple[list[Breach], list[tuple[int, str]], list[str]]:
+@dataclass
+class Findings:
+    """What the check found: the number of limits in force, the breaches, and the (counterparty id,
+    kind) whose figures could not be valued (exposure or collateral needing a missing mark: their
+    breaches are held as they stand), with those counterparties' codes."""
+
+    limits: int = 0
+    breaches: list[Breach] = field(default_factory=list)
+    held: list[tuple[int, str]] = field(default_factory=list)
+    unvalued: list[str] = field(default_factory=list)
+
+
+def find_breaches(*, at: datetime) -> Findings:
     """Every breach of every limit in force at ``at``, set-based: the limits (one query), coverage for
     their counterparties (one ``coverage_rows`` call), the open quantity per capped asset (one query)
-    and the loans beyond a tenor limit (one query).
-
-    Returns (breaches, held, unvalued): ``held`` the (counterparty id, kind) whose figures could not be
-    valued (exposure or collateral needing a missing mark), ``unvalued`` those counterparties' codes.
-    """
+    and the loans beyond a tenor limit (one query)."""
     limits = limits_in_force(at)
     if not limits:
-        return [], [], []
+        return Findings()
     by_counterparty = {limit.counterparty_id: limit for limit in limits}
     limit_ids = [limit.pk for limit in limits]
     found: list[Breach] = []
@@ -365,7 +373,7 @@ def find_breaches(*, at: datetime) -> tuple[list[Breach], list[tuple[int, str]],
                 Decimal(loan.max_tenor_days),
             )
         )
-    return found, held, unvalued
+    return Findings(limits=len(limits), breaches=found, held=held, unvalued=sorted(set(unvalued)))
 
 
 @transaction.atomic(durable=True)
@@ -374,13 +382,14 @@ def check_limits(*, at: datetime | None = None) -> dict[str, Any]:
     before the open): find every breach of the limits in force at ``at`` (default now), open a
     ``LimitBreach`` for each one not open yet, keep those still open (``last_seen_at``, figures),
     resolve (``resolved_at``) those no longer found. Idempotent: a second run at the same state opens
-    and resolves nothing. Six queries whatever the size of the book.
+    and resolves nothing. Five queries whatever the size of the book.
 
     Returns the counts for the job run: limits checked, breaches found, opened, kept, resolved, and
     the counterparties that could not be valued (their exposure and coverage breaches held as they were).
     """
     at = at or timezone.now()
-    found, held, unvalued = find_breaches(at=at)
+    findings = find_breaches(at=at)
+    found, held = findings.breaches, findings.held
     params = {
         "counterparty_ids": [b.counterparty_id for b in found],
         "limit_ids": [b.limit_id for b in found],
@@ -399,9 +408,10 @@ def check_limits(*, at: datetime | None = None) -> dict[str, Any]:
         cursor.execute(_RECORD_SQL, params)
         opened, kept, resolved = cursor.fetchone()
     return {
+        "limits": findings.limits,
         "breaches": len(found),
         "opened": opened,
         "kept": kept,
         "resolved": resolved,
-        "unvalued": sorted(set(unvalued)),
+        "unvalued": findings.unvalued,
     }

@@ -160,3 +160,55 @@ def test_the_check_refuses_to_run_outside_a_transaction(book, acme):
         check_limits_for_final_approval(
             counterparty_id=acme.pk, asset=book["btc"], quantity=D(1), term_days=None
         )
+
+
+def test_two_limit_checks_at_once_open_each_breach_once(book, alice, bob, acme):
+    from collateral.models import LimitBreach
+    from collateral.services.limits import check_limits
+
+    btc = book["btc"]
+    approve_request(actor=bob, request=_submit(alice, acme, btc, "2").pk, rate_bps=D("400"))
+    limit(acme, 50_000, caps={btc: 1})  # 100,000 of exposure, 2 BTC open: two breaches
+    outcomes = race([check_limits, check_limits])
+    assert outcomes == ["ok", "ok"]
+    assert sorted(LimitBreach.objects.values_list("kind", "status")) == [
+        ("asset_cap", "open"),
+        ("exposure", "open"),
+    ]
+
+
+def test_the_limit_check_does_not_wait_for_an_approval_holding_the_limit(book, alice, bob, acme):
+    """An approval holds the limit row (FOR NO KEY UPDATE) until it commits; the scheduled check writes
+    breaches referencing that row (a FOR KEY SHARE on it), which does not conflict, so it finishes."""
+    from collateral.models import LimitBreach
+    from collateral.services.limits import check_limits
+
+    btc = book["btc"]
+    approve_request(actor=bob, request=_submit(alice, acme, btc, "2").pk, rate_bps=D("400"))  # open-ended
+    limit(acme, 1_000_000, max_tenor_days=30)
+    holding, release = threading.Event(), threading.Event()
+
+    def approval_holding_the_limit():
+        try:
+            with transaction.atomic():
+                # A 10-day loan passes the check, which leaves the limit row locked until COMMIT.
+                check_limits_for_final_approval(
+                    counterparty_id=acme.pk, asset=btc, quantity=D(1), term_days=10
+                )
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=approval_holding_the_limit)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        outcome = race([check_limits])  # on a thread of its own, with its own connection
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join(10)
+    assert outcome == ["ok"]
+    assert LimitBreach.objects.filter(kind="tenor", status="open").count() == 1  # the open-ended loan
