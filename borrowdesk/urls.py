@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("borrowdesk.operations.api_urls")),
     path("", include("borrowdesk.refdata.api_urls")),
     path("", include("inventory.api_urls")),
+    path("", include("collateral.api_urls_limits")),  # before the other collateral routes
     path("", include("compliance.api_urls")),
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("operations/", include("borrowdesk.operations.urls")),
     path("requests/", include("requests_app.urls")),
     path("inventory/", include("inventory.urls")),
+    path("collateral/", include("collateral.urls_limits")),
     path("compliance/", include("compliance.urls")),
     path("treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),

@@ -255,6 +255,7 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "New request",
         "My requests",
         "Borrow book",
+        "Limit breaches",  # their counterparties' only
         "Counterparties",
         "Prices",
     ]

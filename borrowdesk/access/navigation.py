@@ -30,6 +30,7 @@ NAV: list[NavItem] = [
     NavItem("Settlements", "treasury:settlements"),
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
+    NavItem("Limit breaches", "collateral:breaches"),
     NavItem("KYC", "compliance:kyc"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),

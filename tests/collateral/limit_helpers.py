@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from borrowdesk.refdata.models import Asset, Counterparty
-from collateral.models import AssetCap, BorrowerLimit, ConfigStatus
+from collateral.models import AssetCap, BorrowerLimit, ConfigStatus, LimitBreach
 from tests.collateral.valuation_helpers import LONG_AGO, risk_user
 
 D = Decimal
@@ -38,3 +38,33 @@ def limit(
     for asset, max_quantity in (caps or {}).items():
         AssetCap.objects.create(limit=created, asset=asset, max_quantity=D(str(max_quantity)))
     return created
+
+
+def breach(
+    lim: BorrowerLimit,
+    kind: str,
+    figure,
+    limit_value,
+    *,
+    asset: Asset | None = None,
+    loan=None,
+    status: str = "open",
+    opened_at: datetime | None = None,
+) -> LimitBreach:
+    """A breach of ``lim`` as the limit check records it (for the list's tests)."""
+    from django.utils import timezone
+
+    at = opened_at or timezone.now()
+    return LimitBreach.objects.create(
+        counterparty_id=lim.counterparty_id,
+        limit=lim,
+        kind=kind,
+        asset=asset,
+        loan=loan,
+        figure=D(str(figure)),
+        limit_value=D(str(limit_value)),
+        status=status,
+        opened_at=at,
+        last_seen_at=at,
+        resolved_at=at if status == "resolved" else None,
+    )
