@@ -99,7 +99,7 @@ CROSS JOIN LATERAL (
 _READ_NAME = "collateral_limit_check"
 _READ_PARAMS: list[str] = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", _READ_SQL)))
 _PREPARE_SQL = f"PREPARE {_READ_NAME} AS " + re.sub(
-    r"%\((\w+)\)s", lambda m: f"${_READ_PARAMS.index(m.group(1)) + 1}", _READ_SQL
+    r"%\((\w+)\)s", lambda m: f"${_READ_PARAMS.index(str(m.group(1))) + 1}", _READ_SQL
 )
 # Lock, then read, in one round trip: two statements in one execute (the read a new statement).
 _CHECK_SQL = (
@@ -390,7 +390,7 @@ def check_limits(*, at: datetime | None = None) -> dict[str, Any]:
     at = at or timezone.now()
     findings = find_breaches(at=at)
     found, held = findings.breaches, findings.held
-    params = {
+    params: dict[str, Any] = {
         "counterparty_ids": [b.counterparty_id for b in found],
         "limit_ids": [b.limit_id for b in found],
         "kinds": [str(b.kind) for b in found],
