@@ -47,23 +47,33 @@ def _percent(ratio: Decimal) -> str:
 # --- the check at final approval -----------------------------------------------------------------
 
 # Why a lock, and why this one: two final approvals of one counterparty would each read an exposure
-# without the other's loan (neither is committed) and both pass, ending above the limit. Locking the
-# counterparty's limit row in force serialises the final approvals of a counterparty that has a limit,
+# without the other's loan (neither is committed) and both pass, ending above the limit. A row lock on
+# the counterparty's limit serialises the final approvals of a counterparty that has a limit in force,
 # and only those: a counterparty without one takes no lock at all. The lock is held from here to the
 # approval's COMMIT (a row lock cannot be given back earlier), which is why the check is the last step
 # before the hold: the serialised stretch is this check, the hold and the COMMIT.
+# Which row: the counterparty's FIRST BorrowerLimit row (its lowest id, whatever its status), not the
+# version in force. Every version is a row of its own, so with the version in force as the lock an
+# approval that locked the old version and one that locked a version committed meanwhile would run side
+# by side, each blind to the other's loan; the first row never changes, so all of the counterparty's
+# final approvals queue on the same one, across any change of version.
 # FOR NO KEY UPDATE (not FOR UPDATE): it conflicts with itself, so the approvals queue, but not with
 # the FOR KEY SHARE that inserting a row referencing the limit takes (a LimitBreach of the scheduled
 # check, an AssetCap of a new version), so those never wait for an approval.
 _LOCK_SQL = """
     SELECT bl.id FROM collateral_borrowerlimit bl
-    WHERE bl.counterparty_id = %(counterparty_id)s AND bl.status = 'effective' AND bl.effective_from <= %(at)s
-    ORDER BY bl.effective_from DESC, bl.id DESC
-    LIMIT 1
+    WHERE bl.id = (
+          SELECT min(f.id) FROM collateral_borrowerlimit f WHERE f.counterparty_id = %(counterparty_id)s
+      )
+      AND EXISTS (
+          SELECT 1 FROM collateral_borrowerlimit e
+          WHERE e.counterparty_id = %(counterparty_id)s AND e.status = 'effective'
+            AND e.effective_from <= %(at)s
+      )
     FOR NO KEY UPDATE
 """
 
-# What the check reads once it holds the lock, in one statement: the limit in force (again: this new
+# What the check reads once it holds the lock, in one statement: the limit in force (this new
 # statement's snapshot is taken after the lock was granted), the cap on the loan's asset and the
 # counterparty's open quantity of it, and coverage's figures (coverage's own SQL text, embedded). The
 # coverage is LATERAL to the limit, evaluated once per limit row: without a limit in force, never.
@@ -144,8 +154,9 @@ def check_limits_for_final_approval(
     Called inside the final approval's transaction (``requests_app``: ``approve_request``'s last
     step and ``accept_offer``), after the loan row is written and right before its inventory is held.
     A rule, not a permission: the approver already holds ``requests.approve`` (or, for an offer, the
-    trader ``requests.submit``). It locks the limit in force (serialising this counterparty's final
-    approvals until COMMIT; no limit in force: no lock, and it returns at once) and, in a new
+    trader ``requests.submit``). When the counterparty has a limit in force it locks the counterparty's
+    limit (its first BorrowerLimit row: serialising its final approvals until COMMIT; no limit in force:
+    no lock, and it returns at once) and, in a new
     statement that therefore sees every loan committed by the approvals that held the lock before it,
     reads the limit, the exposure and coverage (coverage's one valuation) and this asset's open
     quantity: one round trip. It checks the term ≤ max tenor (open-ended breaks a tenor limit),

@@ -212,3 +212,65 @@ def test_the_limit_check_does_not_wait_for_an_approval_holding_the_limit(book, a
         holder.join(10)
     assert outcome == ["ok"]
     assert LimitBreach.objects.filter(kind="tenor", status="open").count() == 1  # the open-ended loan
+
+
+def test_a_new_limit_version_does_not_let_an_approval_past_one_holding_the_lock(book, alice, bob, acme):
+    """Approval A holds the lock under version 1; risk commits version 2 meanwhile; approval B, under
+    version 2, still waits for A (they share the counterparty's first limit row as the lock), so B
+    reads A's loan once A commits."""
+    btc, account = book["btc"], book["account"]
+    first = limit(acme, 1_000_000)
+    request = _submit(alice, acme, btc, "1")
+    holding, release = threading.Event(), threading.Event()
+
+    def approval_a():
+        try:
+            with transaction.atomic():
+                from inventory.services import open_loan
+
+                open_loan(
+                    actor=bob,
+                    request_id=None,
+                    counterparty=acme,
+                    asset=btc,
+                    account=account,
+                    quantity=D("1.5"),
+                    rate_bps=D("400"),
+                    term_days=None,
+                    hold_expires_at=None,
+                )
+                check_limits_for_final_approval(
+                    counterparty_id=acme.pk, asset=btc, quantity=D("1.5"), term_days=None
+                )  # 75,000 <= 1,000,000: passes, holds the lock
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=approval_a)
+    a.start()
+    assert holding.wait(10)
+    # Version 2, committed while A holds the lock: 100,000, which A's loan and B's together break.
+    limit(acme, 100_000, effective_from=first.effective_from + timedelta(seconds=1))
+    outcome = []
+
+    def approval_b():
+        try:
+            approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
+            outcome.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+            outcome.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    b = threading.Thread(target=approval_b)
+    b.start()
+    try:
+        assert "collateral_borrowerlimit" in _wait_until_a_backend_waits_for_a_lock()
+    finally:
+        release.set()
+        a.join(10)
+        b.join(10)
+    assert outcome == ["limit_exceeded"]  # 75,000 + 50,000 = 125,000 > 100,000
+    request.refresh_from_db()
+    assert (request.status, request.loan_id) == ("pending_approval", None)
