@@ -13,31 +13,15 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from borrowdesk.refdata.selectors import counterparties_for_trader, is_trader_only
 from collateral.models import BorrowerLimit, ConfigStatus, LimitBreach
 
 
-def _limit_in_force(counterparty_id: int, at: datetime | None = None) -> BorrowerLimit | None:
-    """The counterparty's ``BorrowerLimit`` in force at ``at`` (default now): the ``effective`` version
-    with the greatest ``effective_from`` ≤ at, ties the greatest id; None when it has none (one query).
-
-    The same rule as ``collateral.selectors.config.limit_in_force`` (kept here until the two branches
-    meet, then one of them goes)."""
-    return (
-        BorrowerLimit.objects.filter(
-            counterparty_id=counterparty_id,
-            status=ConfigStatus.EFFECTIVE,
-            effective_from__lte=at or timezone.now(),
-        )
-        .order_by("-effective_from", "-id")
-        .first()
-    )
-
-
 def limits_in_force(at: datetime) -> list[BorrowerLimit]:
-    """Every counterparty's limit in force at ``at`` (one query: DISTINCT ON counterparty)."""
+    """Every counterparty's limit in force at ``at``: per counterparty the ``effective`` version with the
+    greatest ``effective_from`` ≤ at, ties the greatest id (one query: DISTINCT ON counterparty). The
+    same rule as ``collateral.selectors.config.limit_in_force`` for one counterparty."""
     return list(
         BorrowerLimit.objects.filter(status=ConfigStatus.EFFECTIVE, effective_from__lte=at)
         .select_related("counterparty")
