@@ -110,6 +110,7 @@ def world(personas, acme, desk_config):
     adele = create_desk_user(username="adele", password=PASSWORD, roles=["admin"])
     override = refdata.record_price(actor=adele, asset=btc, price_usd=Decimal("1"), source="manual")
     collateral = _collateral_world(acme, btc)
+    call = _margin_call(acme)
     return {
         **collateral,
         "asset": btc.symbol,
@@ -122,6 +123,7 @@ def world(personas, acme, desk_config):
         "journal": Journal.objects.order_by("id").values_list("id", flat=True).first(),
         "settlement": SettlementInstruction.objects.get(loan=approved.loan).pk,
         "price": override.pk,
+        "margin_call": call.pk,
     }
 
 
@@ -158,6 +160,25 @@ def _collateral_world(acme, btc) -> dict:
         "scenario": scenario.pk,
         "pledge": pledge(acme, btc, "1").pk,
     }
+
+
+def _margin_call(counterparty):
+    """An open margin call of ACME's, as the revaluation would have issued it."""
+    from collateral.models import MarginCall
+
+    now = timezone.now()
+    return MarginCall.objects.create(
+        counterparty=counterparty,
+        amount_usd=Decimal("1000"),
+        initial_amount_usd=Decimal("1000"),
+        exposure_usd=Decimal("10000"),
+        collateral_value_usd=Decimal("14000"),
+        coverage_ratio=Decimal("1.4"),
+        required_ratio=Decimal("1.5"),
+        issued_at=now,
+        due_at=now + timedelta(hours=24),
+        updated_at=now,
+    )
 
 
 # The objects a pattern's URL names, by URL name: a new pattern with arguments is added here.
@@ -200,6 +221,8 @@ def kwargs_for(name: str, w: dict) -> dict:
     for prefix, key in (("haircut-rule-", "haircut_rule"), ("limit-", "limit"), ("agreement-", "agreement")):
         if name.startswith(prefix):
             return {"pk": w[key]}
+    if name.startswith(("margin-call-", "collateral:margin_call_")):
+        return {"pk": w["margin_call"]}
     return {}
 
 
@@ -300,6 +323,8 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "New request",
         "My requests",
         "Borrow book",
+        "Coverage",
+        "Margin calls",
         "Pledges",
         "Concentration",
         "Counterparties",

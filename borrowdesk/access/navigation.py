@@ -30,6 +30,8 @@ NAV: list[NavItem] = [
     NavItem("Settlements", "treasury:settlements"),
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
+    NavItem("Coverage", "collateral:coverage"),
+    NavItem("Margin calls", "collateral:margin_calls"),
     NavItem("KYC", "compliance:kyc"),
     NavItem("Pledges", "collateral:pledges"),  # a trader: their counterparties' (the selector scopes it)
     NavItem("Risk config", "collateral:haircuts"),  # haircut rules, limits, agreements, approvals

@@ -53,6 +53,13 @@ SCHEDULE: list[ScheduledJob] = [
         hour="7",
         description="The fee of the business date just ended, in the asset, for every loan open at its end.",
     ),
+    ScheduledJob(
+        "Revalue collateral and issue margin calls",
+        "collateral.revalue",
+        minute="*/5",
+        description="Coverage of every counterparty at the current marks: states, the day's coverage "
+        "snapshot, margin calls issued, updated, met and escalated (also run after every new price).",
+    ),
 ]
 
 

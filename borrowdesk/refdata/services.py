@@ -564,7 +564,21 @@ def record_price(
     if is_override and _moves_mark_beyond_tolerance(asset, price_usd):
         price.status = PriceStatus.PENDING
     with acting_as(actor):
-        return _save(price)
+        _save(price)
+    if price.status == PriceStatus.APPLIED:
+        _announce_applied(price)
+    return price
+
+
+def _announce_applied(price: Price) -> None:
+    """Tell the apps above (collateral's revaluation) once the price is committed. ``robust``: a
+    receiver's failure (a broker down) is logged and never turns a recorded price into an error; the
+    scheduled revaluation catches up."""
+    from borrowdesk.refdata.signals import price_applied
+
+    transaction.on_commit(
+        lambda: price_applied.send(sender=Price, price_id=price.pk, asset_id=price.asset_id), robust=True
+    )
 
 
 @transaction.atomic
@@ -588,7 +602,9 @@ def confirm_price(*, actor: User, price: Price) -> Price:
     price.confirmed_by = actor
     price.confirmed_at = timezone.now()
     with acting_as(actor):
-        return _save(price, update_fields=["status", "confirmed_by", "confirmed_at"])
+        _save(price, update_fields=["status", "confirmed_by", "confirmed_at"])
+    _announce_applied(price)
+    return price
 
 
 # --- risk ratings (compliance's) ------------------------------------------------------------------

@@ -14,9 +14,12 @@ The interface (others call these)
     rules and agreements as they stood then; staleness measured at ``at``. ``scenario``: a
     ``Scenario`` (markdowns by asset id, a markdown for stablecoins and one for other assets, a
     haircut add-on; haircuts capped at 100); ``None`` or ``Scenario()`` gives exactly the coverage.
-    ``pledged_deltas``: hypothetical changes of pledged quantities, ``(account_id, asset_id,
+    ``pledged_deltas``: hypothetical changes of existing pledged positions, ``(account_id, asset_id,
     quantity)`` signed (a release checks its "after" with ``-quantity``). Rows come ordered by
-    counterparty code.
+    counterparty code. The book (loans, pledged positions) is read as it stands; ``at`` applies to
+    marks and configuration. Over the issue's book (5,000 counterparties, 50,000 loans, 20,000
+    positions) it runs in about 2 to 2.5 times a plain SQL aggregate of the same figures
+    (tests/bench/test_coverage_bench.py).
 ``coverage_for(counterparty, *, at=None, scenario=None) -> CoverageRow``
     One counterparty (one query).
 ``live_state(row, call_status) -> str``
@@ -124,6 +127,14 @@ class CoverageRow:
     base_coverage_ratio: Decimal | None
     base_shortfall_usd: Decimal | None
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> CoverageRow:
+        """A row from the query's columns, every field given. Built without the frozen dataclass's
+        ``__init__`` (one ``object.__setattr__`` per field): the revaluation builds 5,000 of them."""
+        row = cls.__new__(cls)
+        row.__dict__.update(fields)
+        return row
+
     @property
     def has_exposure(self) -> bool:
         """Open loans to value (an unknown exposure is one: only open loans make it unknown)."""
@@ -146,6 +157,17 @@ class CoverageRow:
             return False
         assert self.exposure_usd is not None and self.collateral_value_usd is not None
         return self.collateral_value_usd >= self.required_ratio * self.exposure_usd
+
+
+LEVEL_NAMES = (
+    "return_ratio",
+    "required_ratio",
+    "warning_ratio",
+    "call_ratio",
+    "critical_ratio",
+    "cure_period_hours",
+    "call_due_hours",
+)
 
 
 def default_levels() -> dict[str, Any]:
@@ -181,6 +203,8 @@ def _params(
         "stablecoin_markdown_pct": Decimal(scenario.stablecoin_markdown_pct),
         "other_markdown_pct": Decimal(scenario.other_markdown_pct),
         "haircut_addon_pct": Decimal(scenario.haircut_addon_pct),
+        # Without a scenario the base figures are the figures: the SQL does not compute them twice.
+        "has_scenario": scenario != EMPTY_SCENARIO,
         **default_levels(),
     }
 
@@ -203,7 +227,21 @@ def coverage_rows(
     with connection.cursor() as cursor:
         cursor.execute(COVERAGE_SQL, params)
         names = [c.name for c in cursor.description]
-        return [CoverageRow(**dict(zip(names, values, strict=True))) for values in cursor.fetchall()]
+        values = cursor.fetchall()
+    defaults = {name: params[name] for name in LEVEL_NAMES}
+    has_scenario = params["has_scenario"]
+    rows = []
+    for row_values in values:
+        fields = dict(zip(names, row_values, strict=True))
+        if fields["return_ratio"] is None:  # no agreement in force: the defaults
+            fields.update(defaults)
+        if not has_scenario:  # without a scenario the base figures are the figures
+            fields["base_exposure_usd"] = fields["exposure_usd"]
+            fields["base_collateral_value_usd"] = fields["collateral_value_usd"]
+            fields["base_coverage_ratio"] = fields["coverage_ratio"]
+            fields["base_shortfall_usd"] = fields["shortfall_usd"]
+        rows.append(CoverageRow.from_fields(fields))
+    return rows
 
 
 def coverage_for(

@@ -1,8 +1,9 @@
 -- Coverage of every counterparty (or those in counterparty_ids) at the instant `at`, under a stress
 -- scenario: one set-based statement, read by collateral/selectors/coverage.py (which documents the
 -- parameters and the columns). The empty scenario (no markdowns, no haircut add-on) gives the coverage
--- itself; the base_* columns are always the unstressed figures, so a stress run reads "before" and
--- "after" from one execution.
+-- itself. Under a scenario (has_scenario) the base_* columns are the unstressed figures, so a stress
+-- run reads "before" and "after" from one execution; without one they are NULL (the caller copies the
+-- figures), as are the levels of a counterparty without an agreement (the caller fills the defaults).
 --
 -- Rules (ARCHITECTURE.md "Collateral and limits"):
 --   exposure          = sum over open loans (pending_delivery, active) of open_quantity x price
@@ -24,62 +25,32 @@
 -- The text between braces below is replaced at import by refdata's mark_sql (see the selector). No
 -- literal per-cent sign may appear in this file: psycopg2 reads the file as a parameterised query.
 WITH
-cps AS (
-    SELECT c.id, c.code
-    FROM refdata_counterparty c
-    WHERE %(counterparty_ids)s::bigint[] IS NULL OR c.id = ANY (%(counterparty_ids)s::bigint[])
-),
--- Pledged collateral, plus hypothetical deltas (a release's "minus this quantity", checked before it
--- is posted).
-pledged_lines AS (
-    SELECT pos.account_id, pos.asset_id, pos.quantity
-    FROM inventory_position pos
-    WHERE pos.bucket = 'pledged' AND pos.quantity <> 0
-    UNION ALL
-    SELECT d.account_id, d.asset_id, d.quantity
+-- Hypothetical changes of pledged quantities (a release's "minus this quantity", valued before it is
+-- posted), applied to the positions they name.
+deltas AS (
+    SELECT d.account_id, d.asset_id, sum(d.quantity) AS quantity
     FROM unnest(
         %(delta_account_ids)s::bigint[], %(delta_asset_ids)s::bigint[], %(delta_quantities)s::numeric[]
     ) AS d (account_id, asset_id, quantity)
+    GROUP BY d.account_id, d.asset_id
 ),
-pledged AS (
-    SELECT acct.owner_id AS counterparty_id, acct.venue_id, pl.asset_id, sum(pl.quantity) AS quantity
-    FROM pledged_lines pl
-    JOIN refdata_custodyaccount acct ON acct.id = pl.account_id
-    JOIN cps ON cps.id = acct.owner_id
-    WHERE acct.purpose = 'collateral'
-    GROUP BY acct.owner_id, acct.venue_id, pl.asset_id
-    HAVING sum(pl.quantity) > 0
-),
-owed AS (
-    SELECT l.counterparty_id, l.asset_id, sum(l.open_quantity) AS quantity
-    FROM inventory_loan l
-    JOIN cps ON cps.id = l.counterparty_id
-    WHERE l.status IN ('pending_delivery', 'active') AND l.open_quantity > 0
-    GROUP BY l.counterparty_id, l.asset_id
-),
-held_or_owed AS (
-    SELECT counterparty_id, asset_id FROM pledged
-    UNION
-    SELECT counterparty_id, asset_id FROM owed
-),
--- Each asset in play once: its mark (refdata's rule), its mark policy and its scenario markdown.
+-- Every asset once: its mark (refdata's rule), its mark policy and its scenario markdown.
 assets AS (
     SELECT
         ast.id AS asset_id,
         ast.symbol,
         mark.price_usd AS mark,
         mark.as_of AS mark_as_of,
-        coalesce(mp.max_age_minutes, %(default_max_age_minutes)s::integer) AS max_age_minutes,
-        coalesce(mp.divergence_pct, %(default_divergence_pct)s::numeric) AS divergence_pct,
-        coalesce(
+        mark.price_usd * (1 - coalesce(
             (%(markdowns)s::jsonb ->> ast.id::text)::numeric,
             CASE WHEN ast.is_stablecoin THEN %(stablecoin_markdown_pct)s::numeric
                  ELSE %(other_markdown_pct)s::numeric END
-        ) AS markdown_pct
+        ) / 100) AS stressed_price,
+        coalesce(mp.max_age_minutes, %(default_max_age_minutes)s::integer) AS max_age_minutes,
+        coalesce(mp.divergence_pct, %(default_divergence_pct)s::numeric) AS divergence_pct
     FROM refdata_asset ast
     LEFT JOIN collateral_markpolicy mp ON mp.asset_id = ast.id
     LEFT JOIN LATERAL {mark_of_asset} AS mark ON TRUE
-    WHERE ast.id IN (SELECT asset_id FROM held_or_owed)
 ),
 -- The latest applied price of each source within the asset's max-age window.
 source_prices AS (
@@ -101,122 +72,155 @@ spreads AS (
     GROUP BY asset_id
     HAVING count(*) > 1
 ),
+-- The assets whose mark is missing, stale or disputed, with the reason in words.
 asset_reviews AS (
-    SELECT
-        a.asset_id,
-        a.symbol,
-        concat_ws(
-            '; ',
-            CASE
-                WHEN a.mark IS NULL THEN a.symbol || ': no mark'
-                WHEN a.mark_as_of < %(at)s::timestamptz - make_interval(mins => a.max_age_minutes)
-                    THEN a.symbol || ': mark stale ('
-                        || floor(extract(epoch FROM %(at)s::timestamptz - a.mark_as_of) / 60)::bigint
-                        || ' min old, max ' || a.max_age_minutes || ')'
-            END,
-            CASE
-                WHEN s.high - s.low > s.low * a.divergence_pct / 100
-                    THEN a.symbol || ': sources disagree (' || s.quotes || ')'
-            END
-        ) AS reason
-    FROM assets a
-    LEFT JOIN spreads s ON s.asset_id = a.asset_id
-),
-reviews AS (
-    SELECT ho.counterparty_id, string_agg(r.reason, '; ' ORDER BY r.symbol) AS reason
-    FROM held_or_owed ho
-    JOIN asset_reviews r ON r.asset_id = ho.asset_id
-    WHERE r.reason <> ''
-    GROUP BY ho.counterparty_id
-),
--- Per key (asset, counterparty, venue) the version in force at `at`.
-rules AS (
-    SELECT DISTINCT ON (r.asset_id, r.counterparty_id, r.venue_id)
-        r.asset_id, r.counterparty_id, r.venue_id, r.haircut_pct
-    FROM collateral_haircutrule r
-    WHERE r.status = 'effective' AND r.effective_from <= %(at)s::timestamptz
-    ORDER BY r.asset_id, r.counterparty_id, r.venue_id, r.effective_from DESC, r.id DESC
-),
-collateral_lines AS (
-    SELECT
-        h.counterparty_id,
-        h.quantity,
-        a.mark,
-        a.mark * (1 - a.markdown_pct / 100) AS stressed_price,
-        h.haircut_pct,
-        least(100, h.haircut_pct + %(haircut_addon_pct)s::numeric) AS stressed_haircut_pct
+    SELECT asset_id, symbol, reason
     FROM (
-        -- The most specific rule wins: counterparty+venue > counterparty > venue > asset only.
         SELECT
-            pl.counterparty_id,
-            pl.asset_id,
-            pl.quantity,
-            coalesce(both_.haircut_pct, cp_.haircut_pct, venue_.haircut_pct, asset_.haircut_pct)
-                AS haircut_pct
-        FROM pledged pl
-        LEFT JOIN rules both_ ON both_.asset_id = pl.asset_id
-            AND both_.counterparty_id = pl.counterparty_id AND both_.venue_id = pl.venue_id
-        LEFT JOIN rules cp_ ON cp_.asset_id = pl.asset_id
-            AND cp_.counterparty_id = pl.counterparty_id AND cp_.venue_id IS NULL
-        LEFT JOIN rules venue_ ON venue_.asset_id = pl.asset_id
-            AND venue_.counterparty_id IS NULL AND venue_.venue_id = pl.venue_id
-        LEFT JOIN rules asset_ ON asset_.asset_id = pl.asset_id
-            AND asset_.counterparty_id IS NULL AND asset_.venue_id IS NULL
-    ) AS h
-    JOIN assets a ON a.asset_id = h.asset_id
+            a.asset_id,
+            a.symbol,
+            concat_ws(
+                '; ',
+                CASE
+                    WHEN a.mark IS NULL THEN a.symbol || ': no mark'
+                    WHEN a.mark_as_of < %(at)s::timestamptz - make_interval(mins => a.max_age_minutes)
+                        THEN a.symbol || ': mark stale ('
+                            || floor(extract(epoch FROM %(at)s::timestamptz - a.mark_as_of) / 60)::bigint
+                            || ' min old, max ' || a.max_age_minutes || ')'
+                END,
+                CASE
+                    WHEN s.high - s.low > s.low * a.divergence_pct / 100
+                        THEN a.symbol || ': sources disagree (' || s.quotes || ')'
+                END
+            ) AS reason
+        FROM assets a
+        LEFT JOIN spreads s ON s.asset_id = a.asset_id
+    ) AS r
+    WHERE reason <> ''
+),
+-- Per key (asset, counterparty, venue) the version in force at `at`, with the share of value it keeps
+-- (1 - haircut/100; under the scenario, the haircut plus the add-on, capped at 100), worked out once
+-- per rule rather than once per position.
+rules AS (
+    SELECT
+        asset_id,
+        counterparty_id,
+        venue_id,
+        1 - haircut_pct / 100 AS base_factor,
+        1 - least(100, haircut_pct + %(haircut_addon_pct)s::numeric) / 100 AS factor
+    FROM (
+        SELECT DISTINCT ON (r.asset_id, r.counterparty_id, r.venue_id)
+            r.asset_id, r.counterparty_id, r.venue_id, r.haircut_pct
+        FROM collateral_haircutrule r
+        WHERE r.status = 'effective' AND r.effective_from <= %(at)s::timestamptz
+        ORDER BY r.asset_id, r.counterparty_id, r.venue_id, r.effective_from DESC, r.id DESC
+    ) AS in_force
+),
+-- Pledged collateral: the pledged bucket of collateral accounts, keyed by the account's owner. The
+-- factor is NULL when no rule is in force (ineligible) and 0 at a haircut of 100 (ineligible too).
+collateral_lines AS NOT MATERIALIZED (
+    SELECT
+        acct.owner_id AS counterparty_id,
+        pos.asset_id,
+        pos.quantity + coalesce(d.quantity, 0) AS quantity,
+        a.mark,
+        a.stressed_price,
+        -- The most specific rule wins: counterparty+venue > counterparty > venue > asset only (a rule's
+        -- columns are never NULL, so each coalesce picks the same rule).
+        coalesce(both_.factor, cp_.factor, venue_.factor, asset_.factor) AS factor,
+        coalesce(both_.base_factor, cp_.base_factor, venue_.base_factor, asset_.base_factor) AS base_factor
+    FROM inventory_position pos
+    JOIN refdata_custodyaccount acct ON acct.id = pos.account_id
+    JOIN assets a ON a.asset_id = pos.asset_id
+    LEFT JOIN deltas d ON d.account_id = pos.account_id AND d.asset_id = pos.asset_id
+    LEFT JOIN rules both_ ON both_.asset_id = pos.asset_id
+        AND both_.counterparty_id = acct.owner_id AND both_.venue_id = acct.venue_id
+    LEFT JOIN rules cp_ ON cp_.asset_id = pos.asset_id
+        AND cp_.counterparty_id = acct.owner_id AND cp_.venue_id IS NULL
+    LEFT JOIN rules venue_ ON venue_.asset_id = pos.asset_id
+        AND venue_.counterparty_id IS NULL AND venue_.venue_id = acct.venue_id
+    LEFT JOIN rules asset_ ON asset_.asset_id = pos.asset_id
+        AND asset_.counterparty_id IS NULL AND asset_.venue_id IS NULL
+    WHERE pos.bucket = 'pledged'
+      AND acct.purpose = 'collateral'
+      AND acct.owner_id IS NOT NULL
+      AND (%(counterparty_ids)s::bigint[] IS NULL OR acct.owner_id = ANY (%(counterparty_ids)s::bigint[]))
+      AND pos.quantity + coalesce(d.quantity, 0) > 0
 ),
 collateral AS (
     SELECT
         counterparty_id,
         -- A missing mark makes the figure it enters unknown, never zero.
-        bool_or(mark IS NULL AND haircut_pct < 100) AS base_value_unknown,
-        bool_or(mark IS NULL AND stressed_haircut_pct < 100) AS value_unknown,
-        bool_or(mark IS NULL AND (haircut_pct IS NULL OR stressed_haircut_pct >= 100)) AS ineligible_unknown,
-        sum(CASE WHEN haircut_pct < 100 THEN quantity * mark * (1 - haircut_pct / 100) ELSE 0 END)
-            AS base_value,
-        sum(
-            CASE WHEN stressed_haircut_pct < 100
-                THEN quantity * stressed_price * (1 - stressed_haircut_pct / 100) ELSE 0 END
-        ) AS value,
-        sum(
-            CASE WHEN haircut_pct IS NULL OR stressed_haircut_pct >= 100
-                THEN quantity * stressed_price ELSE 0 END
-        ) AS ineligible_value
+        bool_or(mark IS NULL AND base_factor > 0) AS base_value_unknown,
+        bool_or(mark IS NULL AND factor > 0) AS value_unknown,
+        bool_or(mark IS NULL AND coalesce(factor, 0) = 0) AS ineligible_unknown,
+        sum(CASE WHEN %(has_scenario)s::boolean THEN quantity * mark * base_factor END) AS base_value,
+        sum(quantity * stressed_price * factor) AS value,  -- NULL factor (no rule): not summed
+        sum(CASE WHEN coalesce(factor, 0) = 0 THEN quantity * stressed_price END) AS ineligible_value
     FROM collateral_lines
     GROUP BY counterparty_id
 ),
+-- Exposure: open loans (pending delivery and active) at the price.
 exposure AS (
     SELECT
-        o.counterparty_id,
+        l.counterparty_id,
         bool_or(a.mark IS NULL) AS unknown,
-        sum(o.quantity * a.mark) AS base_exposure,
-        sum(o.quantity * a.mark * (1 - a.markdown_pct / 100)) AS exposure
-    FROM owed o
-    JOIN assets a ON a.asset_id = o.asset_id
-    GROUP BY o.counterparty_id
+        sum(CASE WHEN %(has_scenario)s::boolean THEN l.open_quantity * a.mark END) AS base_exposure,
+        sum(l.open_quantity * a.stressed_price) AS exposure
+    FROM inventory_loan l
+    JOIN assets a ON a.asset_id = l.asset_id
+    WHERE l.status IN ('pending_delivery', 'active')
+      AND l.open_quantity > 0
+      AND (%(counterparty_ids)s::bigint[] IS NULL OR l.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
+    GROUP BY l.counterparty_id
+),
+-- Who holds or owes an asset under review, and why (joins on the few assets under review: nothing
+-- to scan when there are none).
+reviews AS (
+    SELECT held.counterparty_id, string_agg(ar.reason, '; ' ORDER BY ar.symbol) AS reason
+    FROM (
+        SELECT DISTINCT counterparty_id, asset_id
+        FROM (
+            SELECT l.counterparty_id, l.asset_id
+            FROM inventory_loan l
+            JOIN asset_reviews r ON r.asset_id = l.asset_id
+            WHERE l.status IN ('pending_delivery', 'active')
+              AND l.open_quantity > 0
+              AND (%(counterparty_ids)s::bigint[] IS NULL
+                   OR l.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
+            UNION ALL
+            SELECT cl.counterparty_id, cl.asset_id
+            FROM collateral_lines cl
+            JOIN asset_reviews r ON r.asset_id = cl.asset_id
+        ) AS both_sides
+    ) AS held
+    JOIN asset_reviews ar ON ar.asset_id = held.asset_id
+    GROUP BY held.counterparty_id
 ),
 agreements AS (
     SELECT DISTINCT ON (g.counterparty_id)
         g.counterparty_id, g.return_ratio, g.required_ratio, g.warning_ratio, g.call_ratio,
         g.critical_ratio, g.cure_period_hours, g.call_due_hours
     FROM collateral_collateralagreement g
-    JOIN cps ON cps.id = g.counterparty_id
     WHERE g.status = 'effective' AND g.effective_from <= %(at)s::timestamptz
     ORDER BY g.counterparty_id, g.effective_from DESC, g.id DESC
 ),
 figures AS (
     SELECT
-        cps.id AS counterparty_id,
-        cps.code AS counterparty_code,
+        c.id AS counterparty_id,
+        c.code AS counterparty_code,
         CASE WHEN NOT coalesce(e.unknown, false) THEN round(coalesce(e.exposure, 0), 8) END AS exposure_usd,
         CASE WHEN NOT coalesce(k.value_unknown, false) THEN round(coalesce(k.value, 0), 8) END
             AS collateral_value_usd,
         CASE WHEN NOT coalesce(k.ineligible_unknown, false) THEN round(coalesce(k.ineligible_value, 0), 8) END
             AS ineligible_value_usd,
-        CASE WHEN NOT coalesce(e.unknown, false) THEN round(coalesce(e.base_exposure, 0), 8) END
-            AS base_exposure_usd,
-        CASE WHEN NOT coalesce(k.base_value_unknown, false) THEN round(coalesce(k.base_value, 0), 8) END
-            AS base_collateral_value_usd,
+        -- Under a scenario only (without one, the base figures are the figures).
+        CASE WHEN %(has_scenario)s::boolean AND NOT coalesce(e.unknown, false)
+            THEN round(coalesce(e.base_exposure, 0), 8)
+        END AS base_exposure_usd,
+        CASE WHEN %(has_scenario)s::boolean AND NOT coalesce(k.base_value_unknown, false)
+            THEN round(coalesce(k.base_value, 0), 8)
+        END AS base_collateral_value_usd,
         coalesce(g.return_ratio, %(return_ratio)s::numeric(12, 6)) AS return_ratio,
         coalesce(g.required_ratio, %(required_ratio)s::numeric(12, 6)) AS required_ratio,
         coalesce(g.warning_ratio, %(warning_ratio)s::numeric(12, 6)) AS warning_ratio,
@@ -224,12 +228,14 @@ figures AS (
         coalesce(g.critical_ratio, %(critical_ratio)s::numeric(12, 6)) AS critical_ratio,
         coalesce(g.cure_period_hours, %(cure_period_hours)s::integer) AS cure_period_hours,
         coalesce(g.call_due_hours, %(call_due_hours)s::integer) AS call_due_hours,
+        g.counterparty_id IS NOT NULL AS has_agreement,
         rv.reason AS review_reason
-    FROM cps
-    LEFT JOIN exposure e ON e.counterparty_id = cps.id
-    LEFT JOIN collateral k ON k.counterparty_id = cps.id
-    LEFT JOIN agreements g ON g.counterparty_id = cps.id
-    LEFT JOIN reviews rv ON rv.counterparty_id = cps.id
+    FROM refdata_counterparty c
+    LEFT JOIN exposure e ON e.counterparty_id = c.id
+    LEFT JOIN collateral k ON k.counterparty_id = c.id
+    LEFT JOIN agreements g ON g.counterparty_id = c.id
+    LEFT JOIN reviews rv ON rv.counterparty_id = c.id
+    WHERE %(counterparty_ids)s::bigint[] IS NULL OR c.id = ANY (%(counterparty_ids)s::bigint[])
 )
 SELECT
     f.counterparty_id,
@@ -237,14 +243,21 @@ SELECT
     f.exposure_usd,
     f.collateral_value_usd,
     f.ineligible_value_usd,
-    CASE WHEN f.exposure_usd > 0 THEN round(f.collateral_value_usd / f.exposure_usd, 6) END AS coverage_ratio,
-    f.return_ratio,
-    f.required_ratio,
-    f.warning_ratio,
-    f.call_ratio,
-    f.critical_ratio,
-    f.cure_period_hours,
-    f.call_due_hours,
+    -- Capped at the largest ratio the desk stores (numeric(12, 6)): a dust loan against real collateral
+    -- is covered many million times over, and the states compare figures, not this ratio. (least()
+    -- skips NULLs: an unknown value is kept unknown by the CASE.)
+    CASE WHEN f.exposure_usd > 0 AND f.collateral_value_usd IS NOT NULL
+        THEN least(round(f.collateral_value_usd / f.exposure_usd, 6), 999999.999999)
+    END AS coverage_ratio,
+    -- The levels when an agreement is in force; NULL: the defaults passed in (the caller fills them,
+    -- so 5,000 rows do not carry 5,000 copies of the same figures).
+    CASE WHEN f.has_agreement THEN f.return_ratio END AS return_ratio,
+    CASE WHEN f.has_agreement THEN f.required_ratio END AS required_ratio,
+    CASE WHEN f.has_agreement THEN f.warning_ratio END AS warning_ratio,
+    CASE WHEN f.has_agreement THEN f.call_ratio END AS call_ratio,
+    CASE WHEN f.has_agreement THEN f.critical_ratio END AS critical_ratio,
+    CASE WHEN f.has_agreement THEN f.cure_period_hours END AS cure_period_hours,
+    CASE WHEN f.has_agreement THEN f.call_due_hours END AS call_due_hours,
     -- greatest() skips NULLs, so an unknown figure is kept unknown by the CASE.
     CASE
         WHEN f.exposure_usd = 0 THEN 0
@@ -268,11 +281,14 @@ SELECT
         WHEN f.collateral_value_usd >= f.critical_ratio * f.exposure_usd THEN 'call'
         ELSE 'critical'
     END AS ratio_state,
-    f.base_exposure_usd,
-    f.base_collateral_value_usd,
-    CASE WHEN f.base_exposure_usd > 0 THEN round(f.base_collateral_value_usd / f.base_exposure_usd, 6) END
-        AS base_coverage_ratio,
+    -- Without a scenario: NULL, the base figures being the figures (the caller copies them).
+    CASE WHEN %(has_scenario)s::boolean THEN f.base_exposure_usd END AS base_exposure_usd,
+    CASE WHEN %(has_scenario)s::boolean THEN f.base_collateral_value_usd END AS base_collateral_value_usd,
+    CASE WHEN %(has_scenario)s::boolean AND f.base_exposure_usd > 0 AND f.base_collateral_value_usd IS NOT NULL
+        THEN least(round(f.base_collateral_value_usd / f.base_exposure_usd, 6), 999999.999999)
+    END AS base_coverage_ratio,
     CASE
+        WHEN NOT %(has_scenario)s::boolean THEN NULL
         WHEN f.base_exposure_usd = 0 THEN 0
         WHEN f.base_exposure_usd IS NOT NULL AND f.base_collateral_value_usd IS NOT NULL
             THEN round(greatest(0, f.required_ratio * f.base_exposure_usd - f.base_collateral_value_usd), 8)

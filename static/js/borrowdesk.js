@@ -10,6 +10,8 @@
     function (event) {
       var form = event.target;
       var message = form instanceof HTMLFormElement ? form.getAttribute("data-confirm") : null;
+      // A button marked data-no-confirm submits without asking (a preview moves nothing).
+      if (event.submitter && event.submitter.hasAttribute("data-no-confirm")) message = null;
       if (message && !window.confirm(message)) {
         event.preventDefault();
         event.stopImmediatePropagation();

@@ -336,3 +336,19 @@ def test_the_query_run_is_the_file_with_refdatas_mark_rule():
     text = SQL_PATH.read_text()
     assert "{mark_of_asset}" in text and "{mark_of_asset}" not in COVERAGE_SQL
     assert "p.status = 'applied'" in COVERAGE_SQL  # refdata's rule: pending overrides never count
+
+
+def test_a_dust_loan_caps_the_ratio_at_what_the_desk_stores(desk_config, acme):
+    from collateral.services.valuation import revalue
+
+    btc, eth = h.asset("BTC"), h.asset("ETH")
+    h.price(btc, "0.01", as_of=FRESH)
+    h.price(eth, 3000, as_of=FRESH)
+    h.haircut(eth, 0)
+    h.pledge(h.collateral_account(acme), eth, 1000)  # 3,000,000 of collateral
+    h.lend(acme, btc, "0.00000001")  # 0.00000001 x 0.01 = 0.0000000001: rounds to 0 exposure
+    h.lend(acme, btc, "1")  # 0.01 of exposure: 300,000,000 times covered
+    row = coverage_for(acme, at=AT)
+    assert row.coverage_ratio == D("999999.999999")
+    assert row.ratio_state == "ok"
+    revalue(at=AT)  # stored without overflowing the ratio column

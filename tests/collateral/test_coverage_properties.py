@@ -165,7 +165,7 @@ def _recompute(marks, rule_list, pledge_list, loan_list):
                 if not missing and value is not None and value > 0:
                     excess = value
             elif exposure is not None and value is not None:
-                ratio = _q(value / exposure, 6)
+                ratio = min(_q(value / exposure, 6), D("999999.999999"))  # the stored ratio's maximum
                 shortfall = max(D(0), _q(LEVELS["required"] * exposure - value, 8))
                 if value >= LEVELS["warning"] * exposure:
                     state = "ok"
@@ -239,7 +239,8 @@ def test_value_is_monotone_in_price_and_haircut_and_never_negative(
         for code in CPS:
             pairs = [(lower_price[code], higher_price[code]), (heavy[code], light[code])]
             for worse, better in pairs:
-                if worse.collateral_value_usd is not None:
+                # (an unknown value, for want of a mark, compares with nothing)
+                if None not in (worse.collateral_value_usd, better.collateral_value_usd):
                     assert worse.collateral_value_usd <= better.collateral_value_usd
             for row in (higher_price[code], lower_price[code], light[code], heavy[code]):
                 assert row.collateral_value_usd is None or row.collateral_value_usd >= 0
