@@ -115,11 +115,10 @@ def test_the_collateral_desk_shows_every_state(db, settings):
         "EMBER": "needs_review",
         "FJORD": "needs_review",
     }
-    # Covered: 4.5 BTC owed at 97,250 = 437,625; 6 BTC at 8 % + 150,000 USDC at 0.9999 less 2 %.
+    # Covered: 4.5 BTC owed at 97,250 = 437,625; 6 BTC at 8 % + 400,000 USDC at 0.9999 less 2 %.
     assert risk["ACME"].exposure_usd == 437625
-    assert risk["ACME"].collateral_value_usd == 6 * 97250 * Decimal("0.92") + 150000 * Decimal(
-        "0.9999"
-    ) * Decimal("0.98")
+    usdc = 400000 * Decimal("0.9999") * Decimal("0.98")
+    assert risk["ACME"].collateral_value_usd == 6 * 97250 * Decimal("0.92") + usdc
     # On call: issued now, due in GLOBEX's 12 hours, for the top-up to 1.5 × exposure.
     calls = {c.counterparty.code: c for c in MarginCall.objects.select_related("counterparty")}
     globex = calls["GLOBEX"]

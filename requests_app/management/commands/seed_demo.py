@@ -172,6 +172,14 @@ ACCOUNTS = [
         "collateral",
     ),
     ("COL-FJORD-BTC", "FORTIS", "bitcoin", "bc1qfjord0collateral00000000000000000000", "FJORD", "collateral"),
+    (
+        "COL-FJORD-ETH",
+        "FORTIS",
+        "ethereum",
+        "0xf30d000000000000000000000000000000c011",
+        "FJORD",
+        "collateral",
+    ),
 ]
 STOCK = [
     ("BTC", "INV-FORTIS-BTC", "180"),
@@ -201,7 +209,8 @@ USERS = [
 # Figures at today's marks (ASSETS), default levels (COLLATERAL_LEVELS: warning 1.40, call 1.30,
 # critical 1.15, required 1.50) unless an agreement says otherwise:
 #   ACME       4.5 BTC owed (3 on loan, 1.5 awaiting delivery): 437,625; 6 BTC at 8 % (its own rule)
-#              + 150,000 USDC at 2 %, expiring in 6 days: 683,805 → 1.56, ok
+#              + 400,000 USDC at 2 % (150,000 of it expiring in 6 days): 928,781 → 2.12, ok (above
+#              the return level: some may be released)
 #   BLUEFIN    120 ETH owed: 410,460; 190 ETH at 15 %: 552,411 → 1.35, warning (every day)
 #   GLOBEX     9,000 SOL owed: 1,641,150; 2,150,000 USDC at 2 %: 2,106,789 → 1.28, on call today
 #              (SOL climbed from 158.40 to 182.35 over the week: ok, warning, then call), due in 12 hours
@@ -211,8 +220,8 @@ USERS = [
 #              yesterday, within its 48-hour cure period (its agreement), its call escalated
 #   EMBER      25 ETH owed; 5,000 LINK at 35 % + 80,000 USDC: 1.74 on marks, but LINK's last quote is
 #              three hours old (its policy allows an hour): needs review
-#   FJORD      400,000 USDT owed; 7 BTC: 1.53, but a second source quotes USDT 1.3 % below the feed
-#              (its policy allows 0.5 %): needs review
+#   FJORD      400,000 USDT owed; 4 BTC + 80 ETH: 1.46, but a second source quotes USDT 1.3 % below
+#              the feed (its policy allows 0.5 %): needs review
 HISTORY_DAYS = 6
 # The feed's marks of the last six days (day -6 … day -1, each posted five minutes before that day's
 # revaluation); today's are ASSETS' (LINK's, QUIET_QUOTE).
@@ -265,6 +274,7 @@ COLLATERAL_LOANS = [
 # counterparty, asset, account, quantity, expires in (days, or None), reference
 PLEDGES = [
     ("ACME", "BTC", "COL-ACME-BTC", "6", None, "CSA-ACME-2026"),
+    ("ACME", "USDC", "COL-ACME-ETH", "250000", None, "CSA-ACME-2026"),
     ("ACME", "USDC", "COL-ACME-ETH", "150000", 6, "ACME USDC term pledge"),
     ("BLUEFIN", "ETH", "COL-BLUEFIN-ETH", "190", None, "CSA-BLUEFIN-2026"),
     ("GLOBEX", "USDC", "COL-GLOBEX-ETH", "2150000", None, "CSA-GLOBEX-2026"),
@@ -272,7 +282,8 @@ PLEDGES = [
     ("DRIFTWOOD", "BTC", "COL-DRIFTWOOD-BTC", "4.61", None, "CSA-DRIFTWOOD-2026"),
     ("EMBER", "LINK", "COL-EMBER-ETH", "5000", None, "CSA-EMBER-2026"),
     ("EMBER", "USDC", "COL-EMBER-ETH", "80000", None, "CSA-EMBER-2026"),
-    ("FJORD", "BTC", "COL-FJORD-BTC", "7", None, "CSA-FJORD-2026"),
+    ("FJORD", "BTC", "COL-FJORD-BTC", "4", None, "CSA-FJORD-2026"),
+    ("FJORD", "ETH", "COL-FJORD-ETH", "80", None, "CSA-FJORD-2026"),
 ]
 # counterparty, max exposure USD, max tenor days, minimum coverage, caps {symbol: quantity}, comment.
 # BLUEFIN's is close to its exposure (410,460 of 450,000: its queued requests would break it); CORAL's
