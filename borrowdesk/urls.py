@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("borrowdesk.operations.api_urls")),
     path("", include("borrowdesk.refdata.api_urls")),
     path("", include("inventory.api_urls")),
+    path("", include("collateral.api_urls_limits")),  # before the other collateral routes
     path("", include("collateral.api_urls_valuation")),
     path("", include("compliance.api_urls")),
     path("", include("collateral.api_urls")),
@@ -27,7 +28,7 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
-    # One ``collateral`` namespace: collateral/urls.py takes in urls_risk, urls_stress and urls_valuation.
+    # One ``collateral`` namespace: collateral/urls.py takes in the app's page lists.
     path("collateral/", include("collateral.urls")),
     path("treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),

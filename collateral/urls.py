@@ -1,11 +1,12 @@
 """Collateral pages under /collateral/, one ``collateral`` namespace. Each part of the app adds its
 pages here; the risk pages (``urls_risk.py``), stress, recalls and concentration (``urls_stress.py``),
-and coverage, margin calls and releases (``urls_valuation.py``) keep their own lists, taken in below
+coverage, margin calls and releases (``urls_valuation.py``), and limit breaches
+(``urls_limits.py``) keep their own lists, taken in below
 (Django reverses one namespace through one include only)."""
 
 from django.urls import path
 
-from collateral import urls_risk, urls_stress, urls_valuation
+from collateral import urls_limits, urls_risk, urls_stress, urls_valuation
 from collateral.views import config, pledges
 
 app_name = "collateral"
@@ -24,4 +25,5 @@ urlpatterns = [
     *urls_risk.urlpatterns,
     *urls_stress.urlpatterns,
     *urls_valuation.urlpatterns,
+    *urls_limits.urlpatterns,
 ]

@@ -327,6 +327,7 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "Margin calls",
         "Pledges",
         "Concentration",
+        "Limit breaches",  # their counterparties' only
         "Counterparties",
         "Prices",
     ]

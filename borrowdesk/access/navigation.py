@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     NavItem("Positions", "inventory:positions"),
     NavItem("Coverage", "collateral:coverage"),
     NavItem("Margin calls", "collateral:margin_calls"),
+    NavItem("Limit breaches", "collateral:breaches"),
     NavItem("KYC", "compliance:kyc"),
     NavItem("Pledges", "collateral:pledges"),  # a trader: their counterparties' (the selector scopes it)
     NavItem("Risk config", "collateral:haircuts"),  # haircut rules, limits, agreements, approvals

@@ -8,6 +8,7 @@ Times are in the desk's time zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,19 @@ class ScheduledJob:
     minute: str = "0"
     hour: str = "*"
     description: str = ""
+
+
+# The limit check runs this long before the desk opens (DESK_OPEN_TIME), so the day starts with the
+# breaches of the night on the risk desk's list.
+LIMIT_CHECK_LEAD_MINUTES = 20
+
+
+def before_open(minutes: int) -> dict[str, str]:
+    """The crontab minute and hour ``minutes`` before the desk's open time (in the desk's zone)."""
+    from django.conf import settings
+
+    at = (datetime.combine(date(2000, 1, 2), settings.DESK_OPEN_TIME) - timedelta(minutes=minutes)).time()
+    return {"minute": str(at.minute), "hour": str(at.hour)}
 
 
 SCHEDULE: list[ScheduledJob] = [
@@ -59,6 +73,20 @@ SCHEDULE: list[ScheduledJob] = [
         minute="*/5",
         description="Coverage of every counterparty at the current marks: states, the day's coverage "
         "snapshot, margin calls issued, updated, met and escalated (also run after every new price).",
+    ),
+    ScheduledJob(
+        "Check borrower limits",
+        "collateral.check_limits",
+        minute="*/15",
+        description="Every counterparty's limits and covenant against its exposure, asset quantities, loan "
+        "tenors and coverage: a LimitBreach opened for each new breach, kept while it lasts, resolved "
+        "when it is gone.",
+    ),
+    ScheduledJob(
+        "Check borrower limits before the open",
+        "collateral.check_limits_before_open",
+        **before_open(LIMIT_CHECK_LEAD_MINUTES),
+        description="The same limit check, once a business date before the desk opens (caught up if missed).",
     ),
 ]
 

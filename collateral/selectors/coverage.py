@@ -22,6 +22,10 @@ The interface (others call these)
     (tests/bench/test_coverage_bench.py).
 ``coverage_for(counterparty, *, at=None, scenario=None) -> CoverageRow``
     One counterparty (one query).
+``COVERAGE_SQL`` and ``coverage_params(*, counterparty_ids, at)``
+    The statement itself and its parameters, for a caller that must read coverage inside a statement
+    of its own (the limit check at final approval: one prepared statement reads the limit, this
+    coverage and the capped asset's open quantity in one round trip).
 ``live_state(row, call_status) -> str``
     The state a counterparty is in: ``needs_review`` on a missing, stale or disputed mark, else
     ``critical`` below the critical level, else ``breach`` when its margin call is escalated, ``call``
@@ -207,6 +211,13 @@ def _params(
         "has_scenario": scenario != EMPTY_SCENARIO,
         **default_levels(),
     }
+
+
+def coverage_params(*, counterparty_ids: Iterable[int] | None, at: datetime) -> dict[str, Any]:
+    """The parameters of ``COVERAGE_SQL`` without a scenario or deltas, for a caller that runs the same
+    statement inside one of its own (the limit check at final approval embeds it, to read the
+    coverage in the statement that reads the limit): the same SQL text, not a second valuation."""
+    return _params(counterparty_ids=counterparty_ids, at=at, scenario=EMPTY_SCENARIO, pledged_deltas=())
 
 
 def coverage_rows(

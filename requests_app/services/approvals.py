@@ -24,6 +24,7 @@ from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import CustodyAccount
+from collateral.services.limits import check_limits_for_final_approval
 from compliance.errors import NotCleared
 from inventory.services import check_quantity, hold_loan, start_loan
 from requests_app.errors import PriceUnavailable
@@ -116,7 +117,9 @@ def open_loan_for(
     by the last statement before COMMIT.
 
     Raises ``InsufficientInventory`` when the inventory does not cover the loan; after the hold refused
-    the transaction is spent, so the caller's ``atomic`` rolls the whole approval back.
+    the transaction is spent, so the caller's ``atomic`` rolls the whole approval back. Raises
+    ``LimitExceeded`` (collateral's limit check, before the hold) when the counterparty has a limit in
+    force that the loan would break: one more round trip (none for a counterparty without a limit).
     """
     hold_until = business_day_end(business_date())
     loan = start_loan(  # account None: chosen in the same statement (InsufficientInventory if none covers)
@@ -135,6 +138,15 @@ def open_loan_for(
     request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
     request.source_account, request.loan, request.updated_at = loan.account, loan, now
     _record_final_decision(request, actor=actor, approval=approval, account=account)
+    # The counterparty's limits and covenant (collateral's rule), with this loan in its exposure:
+    # LimitExceeded rolls the whole approval back. Its lock (the limit row) is taken here, just before
+    # the hold, so it too is held only to COMMIT.
+    check_limits_for_final_approval(
+        counterparty_id=request.counterparty_id,
+        asset=request.asset,
+        quantity=quantity,
+        term_days=request.term_days,
+    )
     hold_loan(actor=actor, loan=loan)  # the hot balance row's lock: the last write before COMMIT
 
 
@@ -207,7 +219,8 @@ def approve_request(
     rate above the trader's maximum, an offer (``offered``). Raises ``SegregationOfDuties`` (own
     request, second decision), ``PermissionDeniedError`` (not this step's role), ``InvalidState``,
     ``NotCleared`` (the counterparty lost its compliance clearance), ``PriceUnavailable``,
-    ``InvalidInput`` and ``InsufficientInventory``; on any of them the request stays exactly as it was.
+    ``InvalidInput``, ``InsufficientInventory`` and ``LimitExceeded`` (the counterparty's limits); on
+    any of them the request stays exactly as it was.
     """
     require(actor, "requests.approve", "Only operations and risk approve borrow requests.")
     with acting_as(actor):

@@ -5,9 +5,16 @@ those (journal, two entries, a conditional UPDATE of available, an upsert of all
 layer the whole final approval (request lock, checks, approval row, loan, settlement instruction,
 audit triggers, and the same ledger writes). Inventory covers 80% of the requests, so the race for the
 last units is part of the run; the test asserts zero over-allocation on both sides.
+
+The service layer's counterparty has a borrower limit in force (collateral's limit check at final
+approval): an exposure limit, a cap on the hot asset and a coverage covenant against pledged collateral,
+each far beyond what the run can reach, so no approval is refused by it but every one pays for the whole
+check (the limit row's lock, which serialises the counterparty's approvals until COMMIT, the coverage
+read and the cap's open quantity). ``BENCH_LIMIT=0`` runs without it, to measure what the check costs.
 """
 
 import multiprocessing as mp
+import os
 import time
 from decimal import Decimal
 
@@ -100,6 +107,42 @@ def _run(target, args_per_worker):
     return time.perf_counter() - started, sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
 
 
+def _limit_never_hit(counterparty, asset) -> None:
+    """A borrower limit for ``counterparty`` far above anything the run reaches: exposure at most
+    2,400 x $10 = $24,000 against a $1,000,000,000 limit, at most 2,400 HOT open against a cap of
+    1,000,000,000, and 10,000,000 USDC of collateral (no haircut) against a 1 % covenant."""
+    from collateral.models import AssetCap, BorrowerLimit, HaircutRule
+    from inventory.models import Bucket, JournalKind
+    from inventory.services import LedgerLine, post_journal
+    from tests.refdata.factories import CustodyAccountFactory
+
+    risk = create_desk_user(username="bench_risk", password="bench-password-123", roles=["risk"])
+    usdc = desk_asset("USDC", 6, "1")
+    HaircutRule.objects.create(
+        asset=usdc, haircut_pct=0, status="effective", effective_from="2020-01-01T00:00Z", proposed_by=risk
+    )
+    collateral = CustodyAccountFactory(code="BENCH-COLL", owner=counterparty, purpose="collateral")
+    q = Decimal(10_000_000)
+    post_journal(
+        kind=JournalKind.PLEDGE,
+        lines=[
+            LedgerLine(usdc, collateral, Bucket.EXTERNAL, -q),
+            LedgerLine(usdc, collateral, Bucket.PLEDGED, q),
+        ],
+        actor=risk,
+        reference="bench collateral",
+    )
+    limit = BorrowerLimit.objects.create(
+        counterparty=counterparty,
+        max_exposure_usd=Decimal(1_000_000_000),
+        min_coverage_ratio=Decimal("0.01"),
+        status="effective",
+        effective_from="2020-01-01T00:00Z",
+        proposed_by=risk,
+    )
+    AssetCap.objects.create(limit=limit, asset=asset, max_quantity=Decimal(1_000_000_000))
+
+
 def _positions(asset, account):
     rows = dict(Position.objects.filter(asset=asset, account=account).values_list("bucket", "quantity"))
     return rows.get("available", Decimal(0)), rows.get("allocated", Decimal(0))
@@ -145,6 +188,9 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
 
     # --- service layer: full final approvals ----------------------------------------------------
     stock(asset, account, STOCK)
+    with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
+    if with_limit:
+        _limit_never_hit(acme, asset)
     ids = [
         submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
         for _ in range(REQUESTS)
@@ -173,6 +219,7 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
                 "allocations",
                 f"{int(STOCK) / base_secs:,.0f}/s baseline, {int(STOCK) / svc_secs:,.0f}/s service",
             ),
+            ("borrower limit", "in force, never hit" if with_limit else "none (BENCH_LIMIT=0)"),
             ("ratio", f"{svc_rate / base_rate:.2f} (goal >= 0.50)"),
             ("over-allocation", "none (allocated == stock on both sides)"),
         ],
