@@ -12,6 +12,7 @@ from collateral.models import (
     CounterpartyRisk,
     CoverageSnapshot,
     HaircutRule,
+    LimitBreach,
     MarginCall,
     MarkPolicy,
     Pledge,
@@ -35,6 +36,7 @@ def _counts() -> tuple[int, ...]:
             BorrowerLimit,
             MarkPolicy,
             MarginCall,
+            LimitBreach,
             CounterpartyRisk,
             CoverageSnapshot,
         )
@@ -150,9 +152,11 @@ def test_the_collateral_desk_shows_every_state(db, settings):
             "risk",
             "risk2",
         )
-    # BLUEFIN's limit is close to its exposure.
+    # BLUEFIN's limit is close to its exposure; CORAL's covenant is broken, and the limit check says so.
     bluefin = BorrowerLimit.objects.get(counterparty__code="BLUEFIN")
     assert Decimal("0.9") < risk["BLUEFIN"].exposure_usd / bluefin.max_exposure_usd < 1
+    breaches = LimitBreach.objects.filter(status="open")
+    assert [(b.counterparty.code, b.kind) for b in breaches] == [("CORAL", "coverage")]
     # A week of coverage history for each, and the revaluation job's run for the pages.
     assert CoverageSnapshot.objects.filter(counterparty__code="GLOBEX").count() == 7
     history = CoverageSnapshot.objects.filter(counterparty__code="GLOBEX").order_by("business_date")

@@ -48,6 +48,7 @@ from collateral.services.config import (
 )
 from collateral.services.pledges import book_pledge
 from collateral.services.valuation import revalue
+from collateral.tasks import check_limits_job as _limit_job
 from collateral.tasks import revalue_collateral as _revalue_job
 from compliance.models import KycProfile
 from compliance.services import set_kyc
@@ -75,7 +76,9 @@ ASSETS = [
 # An asset whose feed went quiet: its latest price is hours old, so the collateral desk shows a
 # counterparty under review for a stale mark. Its prices are posted with the collateral desk.
 QUIET_ASSET = ("LINK", "Chainlink", 18, False)
-revalue_collateral: Any = _revalue_job  # the scheduled revaluation (a Celery task, untyped)
+# The scheduled jobs (Celery tasks, untyped): the revaluation and the limit check.
+revalue_collateral: Any = _revalue_job
+check_limits_job: Any = _limit_job
 NETWORKS = [("bitcoin", "Bitcoin"), ("ethereum", "Ethereum"), ("solana", "Solana"), ("tron", "Tron")]
 # Which networks carry which asset (an on-chain account holds an asset only on one of them).
 ASSET_NETWORKS = {
@@ -287,9 +290,9 @@ PLEDGES = [
 ]
 # counterparty, max exposure USD, max tenor days, minimum coverage, caps {symbol: quantity}, comment.
 # BLUEFIN's is close to its exposure (410,460 of 450,000: its queued requests would break it); CORAL's
-# covenant (1.30) is broken, for the limit check to find.
+# covenant (1.30) is broken: the limit check opens a breach. (ACME has an open-ended loan: no tenor.)
 LIMITS = [
-    ("ACME", "1500000", 90, None, {"BTC": "20"}, "Annual review 2026"),
+    ("ACME", "1500000", None, None, {"BTC": "20"}, "Annual review 2026"),
     ("BLUEFIN", "450000", 60, None, {}, "Close to its limit: ask before adding exposure"),
     ("CORAL", "400000", 30, "1.3", {}, "New client: short tenors only"),
 ]
@@ -593,7 +596,9 @@ class Command(BaseCommand):
                 asset_caps={asset[symbol]: Decimal(q) for symbol, q in caps.items()},
                 comment=comment,
             )
-        revalue_collateral()  # the scheduled job, here and now: the pages show its run
+        # The scheduled jobs, here and now: the pages show their runs, and CORAL's covenant breach.
+        revalue_collateral()
+        check_limits_job()
 
     def _marks(self, u: dict, asset: dict, days: list[datetime], now: datetime) -> None:
         """The feed's marks of each past day (five minutes before its revaluation), today's where a
