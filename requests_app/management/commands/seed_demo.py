@@ -1,21 +1,56 @@
 """seed_demo: a realistic small desk, loaded through the services. Idempotent: run it again and
 nothing is duplicated (reference data and users are matched by code and name; the trading history is
-loaded only into an empty book)."""
+loaded only into an empty book, the collateral desk only into an empty collateral book).
+
+The collateral desk (``_collateral``) shows every coverage state after its revaluations: ACME covered,
+BLUEFIN in warning, GLOBEX on call, CORAL in breach (its call past due, escalated), DRIFTWOOD critical
+within its cure period, EMBER under review for a stale LINK mark and FJORD for USDT quotes that
+disagree; ACME's USDC expires within the warning window, BLUEFIN's limit is close to its exposure, and
+a loosening proposed by ``risk2`` waits for another risk user. It has a week of history: the marks of
+each of the last six days and a revaluation at each of them, so coverage has a history and a margin
+call can be past due."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from borrowdesk.access.services import create_desk_user
 from borrowdesk.business_day import business_date
 from borrowdesk.refdata import services as refdata
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
+from borrowdesk.refdata.selectors import mark
+from collateral.models import (
+    BorrowerLimit,
+    CollateralAgreement,
+    HaircutRule,
+    MarginCall,
+    MarkPolicy,
+    Pledge,
+)
+from collateral.selectors.config import default_levels
+from collateral.services.config import (
+    approve_config,
+    propose_agreement,
+    propose_haircut_rule,
+    propose_limit,
+    set_mark_policy,
+)
+from collateral.services.pledges import book_pledge
+from collateral.services.valuation import revalue
+from collateral.tasks import check_limits_job as _limit_job
+from collateral.tasks import revalue_collateral as _revalue_job
+from compliance.models import KycProfile
 from compliance.services import set_kyc
 from inventory.models import Journal, Loan
 from inventory.services import propose_rerate, recall_loan, receive, return_loan
@@ -38,6 +73,12 @@ ASSETS = [
     ("USDT", "Tether USD", 6, True, "1.0002"),
     ("USDC", "USD Coin", 6, True, "0.9999"),
 ]
+# An asset whose feed went quiet: its latest price is hours old, so the collateral desk shows a
+# counterparty under review for a stale mark. Its prices are posted with the collateral desk.
+QUIET_ASSET = ("LINK", "Chainlink", 18, False)
+# The scheduled jobs (Celery tasks, untyped): the revaluation and the limit check.
+revalue_collateral: Any = _revalue_job
+check_limits_job: Any = _limit_job
 NETWORKS = [("bitcoin", "Bitcoin"), ("ethereum", "Ethereum"), ("solana", "Solana"), ("tron", "Tron")]
 # Which networks carry which asset (an on-chain account holds an asset only on one of them).
 ASSET_NETWORKS = {
@@ -46,6 +87,7 @@ ASSET_NETWORKS = {
     "SOL": ["solana"],
     "USDT": ["ethereum", "tron"],
     "USDC": ["ethereum", "solana"],
+    "LINK": ["ethereum"],
 }
 VENUES = [
     ("FORTIS", "Fortis Custody AG", "custodian"),
@@ -61,6 +103,11 @@ COUNTERPARTIES = [
     ("HIGHTIDE", "Hightide Fund SPC", "client", "KY", "high"),
     ("LENDCO", "Lendco Treasury SA", "lender", "CH", "low"),
     ("ARBDESK", "Internal arbitrage desk", "internal_desk", "GB", "low"),
+    # Clients of the collateral desk, each in a coverage state of its own (see _collateral).
+    ("CORAL", "Coral Bay Capital Ltd", "client", "HK", "medium"),
+    ("DRIFTWOOD", "Driftwood Partners LP", "client", "US", "medium"),
+    ("EMBER", "Ember Digital AG", "client", "CH", "low"),
+    ("FJORD", "Fjord Asset Management AS", "client", "NO", "low"),
 ]
 # code, venue, network, address, owner, purpose
 ACCOUNTS = [
@@ -82,6 +129,60 @@ ACCOUNTS = [
         "HIGHTIDE",
         "settlement",
     ),
+    # Segregated collateral accounts at the custodian, one per client and chain (a chain's account holds
+    # the assets that chain carries: ethereum's holds ETH, USDC, USDT and LINK).
+    ("COL-ACME-BTC", "FORTIS", "bitcoin", "bc1qacme0collateral000000000000000000000", "ACME", "collateral"),
+    ("COL-ACME-ETH", "FORTIS", "ethereum", "0xacc0000000000000000000000000000000ac1e", "ACME", "collateral"),
+    (
+        "COL-BLUEFIN-ETH",
+        "FORTIS",
+        "ethereum",
+        "0xb1uef10000000000000000000000000000c011",
+        "BLUEFIN",
+        "collateral",
+    ),
+    (
+        "COL-GLOBEX-ETH",
+        "FORTIS",
+        "ethereum",
+        "0x910be80000000000000000000000000000c011",
+        "GLOBEX",
+        "collateral",
+    ),
+    (
+        "COL-HIGHTIDE-SOL",
+        "FORTIS",
+        "solana",
+        "H1ghT1deCo11atera111111111111111111111111",
+        "HIGHTIDE",
+        "collateral",
+    ),
+    ("COL-CORAL-BTC", "FORTIS", "bitcoin", "bc1qcoral0collateral00000000000000000000", "CORAL", "collateral"),
+    (
+        "COL-DRIFTWOOD-BTC",
+        "FORTIS",
+        "bitcoin",
+        "bc1qdriftwood0collateral0000000000000000",
+        "DRIFTWOOD",
+        "collateral",
+    ),
+    (
+        "COL-EMBER-ETH",
+        "FORTIS",
+        "ethereum",
+        "0xe3be800000000000000000000000000000c011",
+        "EMBER",
+        "collateral",
+    ),
+    ("COL-FJORD-BTC", "FORTIS", "bitcoin", "bc1qfjord0collateral00000000000000000000", "FJORD", "collateral"),
+    (
+        "COL-FJORD-ETH",
+        "FORTIS",
+        "ethereum",
+        "0xf30d000000000000000000000000000000c011",
+        "FJORD",
+        "collateral",
+    ),
 ]
 STOCK = [
     ("BTC", "INV-FORTIS-BTC", "180"),
@@ -93,17 +194,107 @@ STOCK = [
 ]
 USERS = [
     ("trader", ["trader"], ["ACME", "BLUEFIN"]),
-    ("trader2", ["trader"], ["GLOBEX", "HIGHTIDE"]),
+    ("trader2", ["trader"], ["GLOBEX", "HIGHTIDE", "CORAL", "DRIFTWOOD", "EMBER", "FJORD"]),
     ("ops", ["ops"], []),
     ("ops2", ["ops"], []),
     ("ops_senior", ["ops_senior"], []),
     ("risk", ["risk"], []),
+    ("risk2", ["risk"], []),  # the second pair of eyes on risk configuration
     ("compliance", ["compliance"], []),
     ("treasury", ["treasury"], []),
     ("manager", ["manager"], []),
     ("auditor", ["auditor"], []),
     ("admin", ["admin"], []),
     ("pricing", ["pricing"], []),  # the price feed's service account: it posts the marks
+]
+
+# --- the collateral desk ----------------------------------------------------------------------------
+# Figures at today's marks (ASSETS), default levels (COLLATERAL_LEVELS: warning 1.40, call 1.30,
+# critical 1.15, required 1.50) unless an agreement says otherwise:
+#   ACME       4.5 BTC owed (3 on loan, 1.5 awaiting delivery): 437,625; 6 BTC at 8 % (its own rule)
+#              + 400,000 USDC at 2 % (150,000 of it expiring in 6 days): 928,781 → 2.12, ok (above
+#              the return level: some may be released)
+#   BLUEFIN    120 ETH owed: 410,460; 190 ETH at 15 %: 552,411 → 1.35, warning (every day)
+#   GLOBEX     9,000 SOL owed: 1,641,150; 2,150,000 USDC at 2 %: 2,106,789 → 1.28, on call today
+#              (SOL climbed from 158.40 to 182.35 over the week: ok, warning, then call), due in 12 hours
+#   CORAL      60 ETH owed: 205,230; 2.97 BTC at 10 %: 259,949 → 1.27; below call since two days ago,
+#              its call past due and escalated: breach
+#   DRIFTWOOD  2,000 SOL owed: 364,700; 4.61 BTC at 10 %: 403,490 → 1.11; below critical since
+#              yesterday, within its 48-hour cure period (its agreement), its call escalated
+#   EMBER      25 ETH owed; 5,000 LINK at 35 % + 80,000 USDC: 1.74 on marks, but LINK's last quote is
+#              three hours old (its policy allows an hour): needs review
+#   FJORD      400,000 USDT owed; 4 BTC + 80 ETH: 1.46, but a second source quotes USDT 1.3 % below
+#              the feed (its policy allows 0.5 %): needs review
+HISTORY_DAYS = 6
+# The feed's marks of the last six days (day -6 … day -1, each posted five minutes before that day's
+# revaluation); today's are ASSETS' (LINK's, QUIET_QUOTE).
+PRICE_HISTORY = {
+    "BTC": ["99800", "100900", "101600", "100200", "99100", "98400"],
+    "ETH": ["3310", "3355", "3402", "3380", "3445", "3470"],
+    "SOL": ["158.4", "163", "168.9", "171.2", "175.6", "179.1"],
+    "USDT": ["1.0001", "1", "0.9998", "1.0001", "1.0003", "1.0001"],
+    "USDC": ["1", "0.9999", "1", "1.0001", "0.9999", "1"],
+    "LINK": ["24.1", "23.8", "23.35", "22.9", "22.4", "22.05"],
+}
+QUIET_QUOTE = ("21.62", timedelta(hours=3))  # LINK's latest price, and how old it is
+SECOND_SOURCE = ("USDT", "0.9874", "backup feed")  # disagrees with the feed's 1.0002 by 1.3 %
+# symbol, max age in minutes, divergence %. A day for the assets the demo feed posts when the demo is
+# loaded (a real feed posts every minute, and its policy allows minutes); an hour for LINK.
+MARK_POLICIES = [
+    ("BTC", 1440, "2"),
+    ("ETH", 1440, "2"),
+    ("SOL", 1440, "2"),
+    ("USDT", 1440, "0.5"),
+    ("USDC", 1440, "0.5"),
+    ("LINK", 60, "3"),
+]
+# symbol, counterparty (None: every counterparty), haircut %, comment. Each makes an asset eligible,
+# a loosening: proposed by risk, approved by risk2.
+HAIRCUTS: list[tuple[str, str | None, str, str]] = [
+    ("BTC", None, "10", ""),
+    ("ETH", None, "15", ""),
+    ("SOL", None, "30", ""),
+    ("USDC", None, "2", ""),
+    ("USDT", None, "2", ""),
+    ("LINK", None, "35", "Thin order books beyond 5,000 LINK"),
+    ("BTC", "ACME", "8", "ACME's bitcoin is held at Fortis under a tri-party control agreement"),
+]
+# Proposed by risk2, waiting for another risk user (risk): a loosening.
+PENDING_HAIRCUT = ("ETH", "BLUEFIN", "12", "BLUEFIN moved its ETH to a qualified custodian")
+# counterparty, changes to the default levels, comment. GLOBEX's is stricter (in force at once);
+# DRIFTWOOD's longer cure period loosens (approved by risk2).
+AGREEMENTS: list[tuple[str, dict[str, Any], str]] = [
+    ("GLOBEX", {"call_due_hours": 12}, "Calls answered within 12 hours"),
+    ("DRIFTWOOD", {"cure_period_hours": 48}, "Board approval needed to move collateral: 48 hours to cure"),
+]
+# counterparty, asset, quantity, rate (bps): lent by the desk (trader2 asks, approved, delivered).
+COLLATERAL_LOANS = [
+    ("CORAL", "ETH", "60", "420"),
+    ("DRIFTWOOD", "SOL", "2000", "850"),
+    ("EMBER", "ETH", "25", "400"),
+    ("FJORD", "USDT", "400000", "700"),
+]
+# counterparty, asset, account, quantity, expires in (days, or None), reference
+PLEDGES = [
+    ("ACME", "BTC", "COL-ACME-BTC", "6", None, "CSA-ACME-2026"),
+    ("ACME", "USDC", "COL-ACME-ETH", "250000", None, "CSA-ACME-2026"),
+    ("ACME", "USDC", "COL-ACME-ETH", "150000", 6, "ACME USDC term pledge"),
+    ("BLUEFIN", "ETH", "COL-BLUEFIN-ETH", "190", None, "CSA-BLUEFIN-2026"),
+    ("GLOBEX", "USDC", "COL-GLOBEX-ETH", "2150000", None, "CSA-GLOBEX-2026"),
+    ("CORAL", "BTC", "COL-CORAL-BTC", "2.97", None, "CSA-CORAL-2026"),
+    ("DRIFTWOOD", "BTC", "COL-DRIFTWOOD-BTC", "4.61", None, "CSA-DRIFTWOOD-2026"),
+    ("EMBER", "LINK", "COL-EMBER-ETH", "5000", None, "CSA-EMBER-2026"),
+    ("EMBER", "USDC", "COL-EMBER-ETH", "80000", None, "CSA-EMBER-2026"),
+    ("FJORD", "BTC", "COL-FJORD-BTC", "4", None, "CSA-FJORD-2026"),
+    ("FJORD", "ETH", "COL-FJORD-ETH", "80", None, "CSA-FJORD-2026"),
+]
+# counterparty, max exposure USD, max tenor days, minimum coverage, caps {symbol: quantity}, comment.
+# BLUEFIN's is close to its exposure (410,460 of 450,000: its queued requests would break it); CORAL's
+# covenant (1.30) is broken: the limit check opens a breach. (ACME has an open-ended loan: no tenor.)
+LIMITS = [
+    ("ACME", "1500000", None, None, {"BTC": "20"}, "Annual review 2026"),
+    ("BLUEFIN", "450000", 60, None, {}, "Close to its limit: ask before adding exposure"),
+    ("CORAL", "400000", 30, "1.3", {}, "New client: short tenors only"),
 ]
 
 
@@ -116,10 +307,16 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Demo desk already loaded: reference data and users checked, book left as it is."
             )
-            return
-        self._book(users)
-        loaded = f"{BorrowRequest.objects.count()} requests, {Journal.objects.count()} journals"
-        self.stdout.write(self.style.SUCCESS(f"Demo desk loaded: {loaded}."))
+        else:
+            self._book(users)
+            loaded = f"{BorrowRequest.objects.count()} requests, {Journal.objects.count()} journals"
+            self.stdout.write(self.style.SUCCESS(f"Demo desk loaded: {loaded}."))
+        if _collateral_book_is_empty():
+            self._collateral(users)
+            calls = MarginCall.objects.count()
+            self.stdout.write(self.style.SUCCESS(f"Collateral desk loaded: {calls} margin calls."))
+        elif self._refresh_marks(users):
+            self.stdout.write("Collateral desk already loaded: the feed's stale marks posted again.")
 
     @transaction.atomic
     def _users_and_reference_data(self) -> dict:
@@ -131,6 +328,11 @@ class Command(BaseCommand):
                 refdata.create_asset(
                     actor=admin, symbol=symbol, name=name, decimals=decimals, is_stablecoin=stable
                 )
+        symbol, name, decimals, stable = QUIET_ASSET
+        if not Asset.objects.filter(symbol=symbol).exists():
+            refdata.create_asset(
+                actor=admin, symbol=symbol, name=name, decimals=decimals, is_stablecoin=stable
+            )
         for code, name in NETWORKS:
             if not Network.objects.filter(code=code).exists():
                 refdata.create_network(actor=admin, code=code, name=name)
@@ -216,19 +418,6 @@ class Command(BaseCommand):
                     **extra,
                 )
 
-        def approve_fully(request, rate):
-            """Walk the request's approval path with a different approver per step."""
-            approvers = {"ops": u["ops"], "ops_senior": u["ops_senior"], "risk": u["risk"]}
-            while request.status in ("pending_approval", "pending_second_approval"):
-                request = approve_request(
-                    actor=approvers[request.next_role], request=request, rate_bps=Decimal(rate)
-                )
-            return request
-
-        def settle_delivery(request):
-            instruction = SettlementInstruction.objects.get(loan=request.loan)
-            settle_instruction(actor=u["treasury"], instruction=instruction)
-
         # Waiting in the queues.
         submit(
             "trader",
@@ -279,8 +468,8 @@ class Command(BaseCommand):
             ("trader2", "GLOBEX", "SOL", "9000", "900"),
             ("trader", "ACME", "USDC", "200000", "650"),
         ]:
-            request = approve_fully(submit(trader, counterparty, symbol, quantity, term_days=30), rate)
-            settle_delivery(request)
+            request = _approve_fully(u, submit(trader, counterparty, symbol, quantity, term_days=30), rate)
+            _settle_delivery(u, request)
         loans = {
             loan.asset.symbol: loan for loan in Loan.objects.filter(status="active").select_related("asset")
         }
@@ -306,3 +495,227 @@ class Command(BaseCommand):
         stale = submit("trader", "BLUEFIN", "SOL", "300")
         BorrowRequest.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
         expire_requests()
+
+    def _collateral(self, u: dict) -> None:
+        """The collateral desk (figures above PRICE_HISTORY), through the services: the collateral
+        clients' KYC and loans, risk configuration (haircuts approved by a second risk user, agreements,
+        mark policies), pledges, a week of marks, a revaluation at each day of it and one now, then
+        limits and a loosening awaiting its second approver.
+
+        One kind of row is written directly: the times of the risk configuration versions made here
+        are moved back a week. The revaluations of the past days value collateral under the
+        configuration in force then, and the services date a version now or later (never in the past,
+        rightly), so without this the days before today would find every asset ineligible.
+        """
+        cp = {c.code: c for c in Counterparty.objects.all()}
+        asset = {a.symbol: a for a in Asset.objects.all()}
+        acct = {a.code: a for a in CustodyAccount.objects.all()}
+        now = timezone.now()
+        days = [now - timedelta(days=n, hours=1) for n in range(HISTORY_DAYS, 0, -1)]
+        clients = {code for code, *_ in COLLATERAL_LOANS}
+        for code, *_, risk in COUNTERPARTIES:
+            if code in clients and not KycProfile.objects.filter(counterparty=cp[code]).exists():
+                set_kyc(
+                    actor=u["compliance"],
+                    counterparty=cp[code],
+                    status="approved",
+                    risk_rating=risk,
+                    expires_on=business_date() + timedelta(days=365),
+                )
+        for code, symbol, quantity, rate in COLLATERAL_LOANS:
+            with transaction.atomic():
+                request = submit_request(
+                    actor=u["trader2"],
+                    counterparty=cp[code],
+                    asset=asset[symbol],
+                    quantity=Decimal(quantity),
+                    term_days=30,
+                )
+            _settle_delivery(u, _approve_fully(u, request, rate))
+
+        versions: list[HaircutRule | CollateralAgreement] = []
+        for symbol, owner, pct, comment in HAIRCUTS:
+            rule = propose_haircut_rule(
+                actor=u["risk"],
+                asset=asset[symbol],
+                counterparty=cp[owner] if owner else None,
+                haircut_pct=Decimal(pct),
+                comment=comment,
+            )
+            versions.append(_second_eyes(u, rule))
+        for code, changes, comment in AGREEMENTS:
+            levels = replace(default_levels(), **changes)
+            agreement = propose_agreement(
+                actor=u["risk"],
+                counterparty=cp[code],
+                return_ratio=levels.return_ratio,
+                required_ratio=levels.required_ratio,
+                warning_ratio=levels.warning_ratio,
+                call_ratio=levels.call_ratio,
+                critical_ratio=levels.critical_ratio,
+                cure_period_hours=levels.cure_period_hours,
+                call_due_hours=levels.call_due_hours,
+                comment=comment,
+            )
+            versions.append(_second_eyes(u, agreement))
+        for symbol, minutes, pct in MARK_POLICIES:
+            set_mark_policy(
+                actor=u["risk"], asset=asset[symbol], max_age_minutes=minutes, divergence_pct=Decimal(pct)
+            )
+        for code, symbol, account, quantity, expires_in, reference in PLEDGES:
+            book_pledge(
+                actor=u["ops"],
+                counterparty=cp[code],
+                asset=asset[symbol],
+                account=acct[account],
+                quantity=Decimal(quantity),
+                expires_on=business_date() + timedelta(days=expires_in) if expires_in else None,
+                reference=reference,
+            )
+        _backdate(versions, timedelta(days=HISTORY_DAYS + 1))
+
+        with _revaluing_in_order():
+            self._marks(u, asset, days, now)
+        for day in days:
+            revalue(at=day)
+
+        propose_haircut_rule(
+            actor=u["risk2"],
+            asset=asset[PENDING_HAIRCUT[0]],
+            counterparty=cp[PENDING_HAIRCUT[1]],
+            haircut_pct=Decimal(PENDING_HAIRCUT[2]),
+            comment=PENDING_HAIRCUT[3],
+        )
+        for code, exposure, tenor, coverage, caps, comment in LIMITS:
+            propose_limit(
+                actor=u["risk"],
+                counterparty=cp[code],
+                max_exposure_usd=Decimal(exposure),
+                max_tenor_days=tenor,
+                min_coverage_ratio=Decimal(coverage) if coverage else None,
+                asset_caps={asset[symbol]: Decimal(q) for symbol, q in caps.items()},
+                comment=comment,
+            )
+        # The scheduled jobs, here and now: the pages show their runs, and CORAL's covenant breach.
+        revalue_collateral()
+        check_limits_job()
+
+    def _marks(self, u: dict, asset: dict, days: list[datetime], now: datetime) -> None:
+        """The feed's marks of each past day (five minutes before its revaluation), today's where a
+        book loaded earlier has older ones, LINK's last quote hours ago, and a second source's USDT."""
+        feed = u["pricing"]
+        for n, day in enumerate(days):
+            for symbol, history in PRICE_HISTORY.items():
+                refdata.record_price(
+                    actor=feed,
+                    asset=asset[symbol],
+                    price_usd=Decimal(history[n]),
+                    as_of=day - timedelta(minutes=5),
+                    source="demo feed",
+                )
+        for symbol, *_, price in ASSETS:
+            current = mark(asset[symbol])
+            if current is None or current.as_of < days[-1]:
+                refdata.record_price(
+                    actor=feed, asset=asset[symbol], price_usd=Decimal(price), source="demo feed"
+                )
+        price, age = QUIET_QUOTE
+        refdata.record_price(
+            actor=feed,
+            asset=asset[QUIET_ASSET[0]],
+            price_usd=Decimal(price),
+            as_of=now - age,
+            source="demo feed",
+        )
+        symbol, price, source = SECOND_SOURCE
+        feed_mark = mark(asset[symbol])
+        assert feed_mark is not None
+        # Just before the feed's mark, which stays the mark.
+        refdata.record_price(
+            actor=feed,
+            asset=asset[symbol],
+            price_usd=Decimal(price),
+            as_of=feed_mark.as_of - timedelta(minutes=1),
+            source=source,
+        )
+
+    def _refresh_marks(self, u: dict) -> bool:
+        """The demo feed posts when the demo is loaded; reopened later, its marks would be stale and every
+        counterparty under review. A mark past half its policy's age is posted again, each source's latest
+        quote of its window at now (so sources that disagreed still disagree), and the revaluation runs.
+        LINK stays quiet: its stale mark is part of the demo. Returns whether anything was posted."""
+        now = timezone.now()
+        posted = False
+        for policy in MarkPolicy.objects.select_related("asset").exclude(asset__symbol=QUIET_ASSET[0]):
+            current = mark(policy.asset)
+            age = timedelta(minutes=policy.max_age_minutes)
+            if current is None or current.as_of > now - age / 2:
+                continue
+            quotes = (
+                Price.objects.filter(asset=policy.asset, status="applied", as_of__gt=current.as_of - age)
+                .order_by("source", "-as_of", "-id")
+                .distinct("source")
+            )
+            for quote in sorted(quotes, key=lambda q: (q.as_of, q.pk)):  # the mark's source last
+                refdata.record_price(
+                    actor=u["pricing"], asset=policy.asset, price_usd=quote.price_usd, source=quote.source
+                )
+                posted = True
+        if posted:
+            revalue_collateral()
+        return posted
+
+
+def _approve_fully(u: dict, request: BorrowRequest, rate: str) -> BorrowRequest:
+    """Walk the request's approval path with a different approver per step."""
+    approvers = {"ops": u["ops"], "ops_senior": u["ops_senior"], "risk": u["risk"]}
+    while request.status in ("pending_approval", "pending_second_approval"):
+        request = approve_request(actor=approvers[request.next_role], request=request, rate_bps=Decimal(rate))
+    return request
+
+
+def _settle_delivery(u: dict, request: BorrowRequest) -> None:
+    instruction = SettlementInstruction.objects.get(loan=request.loan)
+    settle_instruction(actor=u["treasury"], instruction=instruction)
+
+
+def _collateral_book_is_empty() -> bool:
+    """No pledge, risk configuration or margin call yet (the seeded stress scenarios do not count)."""
+    return not any(
+        model.objects.exists()
+        for model in (Pledge, HaircutRule, CollateralAgreement, BorrowerLimit, MarkPolicy, MarginCall)
+    )
+
+
+def _second_eyes(u: dict, version):
+    """A loosening approved by the second risk user; a tightening is in force already."""
+    if version.status == "pending_approval":
+        return approve_config(actor=u["risk2"], version=version)
+    return version
+
+
+def _backdate(versions: list, by: timedelta) -> None:
+    """Move risk configuration versions back in time, proposal, approval and start alike (see
+    ``_collateral``: the only rows the seed writes directly; the audit trail records the update)."""
+    for model in (HaircutRule, CollateralAgreement):
+        model.objects.filter(pk__in=[v.pk for v in versions if isinstance(v, model)]).update(
+            effective_from=F("effective_from") - by,
+            proposed_at=F("proposed_at") - by,
+            approved_at=F("approved_at") - by,
+        )
+
+
+@contextmanager
+def _revaluing_in_order() -> Iterator[None]:
+    """While the seed posts a week of marks, collateral does not queue a revaluation after each price
+    (refdata's price_applied signal): the seed revalues at each past day itself, in order, and a
+    worker's revaluation at now in between would issue today's margin calls before the past days'
+    (and leave a job run per historical price)."""
+    from borrowdesk.refdata.signals import price_applied
+    from collateral.receivers import on_price_applied
+
+    price_applied.disconnect(dispatch_uid="collateral.price_applied")
+    try:
+        yield
+    finally:
+        price_applied.connect(on_price_applied, dispatch_uid="collateral.price_applied")
