@@ -53,6 +53,20 @@ SCHEDULE: list[ScheduledJob] = [
         hour="7",
         description="The fee of the business date just ended, in the asset, for every loan open at its end.",
     ),
+    ScheduledJob(
+        "Rescreen counterparties and addresses against the sanctions lists",
+        "compliance.sanctions.daily_rescreen",
+        minute="30",
+        hour="6",
+        description="Every active counterparty's name and custody address against the lists in force, "
+        "before the desk opens (a list import also rescreens at once).",
+    ),
+    ScheduledJob(
+        "Rescreen after a list import whose own rescreen was lost",
+        "compliance.sanctions.rescreen_pending",
+        minute="*/15",
+        description="An active sanctions list that no rescreen has covered yet is screened against now.",
+    ),
 ]
 
 
