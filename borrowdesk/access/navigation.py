@@ -31,6 +31,8 @@ NAV: list[NavItem] = [
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
     NavItem("KYC", "compliance:kyc"),
+    NavItem("Sanctions", "compliance:match_queue"),
+    NavItem("Screen", "compliance:screen"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

@@ -299,12 +299,14 @@ class ListMatcher:
         hits = []
         for q, address in enumerate(queries):
             by_entry: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-            for address_id, entry_id, currency, listed in self.addresses.get(normalize_address(address), []):
-                by_entry[entry_id].append((address_id, currency, listed))
-            for entry_id, listed in by_entry.items():
-                address_id, _, shown = listed[0]
-                currencies = ", ".join(sorted({currency for _, currency, _ in listed if currency}))
-                hits.append(AddressHit(q, self.version_id, entry_id, address_id, currencies, shown))
+            for address_id, entry_id, currency, as_listed in self.addresses.get(
+                normalize_address(address), []
+            ):
+                by_entry[entry_id].append((address_id, currency, as_listed))
+            for entry_id, rows in by_entry.items():
+                first_id, _, shown = rows[0]
+                currencies = ", ".join(sorted({code for _, code, _ in rows if code}))
+                hits.append(AddressHit(q, self.version_id, entry_id, first_id, currencies, shown))
         return hits
 
 

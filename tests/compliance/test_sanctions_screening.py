@@ -118,7 +118,7 @@ def test_every_listed_wallet_address_matches_exactly_and_a_one_character_change_
 
 
 def test_evm_addresses_match_in_any_case_and_base58_addresses_only_exactly(bench):
-    evm = "0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c"  # listed in lower case (entry 29703)
+    # Listed in lower case (entry 29703): 0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c.
     checksummed = "0x8576aCC5C05D6Ce88f4e49bF65BdF0C62F91353C"
     assert {bench.entries[h.entry_id][0] for h in bench.match_addresses([checksummed])} == {"29703"}
     base58 = next(a for _, code, a in ofac_holds(BENCH).wallets if code == "XBT" and a.startswith("1"))
