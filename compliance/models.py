@@ -252,7 +252,8 @@ class MatchKind(models.TextChoices):
     ADDRESS = "address"
 
 
-@audited
+# Audited, its inserts by one trigger per statement: a rescreen COPYs thousands of matches at once.
+@audited(bulk_inserts=True)
 class SanctionsMatch(models.Model):
     """A subject found on a list: a name scored at or above the threshold, or a wallet address listed.
 

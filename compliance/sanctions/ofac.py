@@ -127,6 +127,8 @@ def parse(sources: dict[str, SourceFile]) -> ParsedList:
         parsed.entries.append(entry)
         parsed.names.append((entry.uid, entry.name, "primary", True))
         seen = set()
+        if "Digital Currency Address" not in entry.remarks:
+            continue  # most entries: no need to run the pattern
         for match in WALLET.finditer(entry.remarks):
             if entry.uid in cut and match.end() == len(entry.remarks):
                 incomplete += 1  # cut with its continuation missing: a part of an address is not one

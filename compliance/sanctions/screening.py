@@ -25,9 +25,11 @@ A name scoring at or above the threshold (``SANCTIONS_MATCH_THRESHOLD``) is a po
 hit carries its parts, the normalized forms compared and which part decided, so the decision can be
 explained later.
 
-Candidates are found in bulk: ``rapidfuzz.process.cdist`` of all queries × all sorted keys with the
-threshold as ``score_cutoff`` (on every core), and an inverted word index for the subset rule; only
-the few candidates are then scored part by part in Python.
+Candidates are found in bulk: ``rapidfuzz.process.cdist`` of the queries × the list's distinct sorted
+names with the threshold as ``score_cutoff`` (on every core; queries in chunks by length, each against
+the names whose length can reach the threshold at all), the same for queries of up to three words
+against the first-last forms, and an inverted word index for the subset rule; only the few candidates
+are then scored part by part in Python.
 
 Wallet addresses match exactly after ``normalize_address`` (EVM, bech32 and CashAddr without case;
 base58 and others exactly), whatever currency code the list gives them: an ETH address listed under
@@ -39,6 +41,7 @@ dropped when the version is no longer active.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -60,7 +63,8 @@ PARTICLES = frozenset(
     {"of", "the", "and", "for", "y", "e", "et", "und", "de", "del", "la", "le", "les", "el", "da", "do",
      "dos", "das", "di", "du", "van", "von", "der", "den"}
 )  # fmt: skip
-CHUNK = 1000  # queries per cdist call: 1,000 × 75,000 names is 75 MB of uint8 scores
+CHUNK = 1000  # queries of one length per cdist call: at most 1,000 × the reachable keys of uint8 scores
+FIRST_LAST_MAX_WORDS = 3
 
 
 def threshold() -> float:
@@ -88,6 +92,68 @@ class AddressHit:
     address: str
 
 
+@dataclass(frozen=True)
+class KeySet:
+    """Distinct comparison keys, shortest first, each standing for the names that share it."""
+
+    keys: list[str]
+    lengths: np.ndarray  # per key: its length, ascending
+    offsets: np.ndarray  # key k stands for members[offsets[k] : offsets[k + 1]]
+    members: np.ndarray  # name indices
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[str, int]]) -> KeySet:
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for key, name in pairs:
+            by_key[key].append(name)
+        keys = sorted(by_key, key=lambda k: (len(k), k))
+        counts = np.array([len(by_key[k]) for k in keys], dtype=np.int64)
+        return cls(
+            keys=keys,
+            lengths=np.array([len(k) for k in keys], dtype=np.int64),
+            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            members=np.array([name for k in keys for name in by_key[k]], dtype=np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def candidates(
+        self, query_keys: Sequence[str], queries: Sequence[int], cutoff: float, workers: int
+    ) -> list[tuple[int, int]]:
+        """(query, name) pairs whose keys score at least about ``cutoff`` (cdist's uint8 scores are
+        rounded: the caller scores each pair exactly). Queries are taken by length, those of one length
+        together, each group compared with the keys whose length lets them reach the cutoff at all
+        (``reachable``): for 88, a third of a list's names or fewer."""
+        found: list[tuple[int, int]] = []
+        by_length: dict[int, list[int]] = defaultdict(list)
+        for q in queries:
+            by_length[len(query_keys[q])].append(q)
+        chunks = [
+            group[start : start + CHUNK]
+            for _, group in sorted(by_length.items())
+            for start in range(0, len(group), CHUNK)
+        ]
+        for chunk in chunks:
+            length = len(query_keys[chunk[0]])
+            low, high = reachable(length, length, cutoff, self.lengths)
+            if low >= high:
+                continue
+            scores = process.cdist(
+                [query_keys[q] for q in chunk],
+                self.keys[low:high],
+                scorer=fuzz.ratio,
+                score_cutoff=cutoff,
+                dtype=np.uint8,
+                workers=workers,
+            )
+            rows, columns = sparse_nonzero(scores)
+            chunk_queries = np.asarray(chunk, dtype=np.int64)
+            for q, k in zip(chunk_queries[rows].tolist(), (columns + low).tolist(), strict=True):
+                found.extend((q, int(name)) for name in self.members[self.offsets[k] : self.offsets[k + 1]])
+        return found
+
+
 @dataclass
 class ListMatcher:
     """One list version's names and addresses, ready to compare (immutable once built)."""
@@ -99,16 +165,24 @@ class ListMatcher:
     names: list[str]  # per name: as listed
     normalized: list[str]  # per name: normalize_name
     name_keys: list[str]  # per name: its words sorted
-    keys: list[str]  # per key: a sorted name, or the sorted first-last form of an individual's name
-    key_name: np.ndarray  # per key: the name it stands for
-    key_is_variant: np.ndarray  # per key: True for a first-last form
+    full: KeySet  # every name's sorted words
+    first_last: KeySet  # individuals' first-last forms, sorted
     variants: dict[int, str] = field(default_factory=dict)  # name → its first-last key
     words: list[frozenset[str]] = field(default_factory=list)  # per name: its words, particles left out
+    word_totals: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )  # per name: len(words)
     postings: dict[str, np.ndarray] = field(default_factory=dict)  # word → names holding it (sorted)
     distinctive_limit: int = 0  # a word on at most this many names is distinctive
+    word_counts: dict[str, int] = field(default_factory=dict)  # word → on how many names
     entries: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # id → (uid, name, type)
     addresses: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
     # normalized address → [(address id, entry id, currency, address as listed)]
+
+    @property
+    def key_count(self) -> int:
+        """How many keys a query may be compared with (distinct full names and first-last forms)."""
+        return len(self.full) + len(self.first_last)
 
     @classmethod
     def build(
@@ -121,25 +195,18 @@ class ListMatcher:
         addresses: Sequence[tuple[int, int, str, str, str]],  # (id, entry id, currency, address, normalized)
     ) -> ListMatcher:
         name_keys: list[str] = []
-        keys: list[str] = []
-        key_name: list[int] = []
-        key_is_variant: list[bool] = []
+        variant_pairs: list[tuple[str, int]] = []
         variants: dict[int, str] = {}
         words: list[frozenset[str]] = []
         postings: dict[str, list[int]] = defaultdict(list)
         for i, (_, _, name, normalized, entry_type) in enumerate(names):
             key = sorted_key(normalized)
             name_keys.append(key)
-            keys.append(key)
-            key_name.append(i)
-            key_is_variant.append(False)
             for variant in first_last_forms(name, normalized, entry_type):
                 variant_key = sorted_key(variant)
                 if variant_key != key:
                     variants.setdefault(i, variant_key)
-                    keys.append(variant_key)
-                    key_name.append(i)
-                    key_is_variant.append(True)
+                    variant_pairs.append((variant_key, i))
             content = frozenset(normalized.split()) - PARTICLES
             words.append(content)
             for word in content:
@@ -156,13 +223,14 @@ class ListMatcher:
             names=[n[2] for n in names],
             normalized=[n[3] for n in names],
             name_keys=name_keys,
-            keys=keys,
-            key_name=np.array(key_name, dtype=np.int64),
-            key_is_variant=np.array(key_is_variant, dtype=bool),
+            full=KeySet.of([(key, i) for i, key in enumerate(name_keys) if key]),
+            first_last=KeySet.of(variant_pairs),
             variants=variants,
             words=words,
+            word_totals=np.array([len(w) for w in words], dtype=np.int64),
             postings={w: np.array(ix, dtype=np.int64) for w, ix in postings.items()},
             distinctive_limit=max(2, int(share * len(names))),
+            word_counts={w: len(ix) for w, ix in postings.items()},
             entries=entries,
             addresses=dict(by_address),
         )
@@ -209,26 +277,31 @@ class ListMatcher:
         present = [w for w in query_words if w in self.postings]
         if not present:
             return found
-        limit = self.distinctive_limit
+        distinctive = {w for w in present if self.is_distinctive(w)}
+        if not distinctive:
+            return found
         # The query's words all in a name: intersect their names, rarest word first.
         if len(query_words) >= 2 and len(present) == len(query_words):
             lists = sorted((self.postings[w] for w in present), key=len)
-            if len(lists[0]) <= limit:
-                common = lists[0]
-                for other in lists[1:]:
-                    common = np.intersect1d(common, other, assume_unique=True)
-                    if not len(common):
-                        break
-                found.extend((int(i), "query_in_name") for i in common)
+            common = lists[0]
+            for other in lists[1:]:
+                common = np.intersect1d(common, other, assume_unique=True)
+                if not len(common):
+                    break
+            found.extend((int(i), "query_in_name") for i in common)
         # A name's words all in the query: count, per name, how many of its words the query has.
         if len(present) >= 2:
             hits, counts = np.unique(np.concatenate([self.postings[w] for w in present]), return_counts=True)
-            distinctive = {w for w in present if len(self.postings[w]) <= limit}
-            for i, count in zip(hits.tolist(), counts.tolist(), strict=True):
-                name_words = self.words[i]
-                if count >= 2 and count == len(name_words) and name_words & distinctive:
-                    found.append((i, "name_in_query"))
+            whole = hits[(counts >= 2) & (counts == self.word_totals[hits])]
+            if len(whole):
+                with_distinctive = np.unique(np.concatenate([self.postings[w] for w in distinctive]))
+                whole = whole[np.isin(whole, with_distinctive, assume_unique=True)]
+                found.extend((int(i), "name_in_query") for i in whole)
         return found
+
+    def is_distinctive(self, word: str) -> bool:
+        """On at most ``distinctive_limit`` of the list's names (a word on none is distinctive too)."""
+        return self.word_counts.get(word, 0) <= self.distinctive_limit
 
     def score_parts(self, normalized: str, key: str, i: int, subset_side: str | None) -> tuple[float, dict]:
         """The score of query (its normalized form and sorted key) against name ``i``, with its parts."""
@@ -253,7 +326,7 @@ class ListMatcher:
             parts["subset"] = {
                 "side": subset_side,
                 "shared_words": shared,
-                "distinctive_words": [w for w in shared if len(self.postings[w]) <= self.distinctive_limit],
+                "distinctive_words": [w for w in shared if self.is_distinctive(w)],
             }
             if token_set > best:
                 best, via = token_set, "token_set"
@@ -266,15 +339,14 @@ class ListMatcher:
         normalized = [normalize_name(q) for q in queries]
         keys = [sorted_key(n) for n in normalized]
         candidates: dict[tuple[int, int], str | None] = {}
-        if self.keys:
-            for start in range(0, len(keys), CHUNK):
-                chunk = keys[start : start + CHUNK]
-                scores = process.cdist(
-                    chunk, self.keys, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8, workers=workers
-                )
-                rows, columns = np.nonzero(scores)
-                for q, name in zip((rows + start).tolist(), self.key_name[columns].tolist(), strict=True):
-                    candidates.setdefault((q, name), None)
+        named = [q for q in range(len(keys)) if keys[q]]
+        for pair in self.full.candidates(keys, named, cutoff, workers):
+            candidates.setdefault(pair, None)
+        # A first-last form is two or three words: it is compared with queries as short (a first and a
+        # last name as typed); a longer query holds its middle names and meets the full names.
+        short = [q for q in named if len(normalized[q].split()) <= FIRST_LAST_MAX_WORDS]
+        for pair in self.first_last.candidates(keys, short, cutoff, workers):
+            candidates.setdefault(pair, None)
         for q, n in enumerate(normalized):
             for name, side in self._subset_candidates(n):
                 candidates[q, name] = side
@@ -308,6 +380,30 @@ class ListMatcher:
                 currencies = ", ".join(sorted({code for _, code, _ in rows if code}))
                 hits.append(AddressHit(q, self.version_id, entry_id, first_id, currencies, shown))
         return hits
+
+
+def sparse_nonzero(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a large, mostly-zero uint8 matrix, eight cells at a time: the rows and columns
+    of its hits (a rescreen's score matrix is hundreds of megabytes with a few thousand hits)."""
+    flat = scores.reshape(-1)
+    whole = flat.size // 8 * 8
+    blocks = np.flatnonzero(flat[:whole].view(np.uint64))
+    cells, offsets = np.nonzero(flat[:whole].reshape(-1, 8)[blocks])
+    positions = np.concatenate([blocks[cells] * 8 + offsets, np.flatnonzero(flat[whole:]) + whole])
+    return np.divmod(positions, scores.shape[1])
+
+
+def reachable(shortest: int, longest: int, cutoff: float, lengths: np.ndarray) -> tuple[int, int]:
+    """The slice of keys (sorted by length) that queries of ``shortest``..``longest`` characters can
+    score ``cutoff`` against. ``fuzz.ratio`` is 100 × (1 − d / (l1 + l2)) with the Indel distance
+    d ≥ |l1 − l2|, so a score of at least t needs l2 between l1 × (1 − c) / (1 + c) and
+    l1 × (1 + c) / (1 − c), c = 1 − t / 100 (for 88: 0.79 to 1.27 times the query's length)."""
+    c = max(0.0, 1.0 - cutoff / 100.0)
+    if c >= 1.0:
+        return 0, len(lengths)
+    low = int(np.searchsorted(lengths, math.floor(shortest * (1 - c) / (1 + c)), side="left"))
+    high = int(np.searchsorted(lengths, math.ceil(longest * (1 + c) / (1 - c)), side="right"))
+    return low, high
 
 
 def first_last_forms(name: str, normalized: str, entry_type: str) -> list[str]:

@@ -72,6 +72,7 @@ MAX_REASON = 2000
 SCREENING_LOCK = 0x53435245  # "SCRE"
 SUBJECT_LOCK: dict[str, int] = {SubjectKind.COUNTERPARTY: 0x53435043, SubjectKind.CUSTODY_ACCOUNT: 0x53434341}
 IMPORT_LOCK = 0x53494D50  # "SIMP"
+BULK_NOTICE = 50  # more counterparties held by one screening than this: one notice for all
 
 
 # --- import ---------------------------------------------------------------------------------------
@@ -346,39 +347,43 @@ def _record(found: Found, *, trigger: str, actor=None) -> tuple[list[Screening],
         "screened_at": now,
         "screened_by": actor,
     }
-    screenings = Screening.objects.bulk_create(
-        [
-            Screening(
-                subject_kind=s.kind,
-                counterparty_id=s.counterparty_id if s.kind == SubjectKind.COUNTERPARTY else None,
-                custody_account_id=s.pk if s.kind == SubjectKind.CUSTODY_ACCOUNT else None,
-                query_name=s.name,
-                query_address=s.address,
-                match_count=len(by_subject.get(i, [])),
-                **common,
-            )
-            for i, s in enumerate(subjects)
-        ],
-        batch_size=2000,
-    )
-    matches = SanctionsMatch.objects.bulk_create(
-        [
-            SanctionsMatch(
-                screening=screenings[i],
-                threshold=common["threshold"],
-                algorithm=ALGORITHM,
-                algorithm_version=ALGORITHM_VERSION,
-                created_at=now,
-                **fields,
-            )
-            for i, hits in sorted(by_subject.items())
-            for fields in hits
-        ],
-        batch_size=2000,
-    )
+    screenings = [
+        Screening(
+            subject_kind=s.kind,
+            counterparty_id=s.counterparty_id if s.kind == SubjectKind.COUNTERPARTY else None,
+            custody_account_id=s.pk if s.kind == SubjectKind.CUSTODY_ACCOUNT else None,
+            query_name=s.name,
+            query_address=s.address,
+            match_count=len(by_subject.get(i, [])),
+            **common,
+        )
+        for i, s in enumerate(subjects)
+    ]
+    matches = [
+        SanctionsMatch(
+            screening=screenings[i],
+            threshold=common["threshold"],
+            algorithm=ALGORITHM,
+            algorithm_version=ALGORITHM_VERSION,
+            created_at=now,
+            **fields,
+        )
+        for i, hits in sorted(by_subject.items())
+        for fields in hits
+    ]
+    # COPY, not INSERTs: a rescreen writes a screening per counterparty and address (tens of thousands).
+    loading.copy_instances(screenings)
+    for match in matches:
+        match.screening_id = match.screening.pk  # the screening's id is known only now
+    loading.copy_instances(matches)
     held = sorted({m.counterparty_id for m in matches if m.counterparty_id is not None})
-    for counterparty_id in held:
-        transaction.on_commit(partial(_tell_uncleared, counterparty_id))
+    if len(held) > BULK_NOTICE:
+        # Thousands held at once (a new list): one notice for every counterparty, so requests_app
+        # syncs all its holds in one pass (its sync reads each counterparty's state as it is now).
+        transaction.on_commit(partial(_tell_uncleared, None))
+    else:
+        for counterparty_id in held:
+            transaction.on_commit(partial(_tell_uncleared, counterparty_id))
     counts = {
         "screened": len(subjects),
         "new_matches": len(matches),
@@ -388,7 +393,7 @@ def _record(found: Found, *, trigger: str, actor=None) -> tuple[list[Screening],
     return screenings, matches, counts
 
 
-def _tell_uncleared(counterparty_id: int) -> None:
+def _tell_uncleared(counterparty_id: int | None) -> None:
     counterparty_uncleared.send(sender=SanctionsMatch, counterparty_id=counterparty_id)
 
 

@@ -288,3 +288,14 @@ def test_the_15_minute_job_rescreens_a_list_whose_rescreen_was_lost(
     with django_capture_on_commit_callbacks(execute=True):
         rescreen_pending.work(timezone.now().date())  # nothing left to do
     assert SanctionsMatch.objects.count() == 1
+
+
+def test_a_rescreen_holding_many_counterparties_sends_one_notice_for_all(
+    waiting, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "BULK_NOTICE", 0)  # as if thousands were held at once
+    import_list(OFACTEST)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.rescreen_all()
+    assert len(callbacks) == 1
+    assert _status(waiting) == "compliance_hold"

@@ -172,6 +172,9 @@ def test_a_screening_records_its_list_threshold_algorithm_and_explanation(db, ca
     assert match.parts["decided_by"] == "first_last" and match.score == Decimal("100.00")
     assert (match.parts["list"], match.parts["uid"]) == ("OFAC SDN", "48603")
     assert match.counterparty is None  # a search holds no one
+    # Audited: its insert is in the trail with the officer who screened (one trigger per statement).
+    [event] = match.events.all()
+    assert (event.pgh_label, event.pgh_context.metadata["user"]) == ("insert", carl.pk)
 
 
 def test_a_screening_with_no_match_is_recorded_too(db, carl):
