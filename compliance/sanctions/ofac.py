@@ -29,7 +29,10 @@ COLUMNS = {SDN: 12, ALT: 5, ADD: 6, COMMENTS: 2}
 NULL = "-0-"
 # "Digital Currency Address - XBT 1Abc…" (also after "alt."): the currency code as OFAC lists it, then
 # the address, which is letters and digits only (a trailing ';' or '.' ends it).
-WALLET = re.compile(r"Digital Currency Address - ([A-Za-z0-9]+) ([A-Za-z0-9]+)")
+# (Codes of at most 16 characters and addresses of at most 200, the columns' sizes: no currency or
+# address is longer.)
+WALLET = re.compile(r"Digital Currency Address - ([A-Za-z0-9]{1,16}) ([A-Za-z0-9]{1,200})(?![A-Za-z0-9])")
+MAX_UID, MAX_TYPE = 100, 32
 REMARKS_LIMIT = 1000  # longer remarks are cut here and continued in sdn_comments.csv
 SDN_DETAILS = ("title", "call_sign", "vessel_type", "tonnage", "grt", "vessel_flag", "vessel_owner")
 
@@ -51,8 +54,10 @@ def _rows(source: SourceFile, columns: int) -> tuple[list[tuple[int, list[str]]]
             raise SanctionsFileError(
                 source.name, line, f"expected {columns} columns, found {len(cells)} (a cut or broken line)."
             )
-        if not cells[0].strip().isdigit():
-            raise SanctionsFileError(source.name, line, f"the entry number {cells[0]!r} is not a number.")
+        if not cells[0].strip().isdigit() or len(cells[0].strip()) > MAX_UID:
+            raise SanctionsFileError(
+                source.name, line, f"the entry number {cells[0][:20]!r} is not a number."
+            )
     return rows, has_header
 
 
@@ -93,6 +98,8 @@ def parse(sources: dict[str, SourceFile]) -> ParsedList:
         name = _cell(cells[1])
         if not name:
             raise SanctionsFileError(sources[SDN].name, line, f"entry {uid} has no name.")
+        if len(_cell(cells[2])) > MAX_TYPE:
+            raise SanctionsFileError(sources[SDN].name, line, f"entry {uid} has no type OFAC uses.")
         programs = "; ".join(p.strip() for p in _cell(cells[3]).split("] [") if p.strip())
         details = {
             key: _cell(value) for key, value in zip(SDN_DETAILS, cells[4:11], strict=True) if _cell(value)

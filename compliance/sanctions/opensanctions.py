@@ -85,8 +85,10 @@ def parse(sources: dict[str, SourceFile]) -> ParsedList:
             )
         row = {name: cells[i].strip() for name, i in at.items()}
         uid, name = row["id"], row["name"]
-        if not uid:
-            raise SanctionsFileError(source.name, line, "the id is empty.")
+        if not uid or len(uid) > 100:
+            raise SanctionsFileError(source.name, line, "the id is empty or longer than 100 characters.")
+        if len(row["schema"]) > 32:
+            raise SanctionsFileError(source.name, line, "the schema is not one of OpenSanctions'.")
         if uid in seen:
             raise SanctionsFileError(source.name, line, f"target {uid} is listed twice.")
         if not name:
@@ -112,6 +114,10 @@ def parse(sources: dict[str, SourceFile]) -> ParsedList:
         for address in split_multi(row["addresses"]):
             parsed.postal.append((uid, address, "", "", ""))
         if entry_type == "wallet":
+            if len(name) > 200:
+                raise SanctionsFileError(
+                    source.name, line, f"wallet {uid}: an address longer than 200 characters."
+                )
             parsed.wallets.append((uid, "", name))
     if not parsed.entries:
         raise SanctionsFileError(source.name, None, "holds no targets.")

@@ -363,3 +363,21 @@ def test_a_file_that_is_not_an_opensanctions_export_is_refused_at_its_header(db)
     with pytest.raises(SanctionsFileError) as refused:
         import_list(BENCH / "sdn.csv", source_format="opensanctions-csv")
     assert (refused.value.file, refused.value.line) == ("sdn.csv", 1)
+
+
+def test_values_too_long_for_their_columns_are_refused_with_their_line_not_a_500(db, tmp_path):
+    row = '9{n},"HOSTILE",-0- ,"X",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+    folder = tmp_path / "long"
+    folder.mkdir()
+    (folder / "sdn.csv").write_text(row.replace("{n}", "1") + row.replace("{n}", "1" * 150))
+    with pytest.raises(SanctionsFileError) as refused:
+        import_list(folder)
+    assert refused.value.line == 2
+    long_type = '1,"HOSTILE","' + "t" * 40 + '","X",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+    (folder / "sdn.csv").write_text(long_type)
+    with pytest.raises(SanctionsFileError):
+        import_list(folder)
+    # An "address" longer than any is not taken for one.
+    remark = "Digital Currency Address - XBT " + "1" * 300
+    (folder / "sdn.csv").write_text(f'1,"HOSTILE",-0- ,"X",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"{remark}"\r\n')
+    assert import_list(folder).version.digital_address_count == 0

@@ -188,3 +188,14 @@ def test_an_unknown_match_is_a_404(login, carl):
     client = login(carl)
     assert client.get(reverse("compliance:match_detail", args=[999999])).status_code == 404
     assert client.post(reverse("compliance:match_confirm", args=[999999]), {"reason": "x"}).status_code == 404
+
+
+def test_an_uploaded_file_name_never_reaches_the_file_system(login, carl, settings, tmp_path):
+    settings.SANCTIONS_UPLOAD_DIR = tmp_path / "uploads"
+    files = {
+        "source_format": "ofac-sdn-csv",
+        "list_file": _upload("../../../etc/cron.d/x", OFACTEST / "sdn.csv"),
+    }
+    token = login(carl).post(IMPORT, files).context["preview"]["token"]
+    stored = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert stored == [f"uploads/{token}/file-0", f"uploads/{token}/meta.json"]
