@@ -183,7 +183,7 @@ class ScreeningOut(serializers.Serializer):
         return ScreeningMatchOut(self.context["matches"], many=True).data
 
 
-class ReasonIn(serializers.Serializer):
+class MatchDecisionIn(serializers.Serializer):
     reason = serializers.CharField(
         max_length=sanctions_services.MAX_REASON, allow_blank=True, required=False, default=""
     )
@@ -238,30 +238,30 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def _decide(self, request, pk, service):
         match = self.get_object()
-        data = ReasonIn(data=request.data)
+        data = MatchDecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
         service(actor=request.user, match=match, reason=data.validated_data["reason"])
         return Response(MatchOut(selectors.match_detail(match.pk)).data)
 
-    @extend_schema(request=ReasonIn, responses=MatchOut)
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
     @action(detail=True, methods=["post"], url_path="propose-false-positive")
     def propose_false_positive(self, request, pk=None):
         """A first officer proposes the match is a false positive (``reason`` required)."""
         return self._decide(request, pk, sanctions_services.propose_false_positive)
 
-    @extend_schema(request=ReasonIn, responses=MatchOut)
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
     @action(detail=True, methods=["post"], url_path="confirm-false-positive")
     def confirm_false_positive(self, request, pk=None):
         """A second officer (not the proposer: 403 ``segregation_of_duties``) confirms it."""
         return self._decide(request, pk, sanctions_services.confirm_false_positive)
 
-    @extend_schema(request=ReasonIn, responses=MatchOut)
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
     @action(detail=True, methods=["post"], url_path="withdraw-false-positive")
     def withdraw_false_positive(self, request, pk=None):
         """The proposal goes back to a potential match (``reason`` required)."""
         return self._decide(request, pk, sanctions_services.withdraw_false_positive)
 
-    @extend_schema(request=ReasonIn, responses=MatchOut)
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         """A true match: the counterparty stays blocked (``reason`` required)."""
