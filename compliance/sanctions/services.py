@@ -457,6 +457,8 @@ def screen_custody_account(*, account_id: int, trigger: str = ScreeningTrigger.A
 
 def _screen_one(subject: Subject, trigger: str) -> dict:
     found = find([subject], workers=1)
+    if not found.version_ids:
+        return {"screened": 0, "lists": 0}  # no list in force: nothing to record against
     return _record_one(subject, found, trigger)
 
 
@@ -485,6 +487,8 @@ def rescreen_all(*, trigger: str = ScreeningTrigger.LIST_IMPORT) -> dict:
         .values_list("pk", "owner_id", "address")
     ]
     found = find(subjects)
+    if not found.version_ids:
+        return {"screened": 0, "lists": 0}  # no list in force: nothing to record against
     return _record_all(found, trigger)
 
 

@@ -299,3 +299,14 @@ def test_a_rescreen_holding_many_counterparties_sends_one_notice_for_all(
         services.rescreen_all()
     assert len(callbacks) == 1
     assert _status(waiting) == "compliance_hold"
+
+
+def test_with_no_list_in_force_nothing_is_recorded(personas, bob, django_capture_on_commit_callbacks):
+    from borrowdesk.refdata.services import create_counterparty
+
+    with django_capture_on_commit_callbacks(execute=True):
+        create_counterparty(
+            actor=bob, code="NEW", legal_name="New Client Ltd", kind="client", jurisdiction="GB"
+        )
+    assert services.rescreen_all() == {"screened": 0, "lists": 0}
+    assert not Screening.objects.exists()
