@@ -43,6 +43,8 @@ NAV: list[NavItem] = [
     NavItem("Stress", "collateral:stress", group="Collateral"),
     NavItem("Recalls", "collateral:recalls", group="Collateral"),
     NavItem("KYC", "compliance:kyc"),
+    NavItem("Sanctions", "compliance:match_queue"),
+    NavItem("Screen", "compliance:screen"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),
