@@ -61,3 +61,11 @@ def shot(page, name):
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_from_menu(page, name, menu="Collateral"):
+    """Open a page from a menu of the main navigation (the collateral pages are one menu), as a
+    person would: the menu, then its entry."""
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("button", name=menu).or_(nav.get_by_role("link", name=menu)).click()
+    nav.get_by_role("link", name=name).click()

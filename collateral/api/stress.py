@@ -58,7 +58,7 @@ class StressIn(serializers.Serializer):
     recall_fraction = serializers.DecimalField(**FRACTION, required=False, allow_null=True)
 
 
-class ScenarioOut(serializers.Serializer):
+class StressScenarioOut(serializers.Serializer):
     name = serializers.CharField(allow_null=True)
     version = serializers.IntegerField(allow_null=True)
     edited = serializers.BooleanField()
@@ -111,20 +111,20 @@ class RecallLoanOut(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class RecallOut(serializers.Serializer):
+class StressRecallOut(serializers.Serializer):
     fraction = PlainDecimal()
     by_asset = RecallAssetOut(many=True)
     loans = RecallLoanOut(many=True)
 
 
 class StressOut(serializers.Serializer):
-    scenario = ScenarioOut()
+    scenario = StressScenarioOut()
     at = serializers.DateTimeField()
     results = StressRowOut(many=True)
     firm_shortfall_usd = PlainDecimal()
     firm_shortfall_before_usd = PlainDecimal()
     unknown_count = serializers.IntegerField()
-    recall = RecallOut()
+    recall = StressRecallOut()
     notes = serializers.ListField(child=serializers.CharField())
 
 

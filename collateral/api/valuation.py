@@ -141,7 +141,7 @@ class NoteIn(serializers.Serializer):
     text = serializers.CharField(max_length=500)
 
 
-class ReasonIn(serializers.Serializer):
+class MarginCallReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -194,11 +194,11 @@ class MarginCallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         services.add_note(actor=request.user, call=call, text=v["text"])
         return self._detail(pk)
 
-    @extend_schema(request=ReasonIn, responses=MarginCallOut)
+    @extend_schema(request=MarginCallReasonIn, responses=MarginCallOut)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         call = self._get(pk)
-        v = _valid(ReasonIn, request.data)
+        v = _valid(MarginCallReasonIn, request.data)
         services.cancel_margin_call(actor=request.user, call=call, reason=v["reason"])
         return self._detail(pk)
 

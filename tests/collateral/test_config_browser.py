@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from borrowdesk.access.services import create_desk_user
 from collateral.models import HaircutRule, Pledge
-from tests.browser import shot
+from tests.browser import open_from_menu, shot
 from tests.collateral.factories import collateral_account, haircut
 from tests.conftest import PASSWORD
 from tests.inventory.factories import desk_asset
@@ -31,7 +31,7 @@ def test_a_loosening_is_proposed_by_one_risk_user_and_approved_by_another(login_
     rita = login_page("rita", PASSWORD)
     problems = _watch(rita)
     rita.set_viewport_size({"width": 1280, "height": 900})
-    rita.get_by_role("navigation", name="Main").get_by_role("link", name="Risk config").click()
+    open_from_menu(rita, "Risk config")
     rita.select_option("#id_asset", "BTC")
     rita.fill("#id_haircut_pct", "15")
     rita.fill("#id_comment", "BTC liquidity is deep")
@@ -59,7 +59,7 @@ def test_ops_books_a_pledge_from_the_form(login_page, live_server, personas, acm
     bob = login_page("bob", PASSWORD)
     problems = _watch(bob)
     bob.set_viewport_size({"width": 1280, "height": 900})
-    bob.get_by_role("navigation", name="Main").get_by_role("link", name="Pledges").click()
+    open_from_menu(bob, "Pledges")
     bob.get_by_role("link", name="Book a pledge").click()
     bob.select_option("#id_counterparty", "ACME")
     bob.select_option("#id_asset", "BTC")

@@ -26,7 +26,7 @@ from borrowdesk.operations.models import JobRun
 from borrowdesk.refdata.services import record_price
 from collateral.models import CounterpartyRisk, MarginCall, Pledge
 from collateral.tasks import revalue_collateral
-from tests.browser import shot
+from tests.browser import open_from_menu, shot
 from tests.collateral.factories import collateral_account, haircut, pledge
 from tests.conftest import PASSWORD, ensure_desk_config
 from tests.inventory.factories import active_loan, desk_asset, firm_account, stock
@@ -138,7 +138,7 @@ def test_a_price_drop_puts_acme_on_call_and_a_pledge_clears_it(
     rita.reload()
     expect(_row(rita, "ACME").locator(".badge")).to_have_text("Call")
     shot(rita, "collateral-journey-2-on-call")
-    _open_from_menu(rita, "Margin calls")
+    open_from_menu(rita, "Margin calls")
     row = _row(rita, "ACME")
     expect(row.locator(".badge")).to_have_text("Open")
     expect(row).to_contain_text("$12,000.00")
@@ -147,7 +147,7 @@ def test_a_price_drop_puts_acme_on_call_and_a_pledge_clears_it(
 
     # Ops books ACME's top-up from the pledge form.
     ops, ops_problems = at_1280("bob")
-    _open_from_menu(ops, "Pledges")
+    open_from_menu(ops, "Pledges")
     ops.get_by_role("link", name="Book a pledge").click()
     ops.select_option("#id_counterparty", "ACME")
     ops.select_option("#id_asset", "SOL")
@@ -173,16 +173,9 @@ def test_a_price_drop_puts_acme_on_call_and_a_pledge_clears_it(
     rita.reload()
     expect(_row(rita, "ACME").locator(".badge")).to_have_text("Met")
     shot(rita, "collateral-journey-5-call-met")
-    _open_from_menu(rita, "Coverage")
+    open_from_menu(rita, "Coverage")
     expect(_row(rita, "ACME").locator(".badge")).to_have_text("Ok")
     expect(_row(rita, "ACME")).to_contain_text("$75,600.00")
     _fits(rita)
     shot(rita, "collateral-journey-6-covered-again")
     assert rita_problems == [] and ops_problems == []
-
-
-def _open_from_menu(page, name):
-    """Open a collateral page from the main navigation's Collateral menu, as a person would."""
-    nav = page.get_by_role("navigation", name="Main")
-    nav.get_by_role("button", name="Collateral").or_(nav.get_by_role("link", name="Collateral")).click()
-    nav.get_by_role("link", name=name).click()
