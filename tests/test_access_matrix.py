@@ -325,9 +325,9 @@ def test_the_navigation_offers_what_the_policy_allows_and_nothing_else(personas)
         "Borrow book",
         "Coverage",
         "Margin calls",
+        "Limit breaches",  # their counterparties' only
         "Pledges",
         "Concentration",
-        "Limit breaches",  # their counterparties' only
         "Counterparties",
         "Prices",
     ]

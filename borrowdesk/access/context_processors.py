@@ -1,4 +1,4 @@
-from borrowdesk.access.navigation import navigation_for
+from borrowdesk.access.navigation import navbar_for
 from borrowdesk.access.roles import ROLES, user_roles
 
 
@@ -8,4 +8,4 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav": [], "nav_roles": []}
     held = user_roles(user)
-    return {"nav": navigation_for(user), "nav_roles": [r for r in ROLES if r in held]}
+    return {"nav": navbar_for(user), "nav_roles": [r for r in ROLES if r in held]}

@@ -21,6 +21,7 @@ from borrowdesk.access.policy import allows
 class NavItem:
     label: str
     url_name: str
+    group: str = ""  # entries of one group next to each other show as one menu (when more than one)
 
 
 NAV: list[NavItem] = [
@@ -30,17 +31,18 @@ NAV: list[NavItem] = [
     NavItem("Settlements", "treasury:settlements"),
     NavItem("Borrow book", "inventory:loans"),
     NavItem("Positions", "inventory:positions"),
-    NavItem("Coverage", "collateral:coverage"),
-    NavItem("Margin calls", "collateral:margin_calls"),
-    NavItem("Limit breaches", "collateral:breaches"),
+    # Collateral, one menu: coverage and margin calls, limit breaches, pledges (a trader: their
+    # counterparties'), risk configuration (haircut rules, limits, agreements, approvals), concentration
+    # and expiries, stress (risk, oversight), recall suggestions (operations, risk).
+    NavItem("Coverage", "collateral:coverage", group="Collateral"),
+    NavItem("Margin calls", "collateral:margin_calls", group="Collateral"),
+    NavItem("Limit breaches", "collateral:breaches", group="Collateral"),
+    NavItem("Pledges", "collateral:pledges", group="Collateral"),
+    NavItem("Risk config", "collateral:haircuts", group="Collateral"),
+    NavItem("Concentration", "collateral:concentration", group="Collateral"),
+    NavItem("Stress", "collateral:stress", group="Collateral"),
+    NavItem("Recalls", "collateral:recalls", group="Collateral"),
     NavItem("KYC", "compliance:kyc"),
-    NavItem("Pledges", "collateral:pledges"),  # a trader: their counterparties' (the selector scopes it)
-    NavItem("Risk config", "collateral:haircuts"),  # haircut rules, limits, agreements, approvals
-    # Collateral monitoring: concentration and expiries (a trader: their counterparties'), stress
-    # (risk, oversight), recall suggestions (operations, risk).
-    NavItem("Concentration", "collateral:concentration"),
-    NavItem("Stress", "collateral:stress"),
-    NavItem("Recalls", "collateral:recalls"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),
@@ -71,21 +73,36 @@ def page_action(url_name: str) -> tuple[str, str] | None:
     return url, action
 
 
-def links_for(user, items: list[tuple[str, str]]) -> list[dict[str, str]]:
+def links_for(user, items: list[tuple[str, str]] | list[tuple[str, str, str]]) -> list[dict[str, str]]:
     """``{label, url}`` of each (label, URL name) the user may open, in order, each URL once."""
     links: list[dict[str, str]] = []
     seen: set[str] = set()
-    for label, url_name in items:
+    for label, url_name, *group in items:
         found = page_action(url_name)
         if found is None:
             continue  # a page a later issue adds
         url, action = found
         if url not in seen and allows(user, action):
             seen.add(url)
-            links.append({"label": label, "url": url})
+            links.append({"label": label, "url": url, "group": group[0] if group else ""})
     return links
 
 
 def navigation_for(user) -> list[dict[str, str]]:
-    """The navbar entries this user may open, in the order above, as ``{label, url}``."""
-    return links_for(user, [(item.label, item.url_name) for item in NAV])
+    """The navbar entries this user may open, in the order above, as ``{label, url, group}``."""
+    return links_for(user, [(item.label, item.url_name, item.group) for item in NAV])
+
+
+def navbar_for(user) -> list[dict]:
+    """The navbar as shown: a group's entries side by side become one menu ``{label, items}`` when the
+    user may open more than one of them, else a plain ``{label, url}`` entry."""
+    shown: list[dict] = []
+    for link in navigation_for(user):
+        group = link["group"]
+        if group and shown and shown[-1].get("group") == group:
+            shown[-1]["items"].append(link)
+        else:
+            shown.append({"group": group, "label": group, "items": [link]} if group else link)
+    return [
+        entry if not entry.get("group") or len(entry["items"]) > 1 else entry["items"][0] for entry in shown
+    ]

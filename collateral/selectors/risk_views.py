@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import (
     Count,
     DateTimeField,
@@ -180,6 +181,31 @@ def open_loans(user, counterparty: Counterparty, marks: dict[int, Any]) -> list[
             LoanLine(loan=loan, mark=mark, exposure=loan.open_quantity * mark if mark is not None else None)
         )
     return lines
+
+
+# How a counterparty flagged for default has its loans closed out (settings.COLLATERAL_LIQUIDATION_ORDER):
+# the sort key of each order, and its words for the page. A loan whose asset has no mark sorts last.
+LIQUIDATION_ORDERS: dict[str, tuple[str, Any]] = {
+    "exposure_desc": (
+        "largest exposure first",
+        lambda line: (line.exposure is None, -(line.exposure or 0), line.loan.pk),
+    ),
+    "rate_desc": ("highest rate first", lambda line: (-line.loan.rate_bps, line.loan.pk)),
+    "oldest_first": ("oldest first", lambda line: (line.loan.created_at, line.loan.pk)),
+}
+
+
+def liquidation_order(lines: list[LoanLine]) -> tuple[str, list[LoanLine]]:
+    """The loans of a counterparty flagged for default in the order they are to be closed out
+    (``COLLATERAL_LIQUIDATION_ORDER``: exposure_desc, rate_desc or oldest_first), and that order in
+    words. Raises ``ImproperlyConfigured`` for an unknown order."""
+    try:
+        words, key = LIQUIDATION_ORDERS[settings.COLLATERAL_LIQUIDATION_ORDER]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"COLLATERAL_LIQUIDATION_ORDER must be one of {', '.join(LIQUIDATION_ORDERS)}."
+        ) from None
+    return words, sorted(lines, key=key)
 
 
 @dataclass(frozen=True)

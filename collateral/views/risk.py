@@ -117,6 +117,10 @@ def counterparty_risk(request, code: str):
     if risk is not None and risk.critical_since is not None and risk.default_flagged_at is None:
         cure_ends_at = risk.critical_since + timedelta(hours=levels.cure_period_hours)
     loans = risk_views.open_loans(request.user, counterparty, marks)
+    liquidation = None
+    if risk is not None and risk.default_flagged_at is not None:
+        # Flagged for default: the loans in the order they are to be closed out.
+        liquidation, loans = risk_views.liquidation_order(loans)
     calls = risk_views.margin_calls_of(counterparty)
     may_see_config = allows(request.user, "collateral.config.view")
     context: dict[str, Any] = {
@@ -129,6 +133,7 @@ def counterparty_risk(request, code: str):
         "composition_chart": charts[0],
         "history_chart": charts[1],
         "loans": loans,
+        "liquidation": liquidation,
         "loans_exposure": sum((line.exposure for line in loans if line.exposure is not None), Decimal(0)),
         "loans_unmarked": any(line.exposure is None for line in loans),
         "calls": calls,

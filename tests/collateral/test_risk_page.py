@@ -300,3 +300,55 @@ def test_the_page_runs_a_fixed_number_of_queries(login, rita, acme, book, django
     _grow(acme, book, rita)
     with django_assert_num_queries(20):
         page(client)
+
+
+# --- default handling: the close-out order -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order", "words", "expected"),
+    [
+        # exposures: 4 BTC × $50,000 = $200,000; 30 ETH × $2,000 = $60,000; 1 BTC = $50,000
+        ("exposure_desc", "largest exposure first", ["big", "eth", "small"]),
+        # rates: 300, 900 and 500 bps
+        ("rate_desc", "highest rate first", ["eth", "small", "big"]),
+        ("oldest_first", "oldest first", ["big", "eth", "small"]),
+    ],
+)
+def test_a_counterparty_flagged_for_default_lists_its_loans_in_the_configured_close_out_order(
+    login, rita, personas, acme, settings, order, words, expected
+):
+    bob = personas["bob"]
+    btc, eth = desk_asset("BTC", 8, "50000"), desk_asset("ETH", 18, "2000")
+    inventory = firm_account()
+    stock(btc, inventory, "10", actor=personas["tess"])
+    stock(eth, inventory, "100", actor=personas["tess"])
+    loans = {
+        "big": active_loan(
+            actor=bob, counterparty=acme, asset=btc, account=inventory, quantity="4", rate_bps="300"
+        ),
+        "eth": active_loan(
+            actor=bob, counterparty=acme, asset=eth, account=inventory, quantity="30", rate_bps="900"
+        ),
+        "small": active_loan(
+            actor=bob, counterparty=acme, asset=btc, account=inventory, quantity="1", rate_bps="500"
+        ),
+    }
+    h.risk_row(
+        acme,
+        state="critical",
+        exposure="310000",
+        collateral="0",
+        ratio="0",
+        default_flagged_at=timezone.now(),
+    )
+    settings.COLLATERAL_LIQUIDATION_ORDER = order
+    response = page(login(rita))
+    html = response.content.decode()
+    assert f"in close-out order: {words}" in text_of(response)
+    positions = [html.index(f'data-id="{loans[name].pk}"') for name in expected]
+    assert positions == sorted(positions)
+
+
+def test_a_counterparty_not_flagged_shows_no_close_out_order(login, rita, book):
+    assert 'data-testid="liquidation-order"' not in page(login(rita)).content.decode()
