@@ -10,15 +10,20 @@ from __future__ import annotations
 import contextlib
 
 import pghistory
+import pgtrigger
 
 
-def audited(model=None, *, exclude: list[str] | None = None):
-    """Class decorator: track inserts, updates and deletes of a model (fresh trackers per model)."""
+def audited(model=None, *, exclude: list[str] | None = None, bulk_inserts: bool = False):
+    """Class decorator: track inserts, updates and deletes of a model (fresh trackers per model).
+
+    ``bulk_inserts``: record inserts with one statement-level trigger (over the statement's transition
+    table) instead of one trigger call per row, for a table written thousands of rows at a time (a
+    sanctions rescreen): the events are the same rows, the acting user read once per statement.
+    """
 
     def decorate(cls):
-        return pghistory.track(
-            pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=exclude
-        )(cls)
+        insert = pghistory.InsertEvent(level=pgtrigger.Statement) if bulk_inserts else pghistory.InsertEvent()
+        return pghistory.track(insert, pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=exclude)(cls)
 
     return decorate(model) if model is not None else decorate
 

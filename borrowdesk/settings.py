@@ -322,3 +322,16 @@ COLLATERAL_RECALL_WEIGHTS = {
 }
 # A recall started from the suggestions page is due this many hours after it is issued (editable there).
 COLLATERAL_RECALL_DUE_HOURS = env.int("COLLATERAL_RECALL_DUE_HOURS", default=48)
+
+# Sanctions screening (compliance/sanctions/). A name scoring at or above the threshold (0-100, see
+# compliance/sanctions/screening.py for the score) is a potential match and holds its counterparty.
+SANCTIONS_MATCH_THRESHOLD = env.float("SANCTIONS_MATCH_THRESHOLD", default=88.0)
+# A word-subset match ("SBERBANK ROSSII" inside "PJSC SBERBANK ROSSII") counts only when one of the
+# shared words is on at most this share of the list's names: common words alone ("bank", "trading",
+# "international") do not make a match.
+SANCTIONS_DISTINCTIVE_WORD_SHARE = env.float("SANCTIONS_DISTINCTIVE_WORD_SHARE", default=0.001)
+# Uploaded list files wait here between the preview and the confirmation (BASE_DIR/var by default).
+SANCTIONS_UPLOAD_DIR = Path(
+    env.str("SANCTIONS_UPLOAD_DIR", default=str(BASE_DIR / "var" / "sanctions-uploads"))
+)
+SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)

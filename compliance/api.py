@@ -1,17 +1,22 @@
-"""The compliance gate's API: KYC outcomes per counterparty (API.md "Compliance")."""
+"""Compliance's API (API.md "Compliance"): KYC outcomes per counterparty, sanctions screening, the
+sanctions lists' versions, and the matches with their four-eyes decisions."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Counterparty, RiskRating
 from compliance import selectors, services
-from compliance.models import KycProfile, KycStatus
+from compliance.filters import SanctionsListVersionFilter, SanctionsMatchFilter
+from compliance.models import KycProfile, KycStatus, MatchKind, SanctionsListVersion
+from compliance.sanctions import services as sanctions_services
 
 
 class KycOut(serializers.Serializer):
@@ -76,3 +81,188 @@ class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             KycOut(KycProfile.objects.select_related("counterparty", "updated_by").get(pk=profile.pk)).data,
             status=201,
         )
+
+
+# --- sanctions ------------------------------------------------------------------------------------
+
+
+class ListVersionOut(serializers.ModelSerializer):
+    imported_by = serializers.CharField(source="imported_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = SanctionsListVersion
+        fields = [
+            "id",
+            "source_name",
+            "source_format",
+            "content_hash",
+            "entry_count",
+            "alias_count",
+            "address_count",
+            "digital_address_count",
+            "warnings",
+            "imported_at",
+            "imported_by",
+            "is_active",
+            "rescreened_at",
+        ]
+
+
+class ScreeningMatchOut(serializers.Serializer):
+    """A match as API.md's screening answer lists it (``list, entry_name, score, address?``), with
+    what explains it."""
+
+    id = serializers.IntegerField()
+    list = serializers.CharField(source="list_version.source_name")
+    list_version = serializers.IntegerField(source="list_version_id")
+    uid = serializers.CharField(source="entry.uid")
+    entry_name = serializers.CharField(source="entry.name")
+    entry_type = serializers.CharField(source="entry.entry_type")
+    programs = serializers.CharField(source="entry.programs")
+    kind = serializers.CharField()
+    matched_name = serializers.SerializerMethodField()
+    address = serializers.SerializerMethodField()
+    currency = serializers.SerializerMethodField()
+    score = serializers.DecimalField(max_digits=5, decimal_places=2)
+    parts = serializers.JSONField()
+
+    def get_matched_name(self, obj) -> str | None:
+        return obj.matched_text if obj.kind == MatchKind.NAME else None
+
+    def get_address(self, obj) -> str | None:
+        return obj.matched_text if obj.kind == MatchKind.ADDRESS else None
+
+    def get_currency(self, obj) -> str | None:
+        return obj.parts.get("currency") if obj.kind == MatchKind.ADDRESS else None
+
+
+class MatchOut(ScreeningMatchOut):
+    subject_kind = serializers.CharField()
+    counterparty = serializers.CharField(source="counterparty.code", allow_null=True, default=None)
+    custody_account = serializers.CharField(source="custody_account.code", allow_null=True, default=None)
+    query = serializers.CharField()
+    threshold = serializers.DecimalField(max_digits=5, decimal_places=2)
+    algorithm = serializers.CharField()
+    algorithm_version = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    proposed_by = serializers.CharField(source="proposed_by.username", allow_null=True, default=None)
+    proposed_at = serializers.DateTimeField(allow_null=True)
+    proposal_reason = serializers.CharField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+
+
+class ScreeningIn(serializers.Serializer):
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=sanctions_services.MAX_QUERY_NAME
+    )
+    address = serializers.CharField(
+        required=False, allow_blank=True, max_length=sanctions_services.MAX_QUERY_ADDRESS
+    )
+
+
+class ScreeningOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="query_name")
+    address = serializers.CharField(source="query_address")
+    lists = serializers.SerializerMethodField()
+    threshold = serializers.DecimalField(max_digits=5, decimal_places=2)
+    algorithm = serializers.CharField()
+    algorithm_version = serializers.CharField()
+    screened_at = serializers.DateTimeField()
+    matches = serializers.SerializerMethodField()
+
+    def get_lists(self, obj) -> list[dict]:
+        versions = SanctionsListVersion.objects.filter(pk__in=obj.list_versions).order_by("source_name")
+        return [{"list": v.source_name, "version": v.pk, "imported_at": v.imported_at} for v in versions]
+
+    @extend_schema_field(ScreeningMatchOut(many=True))
+    def get_matches(self, obj):
+        return ScreeningMatchOut(self.context["matches"], many=True).data
+
+
+class MatchDecisionIn(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=sanctions_services.MAX_REASON, allow_blank=True, required=False, default=""
+    )
+
+
+class ScreeningView(APIView):
+    """POST /api/v1/compliance/screenings/ — screen a name and/or a wallet address by hand."""
+
+    permission_classes = [PolicyPermission]
+    access = {"POST": "compliance.screening.run"}
+
+    @extend_schema(request=ScreeningIn, responses={201: ScreeningOut})
+    def post(self, request):
+        data = ScreeningIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        screening, found = sanctions_services.screen(actor=request.user, **data.validated_data)
+        shown = selectors.matches().filter(pk__in=[m.pk for m in found]).order_by("-score", "id")
+        return Response(ScreeningOut(screening, context={"matches": list(shown)}).data, status=201)
+
+
+class ListVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The imports of every sanctions list (the version in force of each source is ``is_active``)."""
+
+    serializer_class = ListVersionOut
+    permission_classes = [PolicyPermission]
+    access = {"list": "compliance.sanctions.view", "retrieve": "compliance.sanctions.view"}
+    filterset_class = SanctionsListVersionFilter
+
+    def get_queryset(self):
+        return selectors.list_versions()
+
+
+@sensitive_read(actions=("retrieve",))
+class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Potential and decided sanctions matches of counterparties and custody accounts, and the
+    four-eyes decisions on them."""
+
+    serializer_class = MatchOut
+    permission_classes = [PolicyPermission]
+    access = {
+        "list": "compliance.sanctions.view",
+        "retrieve": "compliance.sanctions.view",
+        "propose_false_positive": "compliance.match.clear",
+        "confirm_false_positive": "compliance.match.clear",
+        "withdraw_false_positive": "compliance.match.clear",
+        "confirm": "compliance.match.confirm",
+    }
+    filterset_class = SanctionsMatchFilter
+
+    def get_queryset(self):
+        return selectors.match_queue()
+
+    def _decide(self, request, pk, service):
+        match = self.get_object()
+        data = MatchDecisionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        service(actor=request.user, match=match, reason=data.validated_data["reason"])
+        return Response(MatchOut(selectors.match_detail(match.pk)).data)
+
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
+    @action(detail=True, methods=["post"], url_path="propose-false-positive")
+    def propose_false_positive(self, request, pk=None):
+        """A first officer proposes the match is a false positive (``reason`` required)."""
+        return self._decide(request, pk, sanctions_services.propose_false_positive)
+
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
+    @action(detail=True, methods=["post"], url_path="confirm-false-positive")
+    def confirm_false_positive(self, request, pk=None):
+        """A second officer (not the proposer: 403 ``segregation_of_duties``) confirms it."""
+        return self._decide(request, pk, sanctions_services.confirm_false_positive)
+
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
+    @action(detail=True, methods=["post"], url_path="withdraw-false-positive")
+    def withdraw_false_positive(self, request, pk=None):
+        """The proposal goes back to a potential match (``reason`` required)."""
+        return self._decide(request, pk, sanctions_services.withdraw_false_positive)
+
+    @extend_schema(request=MatchDecisionIn, responses=MatchOut)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """A true match: the counterparty stays blocked (``reason`` required)."""
+        return self._decide(request, pk, sanctions_services.confirm_match)

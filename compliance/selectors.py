@@ -1,34 +1,94 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from borrowdesk.business_day import business_date
 from borrowdesk.refdata.models import Counterparty
-from compliance.models import KycProfile, KycStatus
+from compliance.models import (
+    UNRESOLVED_MATCH,
+    KycProfile,
+    KycStatus,
+    SanctionsListVersion,
+    SanctionsMatch,
+    SubjectKind,
+)
+
+_UNRESOLVED = ", ".join(f"'{status}'" for status in UNRESOLVED_MATCH)
 
 
 def cleared_sql(counterparty_id: str) -> str:
     """The clearance rule as an SQL condition on the counterparty id expression ``counterparty_id``,
     taking one parameter, the business date (``%s``): for a caller that reads in one statement what
-    it would otherwise ask in two (the approval's lock query). ``is_cleared`` asks the same condition."""
+    it would otherwise ask in two (the approval's lock query). ``is_cleared`` asks the same condition.
+
+    Cleared = an approved KYC not past its expiry, and no unresolved sanctions match (potential, a
+    false-positive proposal awaiting its second officer, or confirmed) naming the counterparty or one
+    of its custody accounts."""
     return (
-        "EXISTS (SELECT 1 FROM compliance_kycprofile k WHERE k.counterparty_id = "
-        f"{counterparty_id} AND k.status = '{KycStatus.APPROVED}' AND k.expires_on >= %s)"
+        "(EXISTS (SELECT 1 FROM compliance_kycprofile k WHERE k.counterparty_id = "
+        f"{counterparty_id} AND k.status = '{KycStatus.APPROVED}' AND k.expires_on >= %s) "
+        "AND NOT EXISTS (SELECT 1 FROM compliance_sanctionsmatch m WHERE m.counterparty_id = "
+        f"{counterparty_id} AND m.status IN ({_UNRESOLVED})))"
     )
 
 
 def is_cleared(counterparty: Counterparty) -> bool:
-    """Cleared = approved KYC that has not expired (sanctions screening joins this with its issue)."""
+    """Cleared = approved KYC that has not expired, and no unresolved sanctions match."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {cleared_sql('%s')}", [counterparty.pk, business_date()])
+        cursor.execute(f"SELECT {cleared_sql('%s')}", [counterparty.pk, business_date(), counterparty.pk])
         return bool(cursor.fetchone()[0])
 
 
 def profile_clears(profile: KycProfile) -> bool:
-    """The rule of ``is_cleared`` for one profile already read (the same business date cut)."""
-    return profile.status == KycStatus.APPROVED and profile.expires_on >= business_date()
+    """The rule of ``is_cleared`` for one profile already read (the same business date cut); the
+    sanctions half is read by ``kyc_profiles`` as ``has_unresolved_match`` (asked here when absent)."""
+    held = getattr(profile, "has_unresolved_match", None)
+    if held is None:
+        held = has_unresolved_match(profile.counterparty_id)
+    return profile.status == KycStatus.APPROVED and profile.expires_on >= business_date() and not held
 
 
 def kyc_profiles() -> QuerySet[KycProfile]:
-    return KycProfile.objects.select_related("counterparty", "updated_by")
+    return KycProfile.objects.select_related("counterparty", "updated_by").annotate(
+        has_unresolved_match=Exists(
+            SanctionsMatch.objects.filter(counterparty=OuterRef("counterparty"), status__in=UNRESOLVED_MATCH)
+        )
+    )
+
+
+def has_unresolved_match(counterparty_id: int) -> bool:
+    return SanctionsMatch.objects.filter(
+        counterparty_id=counterparty_id, status__in=UNRESOLVED_MATCH
+    ).exists()
+
+
+# --- sanctions ------------------------------------------------------------------------------------
+
+
+def list_versions() -> QuerySet[SanctionsListVersion]:
+    """Every import of every list, newest first, with who imported it."""
+    return SanctionsListVersion.objects.select_related("imported_by").order_by("-imported_at", "-id")
+
+
+def matches() -> QuerySet[SanctionsMatch]:
+    """Every match with what a list or a page shows beside it (subject, list, entry, deciders)."""
+    return SanctionsMatch.objects.select_related(
+        "counterparty",
+        "custody_account",
+        "list_version",
+        "entry",
+        "proposed_by",
+        "decided_by",
+        "screening__screened_by",
+    ).order_by("-created_at", "-id")
+
+
+def match_queue() -> QuerySet[SanctionsMatch]:
+    """The matches that hold someone (a counterparty or a custody account), not officers' searches."""
+    return matches().exclude(subject_kind=SubjectKind.QUERY)
+
+
+def match_detail(pk: int) -> SanctionsMatch:
+    """One match (raises ``SanctionsMatch.DoesNotExist``)."""
+    return matches().get(pk=pk)

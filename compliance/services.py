@@ -1,4 +1,7 @@
-"""Compliance writes: KYC status (the full KYC, AML, sanctions and case work comes with its issue)."""
+"""Compliance writes: KYC status here; the sanctions actions (import a list, screen, rescreen, the
+four-eyes clearance of a match) in ``compliance.sanctions.services``, re-exported below so other apps
+call ``compliance.services`` alone. (The rest of KYC, AML, cases and the travel rule come with their
+issue.)"""
 
 from __future__ import annotations
 
@@ -57,3 +60,29 @@ def set_kyc(
         signal = counterparty_cleared if is_cleared(counterparty) else counterparty_uncleared
         transaction.on_commit(lambda: signal.send(sender=KycProfile, counterparty_id=counterparty.pk))
     return profile
+
+
+from compliance.sanctions.services import (  # noqa: E402  (after set_kyc: the sanctions services import this app's selectors)
+    confirm_false_positive,
+    confirm_match,
+    import_sanctions_list,
+    propose_false_positive,
+    rescreen_all,
+    screen,
+    screen_counterparty,
+    screen_custody_account,
+    withdraw_false_positive,
+)
+
+__all__ = [
+    "confirm_false_positive",
+    "confirm_match",
+    "import_sanctions_list",
+    "propose_false_positive",
+    "rescreen_all",
+    "screen",
+    "screen_counterparty",
+    "screen_custody_account",
+    "set_kyc",
+    "withdraw_false_positive",
+]

@@ -79,11 +79,13 @@ def world(personas, acme, desk_config):
     """Real objects in alice's scope (ACME), made through the services, for every pattern's kwargs."""
     from borrowdesk.access.services import create_desk_user
     from borrowdesk.refdata import services as refdata
-    from compliance.models import KycProfile
+    from compliance.models import KycProfile, SanctionsMatch
+    from compliance.sanctions.services import import_sanctions_list, rescreen_all
     from inventory.models import Journal
     from requests_app.services import approve_request, submit_request
+    from tests.compliance.conftest import OFACTEST
     from tests.inventory.factories import desk_asset, firm_account, stock
-    from tests.refdata.factories import CustodyAccountFactory, NetworkFactory
+    from tests.refdata.factories import CounterpartyFactory, CustodyAccountFactory, NetworkFactory
     from treasury.models import SettlementInstruction
 
     btc = desk_asset("BTC", 8, "50000")
@@ -111,6 +113,10 @@ def world(personas, acme, desk_config):
     override = refdata.record_price(actor=adele, asset=btc, price_usd=Decimal("1"), source="manual")
     collateral = _collateral_world(acme, btc)
     call = _margin_call(acme)
+    # A sanctions list in force and a counterparty it names (the 17-entry OFAC subset, beside the project).
+    sanctions = import_sanctions_list(actor=None, source_format="ofac-sdn-csv", path=OFACTEST, rescreen=False)
+    CounterpartyFactory(code="SUEXOTC", legal_name="Suex OTC s.r.o.")
+    rescreen_all()
     return {
         **collateral,
         "asset": btc.symbol,
@@ -124,6 +130,8 @@ def world(personas, acme, desk_config):
         "settlement": SettlementInstruction.objects.get(loan=approved.loan).pk,
         "price": override.pk,
         "margin_call": call.pk,
+        "list_version": sanctions.version.pk,
+        "match": SanctionsMatch.objects.get(counterparty__code="SUEXOTC").pk,
     }
 
 
@@ -191,6 +199,7 @@ def kwargs_for(name: str, w: dict) -> dict:
         "refdata:account_detail": {"code": w["account"]},
         "compliance:set_kyc": {"code": w["counterparty"]},
         "collateral:counterparty_risk": {"code": w["counterparty"]},
+        "sanctions-list-detail": {"pk": w["list_version"]},
         "asset-detail": {"symbol": w["asset"]},
         "network-detail": {"code": w["network"]},
         "venue-detail": {"code": w["venue"]},
@@ -214,6 +223,8 @@ def kwargs_for(name: str, w: dict) -> dict:
     }
     if name in table:
         return table[name]
+    if name.startswith(("sanctions-match-", "compliance:match_")):
+        return {"pk": w["match"]}
     if name.startswith(("loan-", "inventory:loan_")):
         return {"pk": w["loan"]}
     if name.startswith(("borrow-request-", "requests_app:")):

@@ -43,6 +43,8 @@ NAV: list[NavItem] = [
     NavItem("Stress", "collateral:stress", group="Collateral"),
     NavItem("Recalls", "collateral:recalls", group="Collateral"),
     NavItem("KYC", "compliance:kyc"),
+    NavItem("Sanctions", "compliance:match_queue"),
+    NavItem("Screen", "compliance:screen"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),
@@ -94,15 +96,15 @@ def navigation_for(user) -> list[dict[str, str]]:
 
 
 def navbar_for(user) -> list[dict]:
-    """The navbar as shown: a group's entries side by side become one menu ``{label, items}`` when the
+    """The navbar as shown: a group's entries side by side become one menu ``{label, menu}`` when the
     user may open more than one of them, else a plain ``{label, url}`` entry."""
     shown: list[dict] = []
     for link in navigation_for(user):
         group = link["group"]
         if group and shown and shown[-1].get("group") == group:
-            shown[-1]["items"].append(link)
+            shown[-1]["menu"].append(link)
         else:
-            shown.append({"group": group, "label": group, "items": [link]} if group else link)
+            shown.append({"group": group, "label": group, "menu": [link]} if group else link)
     return [
-        entry if not entry.get("group") or len(entry["items"]) > 1 else entry["items"][0] for entry in shown
+        entry if not entry.get("group") or len(entry["menu"]) > 1 else entry["menu"][0] for entry in shown
     ]

@@ -63,6 +63,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     # Compliance.
     "compliance.kyc.view": frozenset({"compliance"}) | _APPROVERS | _OVERSIGHT,
     "compliance.kyc.write": frozenset({"compliance"}),  # KYC status, expiry and the risk rating
+    # Sanctions: compliance imports the lists, screens and decides the matches; oversight reads them.
+    "compliance.sanctions.view": frozenset({"compliance"}) | _OVERSIGHT,  # lists, screenings, matches
+    "compliance.sanctions.import": frozenset({"compliance"}),
+    "compliance.screening.run": frozenset({"compliance"}),  # screen a name or an address by hand
+    "compliance.match.clear": frozenset({"compliance"}),  # propose / confirm / withdraw a false positive
+    "compliance.match.confirm": frozenset({"compliance"}),  # a true match: the counterparty stays blocked
     # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
     # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
     "collateral.view": _EVERYONE - {"compliance"},
@@ -95,6 +101,9 @@ SEGREGATION: dict[str, str] = {
     "at every step and the stricter one applies (requests_app.services).",
     "refdata.price.confirm": "A price override beyond the tolerance is confirmed by another user "
     "(borrowdesk.refdata.services).",
+    "compliance.match.clear": "A potential sanctions match is cleared as a false positive by two "
+    "compliance officers: one proposes, another confirms (compliance.sanctions.services; a CHECK "
+    "constraint too).",
     "collateral.config.approve": "A loosening of risk configuration (lower haircut, newly eligible asset, "
     "higher limit, lower coverage levels) is approved by a risk user other than its proposer "
     "(collateral.services; a CHECK constraint too).",

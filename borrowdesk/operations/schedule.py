@@ -88,6 +88,20 @@ SCHEDULE: list[ScheduledJob] = [
         **before_open(LIMIT_CHECK_LEAD_MINUTES),
         description="The same limit check, once a business date before the desk opens (caught up if missed).",
     ),
+    ScheduledJob(
+        "Rescreen counterparties and addresses against the sanctions lists",
+        "compliance.sanctions.daily_rescreen",
+        minute="30",
+        hour="6",
+        description="Every active counterparty's name and custody address against the lists in force, "
+        "before the desk opens (a list import also rescreens at once).",
+    ),
+    ScheduledJob(
+        "Rescreen after a list import whose own rescreen was lost",
+        "compliance.sanctions.rescreen_pending",
+        minute="*/15",
+        description="An active sanctions list that no rescreen has covered yet is screened against now.",
+    ),
 ]
 
 

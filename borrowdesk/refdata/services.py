@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from borrowdesk.access.policy import allows, require
@@ -41,6 +42,7 @@ from borrowdesk.refdata.models import (
     VenueKind,
 )
 from borrowdesk.refdata.selectors import account_carries
+from borrowdesk.refdata.signals import counterparty_saved, custody_account_saved
 
 if TYPE_CHECKING:
     from borrowdesk.access.models import User
@@ -200,6 +202,12 @@ def _apply(obj: M, changes: Mapping[str, Any], allowed: type) -> list[str]:
     for name in changed:
         setattr(obj, name, changes[name])
     return changed
+
+
+def _announce(signal: Signal, sender: type[models.Model], **facts: Any) -> None:
+    """Tell the apps above after commit (compliance screens a counterparty or an address it was told
+    of); a receiver's failure is logged, never undoes the change (signals.py)."""
+    transaction.on_commit(lambda: signal.send(sender=sender, **facts), robust=True)
 
 
 def _locked(model: type[M], obj: M, *related: str) -> M:
@@ -408,7 +416,9 @@ def create_counterparty(
     )
     _validate(counterparty, errors)
     with acting_as(actor):
-        return _save(counterparty)
+        _save(counterparty)
+    _announce(counterparty_saved, Counterparty, counterparty_id=counterparty.pk, created=True)
+    return counterparty
 
 
 @transaction.atomic
@@ -428,6 +438,7 @@ def update_counterparty(
     if changed:
         with acting_as(actor):
             _save(counterparty, update_fields=changed)
+        _announce(counterparty_saved, Counterparty, counterparty_id=counterparty.pk, created=False)
     return counterparty
 
 
@@ -486,7 +497,9 @@ def create_custody_account(
     _check_account(errors, account, {"venue": venue, "network": network, "owner": owner, "purpose": purpose})
     _validate(account, errors)
     with acting_as(actor):
-        return _save(account)
+        _save(account)
+    _announce(custody_account_saved, CustodyAccount, account_id=account.pk, created=True)
+    return account
 
 
 @transaction.atomic
@@ -504,6 +517,7 @@ def update_custody_account(
     if changed:
         with acting_as(actor):
             _save(account, update_fields=changed)
+        _announce(custody_account_saved, CustodyAccount, account_id=account.pk, created=False)
     return account
 
 

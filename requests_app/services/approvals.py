@@ -56,7 +56,8 @@ def check_cleared(request: BorrowRequest, cleared: bool) -> None:
     # while a request waits, and nothing may be allocated for an uncleared counterparty.
     if not cleared:
         raise NotCleared(
-            f"{request.counterparty.code} is not cleared by compliance (no approved, unexpired KYC): "
+            f"{request.counterparty.code} is not cleared by compliance (no approved, unexpired KYC, or an "
+            "unresolved sanctions match): "
             "the request cannot be approved until it is."
         )
 
