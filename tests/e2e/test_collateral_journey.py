@@ -157,9 +157,7 @@ def test_a_price_drop_puts_acme_on_call_and_a_pledge_clears_it(
     ops.get_by_role("button", name="Book pledge").click()
     expect(ops.locator(".alert-success")).to_contain_text("booked: 20 SOL from ACME into ACME-COLL")
     shot(ops, "collateral-journey-4-pledge-booked")
-    # The page itself; an operations user's navigation bar no longer fits 1280 px since Coverage and
-    # Margin calls joined it (the shared navigation's, checked by test_screens' list pages).
-    _fits(ops, "main")
+    _fits(ops)
     assert Pledge.objects.filter(counterparty=acme).count() == 2
 
     # A pledge waits for the next scheduled revaluation (every five minutes); beat would send this task,
