@@ -51,7 +51,7 @@ def profile_clears(profile: KycProfile) -> bool:
 
 
 def kyc_profiles() -> QuerySet[KycProfile]:
-    return KycProfile.objects.select_related("counterparty", "updated_by").annotate(
+    return KycProfile.objects.select_related("counterparty", "updated_by", "reviewer").annotate(
         has_unresolved_match=Exists(
             SanctionsMatch.objects.filter(counterparty=OuterRef("counterparty"), status__in=UNRESOLVED_MATCH)
         )
@@ -130,6 +130,8 @@ def kyc_documents(profile: KycProfile) -> QuerySet[KycDocument]:
 def kyc_document(*, counterparty_code: str, pk: int) -> KycDocument:
     """One document of one counterparty's KYC (raises ``KycDocument.DoesNotExist``: a document of
     another counterparty is not found under this one)."""
+    if not 0 < pk < 2**63:
+        raise KycDocument.DoesNotExist
     return KycDocument.objects.select_related("profile__counterparty").get(
         pk=pk, profile__counterparty__code=counterparty_code
     )
