@@ -36,22 +36,23 @@ def undecided_matches(case: Case) -> QuerySet[SanctionsMatch]:
 
 def open_cases_for_matches(matches: Iterable[SanctionsMatch]) -> None:
     """Each potential match that holds a counterparty opens or joins its sanctions case (inside the
-    screening's transaction: the match and its case commit together). An address match is high
-    priority (a listed wallet is not a similar name), a name match medium, and critical at 100."""
+    screening's transaction: the match and its case commit together). An address match is critical
+    (a listed wallet is not a similar name), a name match high at a score of 100, else medium."""
+    from borrowdesk.refdata.models import Counterparty
     from compliance.cases.services import open_or_join_case
 
-    for match in matches:
-        if match.counterparty_id is None or match.status != MatchStatus.POTENTIAL:
-            continue
+    holding = [m for m in matches if m.counterparty_id is not None and m.status == MatchStatus.POTENTIAL]
+    counterparties = Counterparty.objects.in_bulk({m.counterparty_id for m in holding})
+    for match in holding:
         if match.kind == "address":
-            priority = CasePriority.HIGH
+            priority = CasePriority.CRITICAL
             detail = f"Address {match.query} is listed ({match.matched_text})."
         else:
-            priority = CasePriority.CRITICAL if match.score >= 100 else CasePriority.MEDIUM
+            priority = CasePriority.HIGH if match.score >= 100 else CasePriority.MEDIUM
             detail = f"Name {match.query!r} matches {match.matched_text!r} (score {match.score})."
         open_or_join_case(
             kind=CaseKind.SANCTIONS,
-            counterparty=match.counterparty,
+            counterparty=counterparties[match.counterparty_id],
             subject=f"Potential sanctions match: {match.query}"[:300],
             priority=priority,
             evidence_type=EVIDENCE,
