@@ -335,3 +335,8 @@ SANCTIONS_UPLOAD_DIR = Path(
     env.str("SANCTIONS_UPLOAD_DIR", default=str(BASE_DIR / "var" / "sanctions-uploads"))
 )
 SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)
+
+# Compliance cases (compliance/cases/, issue 10). Attachments are stored here under names of our own
+# (BASE_DIR/var by default), at most this many bytes each; their type is sniffed from their bytes.
+CASE_ATTACHMENT_DIR = Path(env.str("CASE_ATTACHMENT_DIR", default=str(BASE_DIR / "var" / "case-attachments")))
+CASE_ATTACHMENT_MAX_BYTES = env.int("CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)

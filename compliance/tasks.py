@@ -45,3 +45,6 @@ def rescreen_pending(business_date: date) -> dict:
     if not SanctionsListVersion.objects.filter(is_active=True, rescreened_at__isnull=True).exists():
         return {"screened": 0}
     return services.rescreen_all(trigger=ScreeningTrigger.LIST_IMPORT)
+
+
+from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)

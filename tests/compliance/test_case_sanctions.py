@@ -12,15 +12,13 @@ from compliance.cases.models import Case, CaseEvent
 from compliance.models import SanctionsMatch
 from compliance.sanctions import services
 from compliance.selectors import is_cleared
+from tests.compliance import test_continuous_screening as screening_tests
 from tests.compliance.conftest import OFACTEST, import_list
-from tests.compliance.test_continuous_screening import (  # noqa: F401 (fixtures)
-    _rescreen_after,
-    _status,
-    btc,
-    sam,
-    suex,
-    waiting,
-)
+from tests.compliance.test_continuous_screening import _rescreen_after, _status
+
+# The continuous-screening tests' fixtures: SUEXOTC (cleared, not listed yet), its trader and a request.
+btc, suex, sam = screening_tests.btc, screening_tests.suex, screening_tests.sam
+waiting = screening_tests.waiting
 
 
 @pytest.fixture
@@ -54,7 +52,9 @@ def test_a_listed_address_joins_the_same_case_at_critical_priority(listed, suex)
     from tests.refdata.factories import CustodyAccountFactory, NetworkFactory
 
     account = CustodyAccountFactory(
-        owner=suex, network=NetworkFactory(code="ethereum"), address="0x19Aa5Fe80D33a56D56c78e82eA5E50E5d80b4Dff"
+        owner=suex,
+        network=NetworkFactory(code="ethereum"),
+        address="0x19Aa5Fe80D33a56D56c78e82eA5E50E5d80b4Dff",
     )
     services.screen_custody_account(account_id=account.pk)
     case = Case.objects.get()
