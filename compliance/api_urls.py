@@ -2,11 +2,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
+from compliance.cases.api import CaseViewSet
 
 router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
 router.register("compliance/sanctions/lists", ListVersionViewSet, basename="sanctions-list")
 router.register("compliance/sanctions/matches", MatchViewSet, basename="sanctions-match")
+router.register("compliance/cases", CaseViewSet, basename="case")
 
 urlpatterns = [
     path("compliance/screenings/", ScreeningView.as_view(), name="screening"),

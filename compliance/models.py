@@ -464,3 +464,7 @@ class SanctionsMatch(models.Model):
 
     def __str__(self) -> str:
         return f"Match {self.pk} {self.status}"
+
+
+# --- cases (compliance.cases) ---------------------------------------------------------------------
+from compliance.cases.models import *  # noqa: E402, F401, F403

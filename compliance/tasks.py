@@ -55,3 +55,6 @@ def kyc_reviews(business_date: date) -> dict:
     ``KYC_REVIEW_LEAD_DAYS`` ahead of expiry or periodic review: once per business date, and harmless
     when run again (nothing left to expire, one case per due date)."""
     return kyc_services.run_kyc_reviews(business_date=business_date)
+
+
+from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)

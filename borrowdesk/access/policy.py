@@ -73,6 +73,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     # download is written to the access log). The desk's approvers see KYC statuses, not the documents.
     "compliance.kyc.document.view": frozenset({"compliance", "auditor"}),
     "compliance.kyc.document.upload": frozenset({"compliance"}),
+    # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
+    # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
+    "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,
+    "compliance.case.view_all": _OVERSIGHT,
+    "compliance.case.work": frozenset({"compliance"}),  # open, assign, note, attach, escalate
+    "compliance.case.close": frozenset({"compliance"}),  # close, or propose a four-eyes closure
+    "compliance.case.approve_closure": frozenset({"compliance"}),
     # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
     # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
     "collateral.view": _EVERYONE - {"compliance"},
@@ -108,6 +115,9 @@ SEGREGATION: dict[str, str] = {
     "compliance.match.clear": "A potential sanctions match is cleared as a false positive by two "
     "compliance officers: one proposes, another confirms (compliance.sanctions.services; a CHECK "
     "constraint too).",
+    "compliance.case.close": "Closing a sanctions case as a false positive, or any escalated case, is "
+    "proposed by one compliance officer and approved by another who neither escalated nor worked it "
+    "(compliance.cases.services; a CHECK constraint too).",
     "collateral.config.approve": "A loosening of risk configuration (lower haircut, newly eligible asset, "
     "higher limit, lower coverage levels) is approved by a risk user other than its proposer "
     "(collateral.services; a CHECK constraint too).",

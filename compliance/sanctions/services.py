@@ -48,6 +48,7 @@ from compliance.models import (
     ScreeningTrigger,
     SubjectKind,
 )
+from compliance.cases.sanctions import open_cases_for_matches
 from compliance.sanctions import loading, ofac, opensanctions
 from compliance.sanctions.files import ParsedList, SourceFile
 from compliance.sanctions.screening import (
@@ -377,6 +378,8 @@ def _record(found: Found, *, trigger: str, actor=None) -> tuple[list[Screening],
         match.screening_id = match.screening.pk  # the screening's id is known only now
     loading.copy_instances(matches)
     held = sorted({m.counterparty_id for m in matches if m.counterparty_id is not None})
+    # Each new match that holds a counterparty opens or joins its sanctions case, in this transaction.
+    open_cases_for_matches(matches)
     if len(held) > BULK_NOTICE:
         # Thousands held at once (a new list): one notice for every counterparty, so requests_app
         # syncs all its holds in one pass (its sync reads each counterparty's state as it is now).
