@@ -102,13 +102,21 @@ def kyc_overview() -> QuerySet[Counterparty]:
     """Every counterparty with its KYC (or none), the date its review falls due (the earlier of expiry
     and the next periodic review), its document count and whether a sanctions match holds it: the KYC
     page's rows, in one query."""
-    from django.db.models import Count, F
+    from django.db.models import Case, Count, F, When
     from django.db.models.functions import Coalesce, Least
 
     return (
         Counterparty.objects.select_related("kyc", "kyc__reviewer", "kyc__updated_by")
         .annotate(
-            kyc_due_on=Least(F("kyc__expires_on"), Coalesce(F("kyc__next_review_on"), F("kyc__expires_on"))),
+            # Due only for a KYC that is (or was) approved; pending or rejected KYC is not in review.
+            kyc_due_on=Case(
+                When(
+                    kyc__status__in=[KycStatus.APPROVED, KycStatus.EXPIRED],
+                    then=Least(
+                        F("kyc__expires_on"), Coalesce(F("kyc__next_review_on"), F("kyc__expires_on"))
+                    ),
+                )
+            ),
             kyc_documents=Count("kyc__documents"),
             has_unresolved_match=Exists(
                 SanctionsMatch.objects.filter(counterparty=OuterRef("pk"), status__in=UNRESOLVED_MATCH)

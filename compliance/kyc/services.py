@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from datetime import date, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
@@ -25,6 +26,8 @@ from borrowdesk.business_day import business_date
 from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata import services as refdata_services
 from borrowdesk.refdata.models import Counterparty, RiskRating
+from compliance.cases.models import CasePriority, CaseStatus
+from compliance.cases.services import open_or_join_case
 from compliance.errors import DocumentRefused
 from compliance.kyc.documents import name_problem, sniff
 from compliance.models import DocumentKind, KycDocument, KycProfile, KycStatus, kyc_document_storage
@@ -288,26 +291,40 @@ def open_review_cases(*, business_date: date) -> int:
 
 
 def _open_review_case(*, profile: KycProfile, due: date, business_date: date):
-    from compliance.cases.services import open_or_join_case
-
-    lapsed = profile.status == KycStatus.EXPIRED or due < business_date
+    """Open or join the counterparty's KYC case, with the profile as its evidence. The cases service
+    is idempotent per evidence: a profile already on a case gets that case back. When that case is
+    closed (an earlier review cycle's), this cycle's evidence is the profile's version that fell due
+    (its history row written by the claim), so a new review opens."""
     if profile.status == KycStatus.EXPIRED:
         what = "expired"
     elif due == profile.expires_on:
         what = "expires"
     else:
         what = "periodic review due"
-    subject = f"KYC review: {profile.counterparty.code} {what} on {due:%Y-%m-%d}"
-    priority = "high" if lapsed or profile.risk_rating == RiskRating.HIGH else "medium"
-    return open_or_join_case(
-        kind="kyc",
-        counterparty=profile.counterparty,
-        subject=subject,
-        priority=priority,
-        evidence_type="kyc_profile",
-        evidence_id=profile.pk,
-        actor=None,
-    )
+    lapsed = profile.status == KycStatus.EXPIRED or due < business_date
+    review = f", next periodic review {profile.next_review_on:%Y-%m-%d}" if profile.next_review_on else ""
+    facts = {
+        "kind": "kyc",
+        "counterparty": profile.counterparty,
+        "subject": f"KYC review: {profile.counterparty.code} {what} on {due:%Y-%m-%d}",
+        "priority": CasePriority.HIGH
+        if lapsed or profile.risk_rating == RiskRating.HIGH
+        else CasePriority.MEDIUM,
+        "detail": f"KYC {profile.get_status_display().lower()}, risk {profile.risk_rating}, expires "
+        f"{profile.expires_on:%Y-%m-%d}{review}.",
+        "actor": None,
+    }
+    case = open_or_join_case(**facts, evidence_type="kyc_profile", evidence_id=profile.pk)
+    if case.status == CaseStatus.CLOSED:
+        version = (
+            apps.get_model("compliance", "KycProfileEvent")
+            .objects.filter(pgh_obj_id=profile.pk)
+            .order_by("-pgh_id")
+            .values_list("pgh_id", flat=True)
+            .first()
+        )
+        case = open_or_join_case(**facts, evidence_type="kyc_profile_version", evidence_id=version)
+    return case
 
 
 def run_kyc_reviews(*, business_date: date) -> dict:
