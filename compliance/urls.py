@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from compliance import views
 
@@ -20,4 +20,5 @@ urlpatterns = [
         "sanctions/matches/<int:pk>/false-positive/", views.match_false_positive, name="match_false_positive"
     ),
     path("sanctions/matches/<int:pk>/confirm/", views.match_confirm, name="match_confirm"),
+    path("", include("compliance.cases.urls")),  # the compliance home and the case pages
 ]

@@ -42,9 +42,15 @@ NAV: list[NavItem] = [
     NavItem("Concentration", "collateral:concentration", group="Collateral"),
     NavItem("Stress", "collateral:stress", group="Collateral"),
     NavItem("Recalls", "collateral:recalls", group="Collateral"),
-    NavItem("KYC", "compliance:kyc"),
-    NavItem("Sanctions", "compliance:match_queue"),
-    NavItem("Screen", "compliance:screen"),
+    # Compliance, one menu: its home (what breaches its SLA today), my cases, the case queue, the backlog,
+    # KYC, sanctions matches and screening.
+    NavItem("Compliance home", "compliance:home", group="Compliance"),
+    NavItem("My cases", "compliance:my_cases", group="Compliance"),
+    NavItem("Case queue", "compliance:cases", group="Compliance"),
+    NavItem("Case backlog", "compliance:case_backlog", group="Compliance"),
+    NavItem("KYC", "compliance:kyc", group="Compliance"),
+    NavItem("Sanctions", "compliance:match_queue", group="Compliance"),
+    NavItem("Screen", "compliance:screen", group="Compliance"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

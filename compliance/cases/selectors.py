@@ -58,11 +58,11 @@ def with_sla(cases: QuerySet[Case], now: datetime | None = None) -> QuerySet[Cas
     )
 
 
-def case_list(user) -> QuerySet[Case]:
+def case_list(user, now: datetime | None = None) -> QuerySet[Case]:
     """The queue: the user's visible cases with their counterparty, assignee and team, open ones first,
     soonest due first (one query)."""
     return (
-        with_sla(visible_cases(user))
+        with_sla(visible_cases(user), now)
         .select_related("counterparty", "assignee", "team", "opened_by", "closure_proposed_by")
         .order_by(
             CaseWhen(When(status=CaseStatus.CLOSED, then=Value(1)), default=Value(0)),
@@ -151,7 +151,7 @@ def breaching_today(user, now: datetime | None = None) -> QuerySet[Case]:
     already has): what the compliance home page lists first."""
     now = now or timezone.now()
     end = business_day_end(business_date(now))
-    return case_list(user).exclude(status=CaseStatus.CLOSED).filter(sla_due_at__lt=end)
+    return case_list(user, now).exclude(status=CaseStatus.CLOSED).filter(sla_due_at__lt=end)
 
 
 def overdue_to_flag(now: datetime | None = None) -> QuerySet[Case]:
@@ -177,3 +177,17 @@ __all__ = [
     "visible_cases",
     "with_sla",
 ]
+
+
+def case_officers():
+    """Active users whose roles work cases (``compliance.case.work``): who a case can be assigned to."""
+    from django.contrib.auth import get_user_model
+
+    from borrowdesk.access.policy import roles_for
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles_for("compliance.case.work"))
+        .distinct()
+        .order_by("username")
+    )
