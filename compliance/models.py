@@ -64,7 +64,14 @@ class KycProfile(models.Model):
         help_text="The due date a review case was opened for: one case per due date, however often "
         "the job runs.",
     )
-    review_case_id = models.BigIntegerField(null=True, blank=True, help_text="That review case.")
+    review_case = models.ForeignKey(
+        "compliance.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="That review case.",
+    )
 
     class Meta:
         ordering = ["counterparty__code"]

@@ -84,6 +84,7 @@ def _kyc_detail_context(request, counterparty, **forms_in_use) -> dict:
         "due_in_days": (profile.review_due_on - today).days if profile is not None else None,
         "review_months": settings.KYC_REVIEW_INTERVAL_MONTHS,
         "may_edit": allows(request.user, "compliance.kyc.write"),
+        "may_view_cases": allows(request.user, "compliance.case.view"),
         "may_read_documents": may_read_documents,
         "may_upload": allows(request.user, "compliance.kyc.document.upload") and profile is not None,
         "documents": list(selectors.kyc_documents(profile)) if profile and may_read_documents else [],
