@@ -42,7 +42,8 @@ def parse_keeping_names(request: HttpRequest) -> list[str]:
     every name was a plain name). Raises what Django's parse raises on a malformed or oversized body."""
     if request.method != "POST" or request.content_type != "multipart/form-data":
         return []
-    if hasattr(request, "_files") or (request._read_started and not hasattr(request, "_body")):
+    # Django's own request internals, used as HttpRequest._load_post_and_files uses them.
+    if hasattr(request, "_files") or (request._read_started and not hasattr(request, "_body")):  # type: ignore[attr-defined]
         # Already parsed (or unreadable): Django's own handling stands.
         return unsafe_upload_names(request)
     # The body read once, as Django's own _load_post_and_files reads it (from _body when it is kept).
@@ -51,8 +52,8 @@ def parse_keeping_names(request: HttpRequest) -> list[str]:
     try:
         post, files = parser.parse()
     except Exception:
-        request._mark_post_parse_error()  # as Django does, so an error page does not parse it again
+        request._mark_post_parse_error()  # type: ignore[attr-defined]  # as Django does, so an error page does not parse it again
         raise
-    request._post, request._files = post, files
-    request.unsafe_upload_names = parser.unsafe_names
+    request._post, request._files = post, files  # type: ignore[attr-defined]
+    request.unsafe_upload_names = parser.unsafe_names  # type: ignore[attr-defined]
     return parser.unsafe_names

@@ -179,7 +179,7 @@ class KycDocument(models.Model):
 
     @property
     def extension(self) -> str:
-        return {DocumentType.PDF: "pdf", DocumentType.PNG: "png", DocumentType.JPEG: "jpg"}[self.content_type]
+        return {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[str(self.content_type)]
 
 
 # --- sanctions lists, screening and matches ---------------------------------------------------------

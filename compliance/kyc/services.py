@@ -217,7 +217,7 @@ def upload_kyc_document(
                 profile=profile,
                 kind=kind,
                 file=stored,
-                original_name=file_name,
+                original_name=file_name or "",
                 content_type=content_type,
                 size=upload.size,
                 sha256=digest.hexdigest(),
@@ -275,7 +275,7 @@ def open_review_cases(*, business_date: date) -> int:
     in the same transaction as the case, so a second run (or a redelivered task) opens nothing."""
     opened = 0
     for profile in review_cases_due(business_date=business_date):
-        due = profile.due
+        due: date = profile.due  # type: ignore[attr-defined]  # annotated by review_cases_due
         with transaction.atomic(), acting_as(None, job=KYC_JOB):
             claimed = (
                 KycProfile.objects.filter(pk=profile.pk)
@@ -303,18 +303,25 @@ def _open_review_case(*, profile: KycProfile, due: date, business_date: date):
         what = "periodic review due"
     lapsed = profile.status == KycStatus.EXPIRED or due < business_date
     review = f", next periodic review {profile.next_review_on:%Y-%m-%d}" if profile.next_review_on else ""
-    facts = {
-        "kind": "kyc",
-        "counterparty": profile.counterparty,
-        "subject": f"KYC review: {profile.counterparty.code} {what} on {due:%Y-%m-%d}",
-        "priority": CasePriority.HIGH
-        if lapsed or profile.risk_rating == RiskRating.HIGH
-        else CasePriority.MEDIUM,
-        "detail": f"KYC {profile.get_status_display().lower()}, risk {profile.risk_rating}, expires "
-        f"{profile.expires_on:%Y-%m-%d}{review}.",
-        "actor": None,
-    }
-    case = open_or_join_case(**facts, evidence_type="kyc_profile", evidence_id=profile.pk)
+    priority = CasePriority.HIGH if lapsed or profile.risk_rating == RiskRating.HIGH else CasePriority.MEDIUM
+    detail = (
+        f"KYC {profile.get_status_display().lower()}, risk {profile.risk_rating}, expires "
+        f"{profile.expires_on:%Y-%m-%d}{review}."
+    )
+
+    def open_for(evidence_type: str, evidence_id: int | None):
+        return open_or_join_case(
+            kind="kyc",
+            counterparty=profile.counterparty,
+            subject=f"KYC review: {profile.counterparty.code} {what} on {due:%Y-%m-%d}",
+            priority=priority,
+            detail=detail,
+            evidence_type=evidence_type,
+            evidence_id=evidence_id,
+            actor=None,
+        )
+
+    case = open_for("kyc_profile", profile.pk)
     if case.status == CaseStatus.CLOSED:
         version = (
             apps.get_model("compliance", "KycProfileEvent")
@@ -323,7 +330,7 @@ def _open_review_case(*, profile: KycProfile, due: date, business_date: date):
             .values_list("pgh_id", flat=True)
             .first()
         )
-        case = open_or_join_case(**facts, evidence_type="kyc_profile_version", evidence_id=version)
+        case = open_for("kyc_profile_version", version)
     return case
 
 

@@ -227,4 +227,3 @@ def test_the_kyc_list_runs_a_fixed_number_of_queries(
         _approve(carl, CounterpartyFactory(code=f"CP{i}"))
     with django_assert_max_num_queries(few):
         client.get("/compliance/kyc/")
-
