@@ -58,7 +58,7 @@ class CaseEventOut(serializers.Serializer):
     evidence_id = serializers.IntegerField(allow_null=True)
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
     attachment = serializers.IntegerField(source="attachment_id", allow_null=True)
-    data = serializers.JSONField()
+    details = serializers.JSONField(source="data")  # e.g. the disposition of a closure event
 
 
 class CaseAttachmentOut(serializers.Serializer):

@@ -52,7 +52,12 @@ class CasePriority(models.TextChoices):
     CRITICAL = "critical"
 
 
-PRIORITY_RANK = {CasePriority.LOW: 0, CasePriority.MEDIUM: 1, CasePriority.HIGH: 2, CasePriority.CRITICAL: 3}
+PRIORITY_RANK: dict[str, int] = {
+    CasePriority.LOW: 0,
+    CasePriority.MEDIUM: 1,
+    CasePriority.HIGH: 2,
+    CasePriority.CRITICAL: 3,
+}
 
 
 class CaseStatus(models.TextChoices):
