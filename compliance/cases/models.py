@@ -259,6 +259,8 @@ class CaseEventKind(models.TextChoices):
     CLOSURE_REJECTED = "closure_rejected", "Closure sent back"
     CLOSED = "closed"
     SLA_BREACHED = "sla_breached", "SLA breached"
+    # A piece of evidence decided outside the case (a sanctions match cleared or confirmed on its page).
+    EVIDENCE_DECIDED = "evidence_decided", "Evidence decided"
 
 
 # Events that carry a piece of evidence: each piece is on one case once (idempotent joins).

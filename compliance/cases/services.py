@@ -339,10 +339,12 @@ def needs_four_eyes(case: Case, disposition: str) -> bool:
     )
 
 
-def _check_second_officer(case: Case, actor) -> None:
+def check_second_officer(case: Case, actor, *, proposer_checked: bool = False) -> None:
     """The approver of a four-eyes closure is someone else: not the proposer, not the one who
-    escalated it, not anyone who worked it (assignees, note and attachment authors)."""
-    if case.closure_proposed_by_id == actor.pk:
+    escalated it, not anyone who worked it (assignees, note and attachment authors). The sanctions
+    match path asks the same of the officer confirming a false positive on a case's match
+    (``proposer_checked``: the match's own proposer rule has been applied)."""
+    if not proposer_checked and case.closure_proposed_by_id == actor.pk:
         raise SegregationOfDuties(
             "A second compliance officer approves this closure, not the one who proposed it."
         )
@@ -432,7 +434,7 @@ def reject_closure(*, actor, case: Case | int, reason: str) -> Case:
 
 def _approve(case: Case, actor, reason: str) -> Case:
     require(actor, "compliance.case.approve_closure", "Only compliance approves closures.")
-    _check_second_officer(case, actor)
+    check_second_officer(case, actor)
     with acting_as_if(actor):
         _event(
             case,
