@@ -296,10 +296,14 @@ def add_note(*, actor, case: Case | int, text: str) -> CaseEvent:
 
 @transaction.atomic(durable=True)
 def set_team(*, actor, case: Case | int, team: Group | None) -> Case:
-    """Restrict the case to a team (a group holding ``compliance.work_case`` on it), or lift the
-    restriction (None). ``compliance.case.work``."""
+    """Restrict the case to a team the actor belongs to (a group holding ``compliance.work_case`` on
+    it), or lift the restriction (None). ``compliance.case.work``. Raises ``PermissionDeniedError``,
+    ``NotFoundError``, ``InvalidInput`` (not the actor's team) or ``InvalidState`` (closed)."""
     case = _locked_case(actor, case, "compliance.case.work", "Only compliance works cases.")
     _check_open(case)
+    if team is not None and not actor.groups.filter(pk=team.pk).exists():
+        # Restricting a case to a team one is not in would hide it from the one restricting it.
+        raise InvalidInput("Restrict a case to a team you belong to.", fields={"team": ["Not your team."]})
     with acting_as_if(actor):
         if case.team_id is not None:
             remove_perm(WORK_CASE, case.team, case)

@@ -130,3 +130,11 @@ def test_the_match_page_path_follows_the_cases_rule_and_shows_on_its_timeline(
     # Nothing undecided is left on the case: it may now be closed as cleared by one officer.
     closed = case_services.close_case(actor=carl, case=case, disposition="cleared", reason="Match cleared")
     assert closed.status == "closed"
+
+
+def test_the_match_page_links_to_its_case(listed, login, carl):
+    from django.urls import reverse
+
+    case = Case.objects.get()
+    page = login(carl).get(reverse("compliance:match_detail", args=[listed.pk])).content.decode()
+    assert f'href="{reverse("compliance:case_detail", args=[case.pk])}"' in page
