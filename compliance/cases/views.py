@@ -70,8 +70,8 @@ QUEUE_COLUMNS = [
     Column("Priority", "priority", sort="priority", badge=True),
     Column("Status", "status", sort="status", badge=True),
     Column("Assignee", "assignee.username", sort="assignee__username"),
-    Column("SLA due", "sla_due_at", sort="sla_due_at"),
-    Column("SLA", "sla_timer"),
+    Column("SLA due", "sla_due_at", sort="sla_due_at", nowrap=True),
+    Column("SLA", "sla_timer", nowrap=True),
 ]
 
 
