@@ -23,6 +23,7 @@ from borrowdesk.refdata.models import Counterparty
 from borrowdesk.uploads import unsafe_upload_names
 from compliance import selectors, services
 from compliance.api import document_response
+from compliance.cases import selectors as case_selectors
 from compliance.filters import KycFilter, SanctionsListVersionFilter, SanctionsMatchFilter
 from compliance.forms import (
     FalsePositiveForm,
@@ -370,6 +371,7 @@ def match_detail(request, pk: int):
             "is_proposer": match.proposed_by_id == request.user.pk,
             "form": ReasonForm(),
             "list_in_force": match.list_version.is_active,
+            "case": case_selectors.case_of_evidence(request.user, "sanctions_match", match.pk),
         },
     )
 

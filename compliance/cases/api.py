@@ -6,6 +6,7 @@ priority, counterparty, overdue) and create; a case's detail with its timeline; 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -13,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from borrowdesk.access.middleware import sensitive_read
+from borrowdesk.access.roles import ROLES
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Counterparty
@@ -58,7 +60,7 @@ class CaseEventOut(serializers.Serializer):
     evidence_id = serializers.IntegerField(allow_null=True)
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
     attachment = serializers.IntegerField(source="attachment_id", allow_null=True)
-    data = serializers.JSONField()
+    details = serializers.JSONField(source="data")  # e.g. the disposition of a closure event
 
 
 class CaseAttachmentOut(serializers.Serializer):
@@ -109,6 +111,10 @@ class CloseIn(OptionalReasonIn):
     disposition = serializers.ChoiceField(choices=CaseDisposition.choices)
 
 
+class TeamIn(serializers.Serializer):
+    team = serializers.CharField(max_length=150, allow_blank=True, allow_null=True)
+
+
 class AttachIn(serializers.Serializer):
     file = serializers.FileField()
 
@@ -128,6 +134,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         "note": "compliance.case.work",
         "escalate": "compliance.case.work",
         "attach": "compliance.case.work",
+        "team": "compliance.case.work",
         "close": "compliance.case.close",
         "reject_closure": "compliance.case.close",
         "approve_closure": "compliance.case.approve_closure",
@@ -242,6 +249,23 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         services.reject_closure(actor=request.user, case=case.pk, reason=data.validated_data["reason"])
+        return self._detail(case.pk)
+
+    @extend_schema(request=TeamIn, responses=CaseDetailOut)
+    @action(detail=True, methods=["post"])
+    def team(self, request, pk=None):
+        """Restrict the case to a team (a group that is not a role; its members and oversight see it),
+        or lift the restriction (``team`` empty or null)."""
+        case = self._case(pk)
+        data = TeamIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        name = (data.validated_data["team"] or "").strip()
+        team = None
+        if name:
+            team = Group.objects.exclude(name__in=ROLES).filter(name=name).first()
+            if team is None:
+                raise InvalidInput("Unknown team.", fields={"team": ["Unknown team."]})
+        services.set_team(actor=request.user, case=case.pk, team=team)
         return self._detail(case.pk)
 
     @extend_schema(request={"multipart/form-data": AttachIn}, responses={201: CaseDetailOut})

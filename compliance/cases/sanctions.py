@@ -107,3 +107,44 @@ def _tell(counterparty_id: int) -> None:
 
     signal = counterparty_cleared if is_cleared(Counterparty(pk=counterparty_id)) else counterparty_uncleared
     signal.send(sender=Case, counterparty_id=counterparty_id)
+
+
+def open_case_of(match: SanctionsMatch) -> Case | None:
+    """The open (not closed) case this match is evidence on, locked (None: no case, or closed)."""
+    return (
+        Case.objects.select_for_update()
+        .filter(
+            pk__in=CaseEvent.objects.filter(
+                evidence_type=EVIDENCE,
+                evidence_id=match.pk,
+                kind__in=[CaseEventKind.OPENED, CaseEventKind.JOINED],
+            ).values("case_id")
+        )
+        .exclude(status="closed")
+        .first()
+    )
+
+
+def check_match_decider(match: SanctionsMatch, actor) -> None:
+    """The case's four-eyes rule on the match's own path too (one rule, not two): the officer who
+    confirms a false positive on a match of an open case is not one who escalated or worked that case.
+    Raises ``SegregationOfDuties``."""
+    from compliance.cases.services import check_second_officer
+
+    case = open_case_of(match)
+    if case is not None:
+        check_second_officer(case, actor, proposer_checked=True)
+
+
+def record_match_decision(match: SanctionsMatch, actor) -> None:
+    """A match decided on its own page shows on its case's timeline ("evidence_decided")."""
+    case = open_case_of(match)
+    if case is None:
+        return
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEventKind.EVIDENCE_DECIDED,
+        actor=actor,
+        text=f"Match {match.pk}: {match.get_status_display().lower()}. {match.decision_reason}".strip(),
+        data={"match": match.pk, "status": match.status},
+    )

@@ -191,3 +191,16 @@ def case_officers():
         .distinct()
         .order_by("username")
     )
+
+
+def case_of_evidence(user, evidence_type: str, evidence_id: int) -> Case | None:
+    """The case (visible to ``user``) a piece of evidence opened or joined, if any."""
+    return (
+        visible_cases(user)
+        .filter(
+            events__evidence_type=evidence_type,
+            events__evidence_id=evidence_id,
+            events__kind__in=["opened", "joined"],
+        )
+        .first()
+    )

@@ -296,10 +296,14 @@ def add_note(*, actor, case: Case | int, text: str) -> CaseEvent:
 
 @transaction.atomic(durable=True)
 def set_team(*, actor, case: Case | int, team: Group | None) -> Case:
-    """Restrict the case to a team (a group holding ``compliance.work_case`` on it), or lift the
-    restriction (None). ``compliance.case.work``."""
+    """Restrict the case to a team the actor belongs to (a group holding ``compliance.work_case`` on
+    it), or lift the restriction (None). ``compliance.case.work``. Raises ``PermissionDeniedError``,
+    ``NotFoundError``, ``InvalidInput`` (not the actor's team) or ``InvalidState`` (closed)."""
     case = _locked_case(actor, case, "compliance.case.work", "Only compliance works cases.")
     _check_open(case)
+    if team is not None and not actor.groups.filter(pk=team.pk).exists():
+        # Restricting a case to a team one is not in would hide it from the one restricting it.
+        raise InvalidInput("Restrict a case to a team you belong to.", fields={"team": ["Not your team."]})
     with acting_as_if(actor):
         if case.team_id is not None:
             remove_perm(WORK_CASE, case.team, case)
@@ -339,10 +343,12 @@ def needs_four_eyes(case: Case, disposition: str) -> bool:
     )
 
 
-def _check_second_officer(case: Case, actor) -> None:
+def check_second_officer(case: Case, actor, *, proposer_checked: bool = False) -> None:
     """The approver of a four-eyes closure is someone else: not the proposer, not the one who
-    escalated it, not anyone who worked it (assignees, note and attachment authors)."""
-    if case.closure_proposed_by_id == actor.pk:
+    escalated it, not anyone who worked it (assignees, note and attachment authors). The sanctions
+    match path asks the same of the officer confirming a false positive on a case's match
+    (``proposer_checked``: the match's own proposer rule has been applied)."""
+    if not proposer_checked and case.closure_proposed_by_id == actor.pk:
         raise SegregationOfDuties(
             "A second compliance officer approves this closure, not the one who proposed it."
         )
@@ -432,7 +438,7 @@ def reject_closure(*, actor, case: Case | int, reason: str) -> Case:
 
 def _approve(case: Case, actor, reason: str) -> Case:
     require(actor, "compliance.case.approve_closure", "Only compliance approves closures.")
-    _check_second_officer(case, actor)
+    check_second_officer(case, actor)
     with acting_as_if(actor):
         _event(
             case,

@@ -37,6 +37,7 @@ from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as, acting_as_if
 from borrowdesk.errors import InvalidInput, InvalidState, SegregationOfDuties
 from borrowdesk.refdata.models import Counterparty, CustodyAccount
+from compliance.cases import sanctions as case_rules
 from compliance.models import (
     UNRESOLVED_MATCH,
     ListFormat,
@@ -48,7 +49,6 @@ from compliance.models import (
     ScreeningTrigger,
     SubjectKind,
 )
-from compliance.cases.sanctions import open_cases_for_matches
 from compliance.sanctions import loading, ofac, opensanctions
 from compliance.sanctions.files import ParsedList, SourceFile
 from compliance.sanctions.screening import (
@@ -379,7 +379,7 @@ def _record(found: Found, *, trigger: str, actor=None) -> tuple[list[Screening],
     loading.copy_instances(matches)
     held = sorted({m.counterparty_id for m in matches if m.counterparty_id is not None})
     # Each new match that holds a counterparty opens or joins its sanctions case, in this transaction.
-    open_cases_for_matches(matches)
+    case_rules.open_cases_for_matches(matches)
     if len(held) > BULK_NOTICE:
         # Thousands held at once (a new list): one notice for every counterparty, so requests_app
         # syncs all its holds in one pass (its sync reads each counterparty's state as it is now).
@@ -582,10 +582,13 @@ def confirm_false_positive(*, actor, match: SanctionsMatch | int, reason: str = 
         raise SegregationOfDuties(
             "A false positive is confirmed by another compliance officer, not the one who proposed it."
         )
+    # The match's case (if open) sets the same rule for its workers: one rule, whichever page is used.
+    case_rules.check_match_decider(match, actor)
     match.status = MatchStatus.FALSE_POSITIVE
     match.decided_by, match.decided_at, match.decision_reason = actor, timezone.now(), reason
     with acting_as(actor):
         match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        case_rules.record_match_decision(match, actor)
     _tell(match)
     return match
 
@@ -626,5 +629,6 @@ def confirm_match(*, actor, match: SanctionsMatch | int, reason: str) -> Sanctio
     match.decided_by, match.decided_at, match.decision_reason = actor, timezone.now(), reason
     with acting_as(actor):
         match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        case_rules.record_match_decision(match, actor)
     _tell(match)
     return match

@@ -248,3 +248,18 @@ def test_the_service_refuses_a_name_with_a_path_or_control_characters(carl, case
     assert "file" in error.value.fields
     assert not CaseAttachment.objects.exists()
     assert not attachment_dir.exists() or not any(attachment_dir.iterdir())
+
+
+def test_restricting_a_case_to_a_team_hides_it_from_other_officers(api, carl, cora, case):
+    team = Group.objects.create(name="compliance-emea")
+    cora.groups.add(team)
+    refused = api.as_user(carl).post(f"{BASE}{case.pk}/team/", {"team": "compliance"}, format="json")
+    assert refused.status_code == 400  # a role is not a team
+    not_his = api.as_user(carl).post(f"{BASE}{case.pk}/team/", {"team": "compliance-emea"}, format="json")
+    assert not_his.status_code == 400 and Case.objects.get().team is None
+    done = api.as_user(cora).post(f"{BASE}{case.pk}/team/", {"team": "compliance-emea"}, format="json")
+    assert done.status_code == 200 and done.json()["team"] == "compliance-emea"
+    assert api.as_user(carl).get(f"{BASE}{case.pk}/").status_code == 404
+    lifted = api.as_user(cora).post(f"{BASE}{case.pk}/team/", {"team": ""}, format="json")
+    assert lifted.status_code == 200 and lifted.json()["team"] is None
+    assert api.as_user(carl).get(f"{BASE}{case.pk}/").status_code == 200

@@ -105,3 +105,36 @@ def test_a_case_with_an_undecided_match_is_not_closed_as_cleared(listed, carl):
         case_services.close_case(actor=carl, case=Case.objects.get(), disposition="cleared")
     assert Case.objects.get().status == "open"
     assert SanctionsMatch.objects.get().status == "potential"
+
+
+def test_the_match_page_path_follows_the_cases_rule_and_shows_on_its_timeline(
+    listed, suex, waiting, carl, cora, django_capture_on_commit_callbacks
+):
+    """One rule, whichever page: an officer who worked the case cannot confirm a false positive of its
+    match on the match's page either; another officer can, and the case's timeline shows it."""
+    from borrowdesk.access.services import create_desk_user
+    from tests.conftest import PASSWORD
+
+    cleo = create_desk_user(username="cleo", password=PASSWORD, roles=["compliance"])
+    case = Case.objects.get()
+    case_services.add_note(actor=cora, case=case, text="Looked at the registry.")
+    services.propose_false_positive(actor=carl, match=listed, reason="Other company")
+    with pytest.raises(SegregationOfDuties):
+        services.confirm_false_positive(actor=cora, match=listed)
+    assert SanctionsMatch.objects.get().status == "cleared_pending_second"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.confirm_false_positive(actor=cleo, match=listed, reason="Agreed")
+    assert _status(waiting) == "pending_approval"
+    decided = CaseEvent.objects.get(case=case, kind="evidence_decided")
+    assert decided.actor == cleo and decided.data == {"match": listed.pk, "status": "false_positive"}
+    # Nothing undecided is left on the case: it may now be closed as cleared by one officer.
+    closed = case_services.close_case(actor=carl, case=case, disposition="cleared", reason="Match cleared")
+    assert closed.status == "closed"
+
+
+def test_the_match_page_links_to_its_case(listed, login, carl):
+    from django.urls import reverse
+
+    case = Case.objects.get()
+    page = login(carl).get(reverse("compliance:match_detail", args=[listed.pk])).content.decode()
+    assert f'href="{reverse("compliance:case_detail", args=[case.pk])}"' in page
