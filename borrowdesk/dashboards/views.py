@@ -156,7 +156,7 @@ RISK_PANEL_PAGES: dict[str, list[tuple[str, str]]] = {
     "calls": [("Margin call queue", "collateral:margin_calls"), ("Coverage", "collateral:coverage")],
     "cure": [("Coverage", "collateral:coverage")],
     "default": [("Coverage", "collateral:coverage")],
-    "breaches": [("Limits", "collateral:limits")],
+    "breaches": [("Limit breaches", "collateral:breaches"), ("Limits", "collateral:limits")],
     "review": [("Coverage", "collateral:coverage")],
     "pending": [("Pending approvals", "collateral:pending")],
     "expiring": [("Expiries", "collateral:expiries"), ("Pledges", "collateral:pledges")],
