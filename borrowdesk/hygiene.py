@@ -18,6 +18,8 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.views import defaults
 
+from borrowdesk.uploads import parse_keeping_names
+
 # A NUL, or a surrogate code point (U+D800–U+DFFF): in a Python str decoded from UTF-8 or JSON, a
 # surrogate is always unpaired (a pair in JSON's \uXXXX escapes decodes to one astral character).
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
@@ -107,6 +109,9 @@ class RequestHygieneMiddleware:
             )
         try:
             if request.method == "POST" and request.content_type in _FORM_TYPES:
+                # Multipart: Django's parse, also noting file names sent with a path in them
+                # (borrowdesk/uploads.py), for the views that keep uploaded files to refuse.
+                parse_keeping_names(request)
                 form = request.POST
             elif request.content_type == "application/x-www-form-urlencoded":
                 # Django parses forms of POST only; DRF parses a PUT or PATCH form itself.

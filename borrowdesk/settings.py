@@ -336,6 +336,19 @@ SANCTIONS_UPLOAD_DIR = Path(
 )
 SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)
 
+# KYC (compliance/kyc/, issue 10). An approval is reviewed again after this many months, by risk rating
+# (the counterparty's); the daily KYC job opens a review case this many days before the earlier of the
+# expiry and the next review, and sets a lapsed approval expired.
+KYC_REVIEW_INTERVAL_MONTHS = {
+    "high": env.int("KYC_REVIEW_MONTHS_HIGH", default=12),
+    "medium": env.int("KYC_REVIEW_MONTHS_MEDIUM", default=24),
+    "low": env.int("KYC_REVIEW_MONTHS_LOW", default=36),
+}
+KYC_REVIEW_LEAD_DAYS = env.int("KYC_REVIEW_LEAD_DAYS", default=30)
+# KYC documents: stored here under random names (never under STATIC_ROOT or MEDIA_ROOT; served only by
+# the download view, to compliance and auditors, each download in the access log), at most this size.
+KYC_DOCUMENT_DIR = Path(env.str("KYC_DOCUMENT_DIR", default=str(BASE_DIR / "var" / "kyc-documents")))
+KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Compliance cases (compliance/cases/, issue 10). Attachments are stored here under names of our own
 # (BASE_DIR/var by default), at most this many bytes each; their type is sniffed from their bytes.
 CASE_ATTACHMENT_DIR = Path(env.str("CASE_ATTACHMENT_DIR", default=str(BASE_DIR / "var" / "case-attachments")))

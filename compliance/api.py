@@ -3,6 +3,8 @@ sanctions lists' versions, and the matches with their four-eyes decisions."""
 
 from __future__ import annotations
 
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -13,17 +15,26 @@ from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Counterparty, RiskRating
+from borrowdesk.uploads import unsafe_upload_names
 from compliance import selectors, services
+from compliance.errors import DocumentRefused
 from compliance.filters import SanctionsListVersionFilter, SanctionsMatchFilter
-from compliance.models import KycProfile, KycStatus, MatchKind, SanctionsListVersion
+from compliance.models import DocumentKind, KycDocument, KycStatus, MatchKind, SanctionsListVersion
 from compliance.sanctions import services as sanctions_services
 
 
 class KycOut(serializers.Serializer):
     counterparty = serializers.CharField(source="counterparty.code")
     status = serializers.CharField()
-    risk_rating = serializers.CharField()
+    # The counterparty's rating (refdata's, set by compliance with the KYC): one rating everywhere.
+    risk_rating = serializers.CharField(source="counterparty.risk_rating")
     expires_on = serializers.DateField()
+    approved_on = serializers.DateField(allow_null=True)
+    reviewer = serializers.CharField(source="reviewer.username", allow_null=True, default=None)
+    next_review_on = serializers.DateField(allow_null=True)
+    review_due_on = serializers.DateField()
+    expired_on = serializers.DateField(allow_null=True)
+    review_case = serializers.IntegerField(source="review_case_id", allow_null=True)
     is_cleared = serializers.SerializerMethodField()
     updated_at = serializers.DateTimeField()
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
@@ -36,13 +47,57 @@ class KycIn(serializers.Serializer):
     counterparty = serializers.CharField(max_length=32)
     status = serializers.ChoiceField(choices=KycStatus.choices)
     risk_rating = serializers.ChoiceField(choices=RiskRating.choices)
-    expires_on = serializers.DateField()
+    expires_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Default for an approval: the next periodic review (by risk rating); otherwise unchanged.",
+    )
 
 
-# KYC is sensitive whole: the list (every profile) is logged like one profile.
-@sensitive_read(actions=("list", "retrieve"))
+class KycDocumentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    counterparty = serializers.CharField(source="profile.counterparty.code")
+    kind = serializers.CharField()
+    original_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    description = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    uploaded_at = serializers.DateTimeField()
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, obj) -> str:
+        return f"/api/v1/compliance/kyc/{obj.profile.counterparty.code}/documents/{obj.pk}/"
+
+
+class KycDocumentIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    file = serializers.FileField(allow_empty_file=True)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+def document_response(document) -> FileResponse:
+    """The stored file as an attachment, under a name of ours, typed by its checked content; never
+    rendered inline (a PDF or an image opens as a download, not in the desk's origin)."""
+    code = document.profile.counterparty.code
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=f"{code}-{document.kind}-{document.pk}.{document.extension}",
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# KYC is sensitive whole: the list (every profile) is logged like one profile; so is every document
+# list and every download.
+@sensitive_read(actions=("list", "retrieve", "documents", "download_document"))
 class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """KYC outcomes: set by compliance, read by the desk's control functions."""
+    """KYC outcomes: set by compliance, read by the desk's control functions; the documents kept as
+    their evidence (compliance uploads, compliance and auditors read)."""
 
     serializer_class = KycOut
     permission_classes = [PolicyPermission]
@@ -50,17 +105,23 @@ class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         "list": "compliance.kyc.view",
         "retrieve": "compliance.kyc.view",
         "create": "compliance.kyc.write",
+        "documents": "compliance.kyc.document.view",
+        "upload_document": "compliance.kyc.document.upload",
+        "download_document": "compliance.kyc.document.view",
     }
     lookup_field = "counterparty"
 
     def get_queryset(self):
         return selectors.kyc_profiles()
 
-    def retrieve(self, request, counterparty=None):
+    def _profile(self, counterparty):
         profile = selectors.kyc_profiles().filter(counterparty__code=counterparty).first()
         if profile is None:
             raise NotFoundError("No KYC profile for that counterparty.")
-        return Response(KycOut(profile).data)
+        return profile
+
+    def retrieve(self, request, counterparty=None):
+        return Response(KycOut(self._profile(counterparty)).data)
 
     @extend_schema(request=KycIn, responses={201: KycOut})
     def create(self, request):
@@ -75,12 +136,55 @@ class KycViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             counterparty=counterparty,
             status=v["status"],
             risk_rating=v["risk_rating"],
-            expires_on=v["expires_on"],
+            expires_on=v.get("expires_on"),
         )
-        return Response(
-            KycOut(KycProfile.objects.select_related("counterparty", "updated_by").get(pk=profile.pk)).data,
-            status=201,
+        return Response(KycOut(selectors.kyc_profiles().get(pk=profile.pk)).data, status=201)
+
+    @extend_schema(responses=KycDocumentOut(many=True))
+    @action(detail=True, methods=["get"], url_path="documents", pagination_class=None)
+    def documents(self, request, counterparty=None):
+        """The documents kept for a counterparty's KYC, newest first."""
+        profile = self._profile(counterparty)
+        return Response(KycDocumentOut(selectors.kyc_documents(profile), many=True).data)
+
+    @extend_schema(request={"multipart/form-data": KycDocumentIn}, responses={201: KycDocumentOut})
+    @documents.mapping.post
+    def upload_document(self, request, counterparty=None):
+        """Upload a document (multipart: ``kind``, ``file``, ``description?``): a PDF, PNG or JPEG by
+        its content, at most ``KYC_DOCUMENT_MAX_BYTES``, under a plain file name. 400 ``invalid_file``
+        family codes (``file_too_large``, ``unsupported_file_type``, ``unsafe_file_name``,
+        ``empty_file``) and nothing stored otherwise."""
+        unsafe = unsafe_upload_names(request._request)
+        if unsafe:
+            raise DocumentRefused(
+                f"The file name {unsafe[0][:80]!r} contains a path: send the file under its own name.",
+                code="unsafe_file_name",
+            )
+        data = KycDocumentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        counterparty_row = Counterparty.objects.filter(code=counterparty).first()
+        if counterparty_row is None:
+            raise NotFoundError("No such counterparty.")
+        document = services.upload_kyc_document(
+            actor=request.user,
+            counterparty=counterparty_row,
+            kind=v["kind"],
+            upload=v["file"],
+            description=v["description"],
         )
+        document = selectors.kyc_document(counterparty_code=counterparty, pk=document.pk)
+        return Response(KycDocumentOut(document).data, status=201)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path=r"documents/(?P<document_id>[0-9]+)")
+    def download_document(self, request, counterparty=None, document_id=None):
+        """The document's file (an attachment; every download is written to the access log)."""
+        try:
+            document = selectors.kyc_document(counterparty_code=counterparty, pk=int(document_id))
+        except (KycDocument.DoesNotExist, ValueError, OverflowError):
+            raise NotFoundError("No such document.") from None
+        return document_response(document)
 
 
 # --- sanctions ------------------------------------------------------------------------------------

@@ -19,3 +19,13 @@ class SanctionsFileError(InvalidInput):
         where = f"{file}, line {line}" if line else file
         super().__init__(f"{where}: {problem}", fields={"file": [f"{where}: {problem}"]})
         self.file, self.line, self.problem = file, line, problem
+
+
+class DocumentRefused(InvalidInput):
+    """A KYC document upload that is not stored: too large, empty, not a PDF/PNG/JPEG by its content,
+    or sent under a name with a path in it. Nothing is written (neither the file nor its row)."""
+
+    code = "invalid_file"
+
+    def __init__(self, detail: str, *, code: str):
+        super().__init__(detail, fields={"file": [detail]}, code=code)

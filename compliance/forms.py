@@ -3,14 +3,27 @@ from django.conf import settings
 
 from borrowdesk.forms import DeskForm
 from borrowdesk.refdata.models import RiskRating
-from compliance.models import KycStatus, ListFormat
+from compliance.models import DocumentKind, KycStatus, ListFormat
 from compliance.sanctions.files import SourceFile
 
 
 class KycForm(DeskForm):
-    status = forms.ChoiceField(choices=KycStatus.choices)
-    risk_rating = forms.ChoiceField(choices=RiskRating.choices)
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(choices=KycStatus.choices, label="KYC status")
+    risk_rating = forms.ChoiceField(choices=RiskRating.choices, label="Risk rating")
+    expires_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+        label="Expires on",
+        help_text="Empty on an approval: the next periodic review, by risk rating.",
+    )
+
+
+class KycDocumentForm(DeskForm):
+    """A KYC document: what it is and the file (checked by content in the service)."""
+
+    kind = forms.ChoiceField(choices=DocumentKind.choices, label="Document")
+    file = forms.FileField(label="File (PDF, PNG or JPEG)", allow_empty_file=True)
+    description = forms.CharField(max_length=300, required=False, label="Description")
 
 
 class ListUploadForm(DeskForm):

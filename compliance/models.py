@@ -2,9 +2,12 @@
 their matches. (AML, cases, travel rule and regulator requests come with the rest of the compliance
 issue; a case links to a ``SanctionsMatch``.)"""
 
+import os
+
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -22,7 +25,15 @@ class KycStatus(models.TextChoices):
 
 @audited
 class KycProfile(models.Model):
-    """A counterparty's KYC. Cleared = approved and not past ``expires_on``."""
+    """A counterparty's KYC. Cleared = approved and not past ``expires_on`` (and no unresolved sanctions
+    match: ``selectors.cleared_sql``).
+
+    ``risk_rating`` is the counterparty's own (refdata's ``Counterparty.risk_rating``, which decides
+    approval paths): ``set_kyc`` writes both in one transaction, through refdata's service. An approval
+    records its reviewer and date and the next periodic review, ``KYC_REVIEW_INTERVAL_MONTHS`` after it
+    by risk rating. The daily KYC job sets a lapsed profile ``expired`` and opens a review case
+    ``KYC_REVIEW_LEAD_DAYS`` ahead of the earlier of expiry and next review (``review_due_on``).
+    """
 
     counterparty = models.OneToOneField(Counterparty, on_delete=models.PROTECT, related_name="kyc")
     status = models.CharField(max_length=10, choices=KycStatus.choices, default=KycStatus.PENDING)
@@ -32,16 +43,143 @@ class KycProfile(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The compliance officer who approved or rejected it last.",
+    )
+    approved_on = models.DateField(null=True, blank=True, help_text="Business date of the last approval.")
+    next_review_on = models.DateField(
+        null=True, blank=True, help_text="Periodic review due: approved_on + the interval of its risk rating."
+    )
+    expired_on = models.DateField(
+        null=True, blank=True, help_text="The business date the KYC job found it lapsed and expired it."
+    )
+    review_case_due_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The due date a review case was opened for: one case per due date, however often "
+        "the job runs.",
+    )
+    review_case = models.ForeignKey(
+        "compliance.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="That review case.",
+    )
 
     class Meta:
         ordering = ["counterparty__code"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=KycStatus.values), name="kyc_status_valid"),
             models.CheckConstraint(condition=Q(risk_rating__in=RiskRating.values), name="kyc_risk_valid"),
+            models.CheckConstraint(
+                condition=Q(next_review_on__isnull=True)
+                | Q(approved_on__isnull=True)
+                | Q(next_review_on__gt=models.F("approved_on")),
+                name="kyc_review_after_approval",
+            ),
+            # Only an expired profile carries the date it expired; a renewal clears it.
+            models.CheckConstraint(
+                condition=Q(expired_on__isnull=True) | Q(status=KycStatus.EXPIRED),
+                name="kyc_expired_on_only_expired",
+            ),
         ]
+        indexes = [models.Index(fields=["status", "expires_on"], name="kyc_status_expiry_idx")]
 
     def __str__(self) -> str:
         return f"KYC {self.counterparty_id} {self.status}"
+
+    @property
+    def review_due_on(self):
+        """The earlier of expiry and the next periodic review: when the KYC must be looked at again."""
+        return min(d for d in (self.expires_on, self.next_review_on) if d is not None)
+
+
+class PrivateDocumentStorage(FileSystemStorage):
+    """KYC documents on disk under ``KYC_DOCUMENT_DIR``: outside STATIC_ROOT and MEDIA_ROOT and with no
+    URL, so nothing serves them but the download view, which checks the reader and logs the read.
+    The folder is read from settings at each use (tests point it at a temporary folder)."""
+
+    def __init__(self):
+        super().__init__(base_url=None, file_permissions_mode=0o600, directory_permissions_mode=0o700)
+
+    @property
+    def base_location(self):  # type: ignore[override]
+        return str(settings.KYC_DOCUMENT_DIR)
+
+    @property
+    def location(self):  # type: ignore[override]
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("KYC documents have no URL: they are served by the download view only.")
+
+
+def kyc_document_storage() -> PrivateDocumentStorage:
+    return PrivateDocumentStorage()
+
+
+class DocumentKind(models.TextChoices):
+    IDENTITY = "identity", "Identity document"
+    PROOF_OF_ADDRESS = "proof_of_address", "Proof of address"
+    INCORPORATION = "incorporation", "Certificate of incorporation"
+    OWNERSHIP = "ownership", "Ownership structure"
+    SOURCE_OF_FUNDS = "source_of_funds", "Source of funds"
+    OTHER = "other", "Other"
+
+
+class DocumentType(models.TextChoices):
+    """What the file is, judged by its first bytes (never by its name)."""
+
+    PDF = "application/pdf", "PDF"
+    PNG = "image/png", "PNG image"
+    JPEG = "image/jpeg", "JPEG image"
+
+
+@audited
+class KycDocument(models.Model):
+    """A file kept as evidence of a counterparty's KYC. Stored under a random name of ours; the name it
+    came with is kept only to show. Append-only (a trigger refuses UPDATE and DELETE): evidence is
+    never rewritten."""
+
+    profile = models.ForeignKey(KycProfile, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    file = models.FileField(storage=kyc_document_storage, max_length=200)
+    original_name = models.CharField(max_length=255, help_text="As uploaded; shown only, never a path.")
+    content_type = models.CharField(max_length=32, choices=DocumentType.choices)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    description = models.CharField(max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        triggers = [
+            pgtrigger.Protect(name="kyc_document_no_update", operation=pgtrigger.Update),
+            pgtrigger.Protect(name="kyc_document_no_delete", operation=pgtrigger.Delete),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DocumentKind.values), name="kyc_document_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(content_type__in=DocumentType.values), name="kyc_document_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0), name="kyc_document_not_empty"),
+            models.UniqueConstraint(fields=["file"], name="kyc_document_file_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"KYC document {self.pk} {self.kind}"
+
+    @property
+    def extension(self) -> str:
+        return {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[str(self.content_type)]
 
 
 # --- sanctions lists, screening and matches ---------------------------------------------------------

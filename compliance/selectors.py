@@ -7,6 +7,7 @@ from borrowdesk.business_day import business_date
 from borrowdesk.refdata.models import Counterparty
 from compliance.models import (
     UNRESOLVED_MATCH,
+    KycDocument,
     KycProfile,
     KycStatus,
     SanctionsListVersion,
@@ -50,7 +51,7 @@ def profile_clears(profile: KycProfile) -> bool:
 
 
 def kyc_profiles() -> QuerySet[KycProfile]:
-    return KycProfile.objects.select_related("counterparty", "updated_by").annotate(
+    return KycProfile.objects.select_related("counterparty", "updated_by", "reviewer").annotate(
         has_unresolved_match=Exists(
             SanctionsMatch.objects.filter(counterparty=OuterRef("counterparty"), status__in=UNRESOLVED_MATCH)
         )
@@ -92,3 +93,53 @@ def match_queue() -> QuerySet[SanctionsMatch]:
 def match_detail(pk: int) -> SanctionsMatch:
     """One match (raises ``SanctionsMatch.DoesNotExist``)."""
     return matches().get(pk=pk)
+
+
+# --- KYC overview and documents -------------------------------------------------------------------
+
+
+def kyc_overview() -> QuerySet[Counterparty]:
+    """Every counterparty with its KYC (or none), the date its review falls due (the earlier of expiry
+    and the next periodic review), its document count and whether a sanctions match holds it: the KYC
+    page's rows, in one query."""
+    from django.db.models import Case, Count, F, When
+    from django.db.models.functions import Coalesce, Least
+
+    return (
+        Counterparty.objects.select_related("kyc", "kyc__reviewer", "kyc__updated_by")
+        .annotate(
+            # Due only for a KYC that is (or was) approved; pending or rejected KYC is not in review.
+            kyc_due_on=Case(
+                When(
+                    kyc__status__in=[KycStatus.APPROVED, KycStatus.EXPIRED],
+                    then=Least(
+                        F("kyc__expires_on"), Coalesce(F("kyc__next_review_on"), F("kyc__expires_on"))
+                    ),
+                )
+            ),
+            kyc_documents=Count("kyc__documents"),
+            has_unresolved_match=Exists(
+                SanctionsMatch.objects.filter(counterparty=OuterRef("pk"), status__in=UNRESOLVED_MATCH)
+            ),
+        )
+        .order_by("code")
+    )
+
+
+def kyc_documents(profile: KycProfile) -> QuerySet[KycDocument]:
+    """A profile's documents, newest first, with their uploaders."""
+    return (
+        KycDocument.objects.filter(profile=profile)
+        .select_related("uploaded_by")
+        .order_by("-uploaded_at", "-id")
+    )
+
+
+def kyc_document(*, counterparty_code: str, pk: int) -> KycDocument:
+    """One document of one counterparty's KYC (raises ``KycDocument.DoesNotExist``: a document of
+    another counterparty is not found under this one)."""
+    if not 0 < pk < 2**63:
+        raise KycDocument.DoesNotExist
+    return KycDocument.objects.select_related("profile__counterparty").get(
+        pk=pk, profile__counterparty__code=counterparty_code
+    )

@@ -1,5 +1,6 @@
-"""Compliance jobs: the rescreen of every counterparty and address after a list import, every morning,
-and whenever an import's own rescreen was lost (a worker or Redis down at the time)."""
+"""Compliance jobs: the daily KYC expiry and review cases; the rescreen of every counterparty and
+address after a list import, every morning, and whenever an import's own rescreen was lost (a worker
+or Redis down at the time)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from celery import shared_task
 from borrowdesk.business_day import business_date as current_business_date
 from borrowdesk.operations.jobs import scheduled_job
 from borrowdesk.operations.services import run_job
+from compliance.kyc import services as kyc_services
 from compliance.models import SanctionsListVersion, ScreeningTrigger
 from compliance.sanctions import services
 
@@ -45,6 +47,14 @@ def rescreen_pending(business_date: date) -> dict:
     if not SanctionsListVersion.objects.filter(is_active=True, rescreened_at__isnull=True).exists():
         return {"screened": 0}
     return services.rescreen_all(trigger=ScreeningTrigger.LIST_IMPORT)
+
+
+@scheduled_job("compliance.kyc.daily")
+def kyc_reviews(business_date: date) -> dict:
+    """Lapsed KYC approvals expire (their counterparties' requests go on hold) and review cases open
+    ``KYC_REVIEW_LEAD_DAYS`` ahead of expiry or periodic review: once per business date, and harmless
+    when run again (nothing left to expire, one case per due date)."""
+    return kyc_services.run_kyc_reviews(business_date=business_date)
 
 
 from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)

@@ -6,7 +6,10 @@ app_name = "compliance"
 
 urlpatterns = [
     path("kyc/", views.kyc, name="kyc"),
-    path("kyc/<str:code>/", views.set_kyc, name="set_kyc"),
+    path("kyc/<str:code>/", views.kyc_detail, name="kyc_detail"),
+    path("kyc/<str:code>/set/", views.set_kyc, name="set_kyc"),
+    path("kyc/<str:code>/documents/", views.kyc_upload, name="kyc_upload"),
+    path("kyc/<str:code>/documents/<int:pk>/", views.kyc_document, name="kyc_document"),
     path("sanctions/", views.sanctions_lists, name="sanctions_lists"),
     path("sanctions/import/", views.sanctions_import, name="sanctions_import"),
     path("sanctions/import/confirm/", views.sanctions_import_confirm, name="sanctions_import_confirm"),

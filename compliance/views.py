@@ -1,9 +1,11 @@
-"""Compliance pages: KYC (compliance sees every counterparty's KYC and sets it); sanctions lists with
+"""Compliance pages: KYC (every counterparty's KYC by status and review due; a counterparty's KYC with
+its documents, uploaded and downloaded here); sanctions lists with
 the upload and its preview, screening by hand, the matches queue and a match with its explanation and
 four-eyes decisions."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,32 +15,100 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.declared import requires
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.access.policy import allows
+from borrowdesk.business_day import business_date
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, table_page
 from borrowdesk.refdata.models import Counterparty
+from borrowdesk.uploads import unsafe_upload_names
 from compliance import selectors, services
+from compliance.api import document_response
 from compliance.cases import selectors as case_selectors
-from compliance.filters import SanctionsListVersionFilter, SanctionsMatchFilter
-from compliance.forms import FalsePositiveForm, KycForm, ListUploadForm, ReasonForm, ScreenForm
-from compliance.models import ListFormat, SanctionsMatch, SubjectKind
+from compliance.filters import KycFilter, SanctionsListVersionFilter, SanctionsMatchFilter
+from compliance.forms import (
+    FalsePositiveForm,
+    KycDocumentForm,
+    KycForm,
+    ListUploadForm,
+    ReasonForm,
+    ScreenForm,
+)
+from compliance.models import KycDocument, ListFormat, SanctionsMatch, SubjectKind
 from compliance.sanctions import services as sanctions_services
 from compliance.sanctions import uploads
+
+
+def _kyc_link(counterparty) -> str:
+    return reverse("compliance:kyc_detail", args=[counterparty.code])
 
 
 @sensitive_read
 @requires("compliance.kyc.view")
 def kyc(request):
-    counterparties = Counterparty.objects.select_related("kyc", "kyc__updated_by").order_by("code")
-    return render(
+    """Every counterparty's KYC by status, with when its review falls due (the earlier of expiry and
+    the periodic review), filters and CSV; the counterparty's page holds its documents and the form."""
+    return table_page(
         request,
-        "compliance/kyc.html",
-        {
-            "counterparties": counterparties,
-            "may_edit": allows(request.user, "compliance.kyc.write"),
-            "form": KycForm(),
-        },
+        title="KYC",
+        queryset=selectors.kyc_overview(),
+        filterset_class=KycFilter,
+        csv_name="kyc",
+        empty="No counterparty matches: clear the filters, or add counterparties under Reference data.",
+        intro="A counterparty is cleared with approved, unexpired KYC and no unresolved sanctions match. "
+        f"Review cases open {settings.KYC_REVIEW_LEAD_DAYS} days before a review falls due.",
+        columns=[
+            Column("Counterparty", "code", sort="code", link=_kyc_link),
+            Column("Legal name", "legal_name", sort="legal_name"),
+            Column("Jurisdiction", "jurisdiction", sort="jurisdiction"),
+            Column("KYC", "kyc.status", sort="kyc__status", badge=True),
+            Column("Risk", "risk_rating", sort="risk_rating"),
+            Column("Approved", "kyc.approved_on", sort="kyc__approved_on"),
+            Column("Reviewer", "kyc.reviewer.username"),
+            Column("Expires", "kyc.expires_on", sort="kyc__expires_on"),
+            Column("Next review", "kyc.next_review_on", sort="kyc__next_review_on"),
+            Column("Review due", "kyc_due_on", sort="kyc_due_on"),
+            Column("Documents", "kyc_documents", sort="kyc_documents", numeric=True),
+            Column("Sanctions hold", "has_unresolved_match"),
+        ],
     )
+
+
+def _kyc_detail_context(request, counterparty, **forms_in_use) -> dict:
+    profile = getattr(counterparty, "kyc", None)
+    may_read_documents = allows(request.user, "compliance.kyc.document.view")
+    today = business_date()
+    return {
+        "counterparty": counterparty,
+        "profile": profile,
+        "is_cleared": selectors.profile_clears(profile) if profile is not None else False,
+        "has_unresolved_match": selectors.has_unresolved_match(counterparty.pk),
+        "due_in_days": (profile.review_due_on - today).days if profile is not None else None,
+        "review_months": settings.KYC_REVIEW_INTERVAL_MONTHS,
+        "may_edit": allows(request.user, "compliance.kyc.write"),
+        "may_view_cases": allows(request.user, "compliance.case.view"),
+        "may_read_documents": may_read_documents,
+        "may_upload": allows(request.user, "compliance.kyc.document.upload") and profile is not None,
+        "documents": list(selectors.kyc_documents(profile)) if profile and may_read_documents else [],
+        "max_mb": settings.KYC_DOCUMENT_MAX_BYTES // (1024 * 1024),
+        "form": forms_in_use.get("form")
+        or KycForm(
+            initial={
+                "status": profile.status if profile else "pending",
+                "risk_rating": counterparty.risk_rating,
+                "expires_on": profile.expires_on if profile else None,
+            }
+        ),
+        "document_form": forms_in_use.get("document_form") or KycDocumentForm(),
+    }
+
+
+@sensitive_read
+@requires("compliance.kyc.view")
+def kyc_detail(request, code: str):
+    """A counterparty's KYC: status, review cycle, clearance, its documents and (for compliance) the
+    forms to record a review and upload a document."""
+    counterparty = get_object_or_404(Counterparty.objects.select_related("kyc", "kyc__reviewer"), code=code)
+    return render(request, "compliance/kyc_detail.html", _kyc_detail_context(request, counterparty))
 
 
 @requires("compliance.kyc.write")
@@ -51,14 +121,55 @@ def set_kyc(request, code: str):
             request,
             f"{code}: " + "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
         )
-        return redirect("compliance:kyc")
+        return redirect("compliance:kyc_detail", code=code)
     try:
         profile = services.set_kyc(actor=request.user, counterparty=counterparty, **form.cleaned_data)
     except DomainError as error:
         messages.error(request, f"{code}: {error.detail}")
     else:
         messages.success(request, f"KYC of {code} is now {profile.get_status_display().lower()}.")
-    return redirect("compliance:kyc")
+    return redirect("compliance:kyc_detail", code=code)
+
+
+@requires("compliance.kyc.document.upload")
+@require_POST
+def kyc_upload(request, code: str):
+    """Upload a KYC document (PDF, PNG or JPEG by content; size limit; no path in its name)."""
+    counterparty = get_object_or_404(Counterparty.objects.select_related("kyc", "kyc__reviewer"), code=code)
+    form = KycDocumentForm(request.POST, request.FILES)
+    if unsafe_upload_names(request):  # noted by the request hygiene middleware as it read the body
+        form.add_error("file", "The file name contains a path: send the file under its own name.")
+    elif form.is_valid():
+        try:
+            document = services.upload_kyc_document(
+                actor=request.user,
+                counterparty=counterparty,
+                kind=form.cleaned_data["kind"],
+                upload=form.cleaned_data["file"],
+                description=form.cleaned_data["description"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, f"{document.get_kind_display()} kept for {code} ({document.size:,} bytes)."
+            )
+            return redirect("compliance:kyc_detail", code=code)
+    # The page again with the form's errors (200, so an htmx form would swap it too).
+    return render(
+        request, "compliance/kyc_detail.html", _kyc_detail_context(request, counterparty, document_form=form)
+    )
+
+
+@sensitive_read
+@requires("compliance.kyc.document.view")
+def kyc_document(request, code: str, pk: int):
+    """Download one KYC document (as an attachment; written to the access log)."""
+    try:
+        document = selectors.kyc_document(counterparty_code=code, pk=pk)
+    except KycDocument.DoesNotExist:
+        raise Http404("No such document.") from None
+    return document_response(document)
 
 
 # --- sanctions ------------------------------------------------------------------------------------

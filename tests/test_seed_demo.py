@@ -1,6 +1,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -19,6 +20,11 @@ from collateral.models import (
 )
 from inventory.models import Journal, Loan
 from requests_app.models import BorrowRequest
+
+
+@pytest.fixture(autouse=True)
+def _kyc_documents_in_a_temporary_folder(settings, tmp_path):
+    settings.KYC_DOCUMENT_DIR = tmp_path / "kyc-documents"  # the demo keeps a KYC document
 
 
 def _counts() -> tuple[int, ...]:
@@ -204,3 +210,21 @@ def test_the_demo_has_a_sanctions_match_and_open_cases_of_each_kind(db, django_c
     counts = (Case.objects.count(), CaseEvent.objects.count())
     call_command("seed_demo")
     assert (Case.objects.count(), CaseEvent.objects.count()) == counts
+
+
+def test_the_demo_has_kyc_in_every_state(db, settings):
+    from compliance.cases.models import Case
+    from compliance.models import KycDocument, KycProfile
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent
+    states = dict(KycProfile.objects.values_list("counterparty__code", "status"))
+    assert {"pending", "approved", "rejected", "expired"} <= set(states.values())
+    assert (states["KESTREL"], states["MARLIN"], states["NORTHWIND"]) == ("rejected", "expired", "approved")
+    northwind = KycProfile.objects.get(counterparty__code="NORTHWIND")
+    assert northwind.review_due_on <= northwind.approved_on + timedelta(days=settings.KYC_REVIEW_LEAD_DAYS)
+    # The job's review cases: the expired one and the one expiring soon, once each.
+    # (HIGHTIDE's KYC case is the case demo's own, opened by hand for its pending file.)
+    job_cases = Case.objects.filter(kind="kyc").exclude(counterparty__code="HIGHTIDE")
+    assert sorted(job_cases.values_list("counterparty__code", flat=True)) == ["MARLIN", "NORTHWIND"]
+    assert KycDocument.objects.filter(profile__counterparty__code="ACME").count() == 1

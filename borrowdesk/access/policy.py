@@ -69,6 +69,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.screening.run": frozenset({"compliance"}),  # screen a name or an address by hand
     "compliance.match.clear": frozenset({"compliance"}),  # propose / confirm / withdraw a false positive
     "compliance.match.confirm": frozenset({"compliance"}),  # a true match: the counterparty stays blocked
+    # KYC documents (issue 10, kyc): compliance uploads them; compliance and auditors read them (every
+    # download is written to the access log). The desk's approvers see KYC statuses, not the documents.
+    "compliance.kyc.document.view": frozenset({"compliance", "auditor"}),
+    "compliance.kyc.document.upload": frozenset({"compliance"}),
     # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
     # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
     "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,

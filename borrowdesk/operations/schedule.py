@@ -97,6 +97,16 @@ SCHEDULE: list[ScheduledJob] = [
         "before the desk opens (a list import also rescreens at once).",
     ),
     ScheduledJob(
+        "Expire lapsed KYC and open KYC review cases",
+        "compliance.kyc.daily",
+        # Five minutes after the open, so it runs for the business date that has just begun: a KYC
+        # that expired yesterday is expired before the first approval of the day.
+        **before_open(-5),
+        description="Approved KYC past its expiry date becomes expired (the counterparty's open requests go "
+        "on hold); a KYC review case opens KYC_REVIEW_LEAD_DAYS before the earlier of expiry and the "
+        "periodic review (once per due date).",
+    ),
+    ScheduledJob(
         "Rescreen after a list import whose own rescreen was lost",
         "compliance.sanctions.rescreen_pending",
         minute="*/15",

@@ -90,7 +90,7 @@ def test_the_kyc_page_sets_kyc_for_compliance_only(client, carl, bob, alice, acm
     assert client.post(reverse("compliance:set_kyc", args=["ACME"]), form).status_code == 403
     assert not KycProfile.objects.exists()
     client.force_login(carl)
-    assert 'data-counterparty="ACME"' in client.get(reverse("compliance:kyc")).content.decode()
+    assert 'href="/compliance/kyc/ACME/"' in client.get(reverse("compliance:kyc")).content.decode()
     client.post(
         reverse("compliance:set_kyc", args=["ACME"]),
         {"status": "approved", "risk_rating": "low", "expires_on": _in(90)},

@@ -50,6 +50,7 @@ from collateral.services.pledges import book_pledge
 from collateral.services.valuation import revalue
 from collateral.tasks import check_limits_job as _limit_job
 from collateral.tasks import revalue_collateral as _revalue_job
+from compliance.kyc.demo import seed_kyc_demo
 from compliance.models import KycProfile
 from compliance.services import set_kyc
 from inventory.models import Journal, Loan
@@ -314,6 +315,8 @@ class Command(BaseCommand):
             self._book(users)
             loaded = f"{BorrowRequest.objects.count()} requests, {Journal.objects.count()} journals"
             self.stdout.write(self.style.SUCCESS(f"Demo desk loaded: {loaded}."))
+        # KYC in every state (rejected, expired, expiring soon with its review case) and a document.
+        seed_kyc_demo(compliance=users["compliance"], admin=users["admin"])
         if _collateral_book_is_empty():
             self._collateral(users)
             calls = MarginCall.objects.count()
