@@ -335,3 +335,7 @@ SANCTIONS_UPLOAD_DIR = Path(
     env.str("SANCTIONS_UPLOAD_DIR", default=str(BASE_DIR / "var" / "sanctions-uploads"))
 )
 SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)
+
+# AML monitoring (compliance/aml/): the scheduled run looks at requests and settlement legs of the
+# last AML_SCAN_DAYS (the events judge each one as it happens; the schedule catches up what they missed).
+AML_SCAN_DAYS = env.int("AML_SCAN_DAYS", default=7)

@@ -333,3 +333,7 @@ class SanctionsMatch(models.Model):
 
     def __str__(self) -> str:
         return f"Match {self.pk} {self.status}"
+
+
+# AML monitoring's tables live in their own module (compliance/aml/models.py), registered here.
+from compliance.aml.models import AlertStatus, AmlAlert, AmlRule, AmlRuleCode, DetectedBy  # noqa: E402, F401

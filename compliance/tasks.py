@@ -45,3 +45,13 @@ def rescreen_pending(business_date: date) -> dict:
     if not SanctionsListVersion.objects.filter(is_active=True, rescreened_at__isnull=True).exists():
         return {"screened": 0}
     return services.rescreen_all(trigger=ScreeningTrigger.LIST_IMPORT)
+
+
+@scheduled_job("compliance.aml.monitor", every_minutes=60)
+def aml_monitor(business_date: date) -> dict:
+    """Every AML rule over the recent requests, loans and settlement legs: what the events missed (a
+    worker down, a rule just enabled or changed). Idempotent: alerts already raised are not raised
+    again (their dedup keys)."""
+    from compliance.aml.services import run_monitoring
+
+    return run_monitoring()

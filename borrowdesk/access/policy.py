@@ -69,6 +69,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.screening.run": frozenset({"compliance"}),  # screen a name or an address by hand
     "compliance.match.clear": frozenset({"compliance"}),  # propose / confirm / withdraw a false positive
     "compliance.match.confirm": frozenset({"compliance"}),  # a true match: the counterparty stays blocked
+    # AML monitoring (issue 10, aml part): compliance works the alerts and configures the rules;
+    # oversight (the auditor among them) reads the alerts and the rules.
+    "compliance.aml.view": frozenset({"compliance"}) | _OVERSIGHT,  # alerts, their evidence, the rules
+    "compliance.aml.work": frozenset({"compliance"}),  # dismiss an alert with a reason
+    "compliance.aml.configure": frozenset({"compliance"}),  # a rule's parameters and whether it runs
     # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
     # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
     "collateral.view": _EVERYONE - {"compliance"},

@@ -102,6 +102,13 @@ SCHEDULE: list[ScheduledJob] = [
         minute="*/15",
         description="An active sanctions list that no rescreen has covered yet is screened against now.",
     ),
+    ScheduledJob(
+        "Run the AML monitoring rules",
+        "compliance.aml.monitor",
+        minute="7",
+        description="Every enabled AML rule over the last AML_SCAN_DAYS of requests, loans and settlement "
+        "legs; each new alert opens or joins an AML case (the events raise most alerts as they happen).",
+    ),
 ]
 
 

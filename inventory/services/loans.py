@@ -19,6 +19,7 @@ from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
 from inventory.errors import InsufficientInventory
 from inventory.models import Bucket, Loan, LoanStatus, Recall, RecallStatus, Rerate, RerateStatus
+from inventory.signals import loan_returned
 from inventory.services.ledger import (
     SOURCE_ACCOUNT_SQL,
     allocate,
@@ -223,6 +224,12 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
             loan.closed_at = timezone.now()
         loan.save(update_fields=["open_quantity", "status", "closed_at"])
         _meet_recalls(loan, quantity)
+        if loan.status == LoanStatus.CLOSED:
+            loan_id, counterparty_id = loan.pk, loan.counterparty_id
+            transaction.on_commit(
+                lambda: loan_returned.send(sender=Loan, loan_id=loan_id, counterparty_id=counterparty_id),
+                robust=True,
+            )
         return loan
 
 
