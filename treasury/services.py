@@ -9,8 +9,8 @@ settling it records only that the coins went out).
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone

@@ -74,6 +74,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.aml.view": frozenset({"compliance"}) | _OVERSIGHT,  # alerts, their evidence, the rules
     "compliance.aml.work": frozenset({"compliance"}),  # dismiss an alert with a reason
     "compliance.aml.configure": frozenset({"compliance"}),  # a rule's parameters and whether it runs
+    # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
+    # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
+    "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,
+    "compliance.case.view_all": _OVERSIGHT,
+    "compliance.case.work": frozenset({"compliance"}),  # open, assign, note, attach, escalate
+    "compliance.case.close": frozenset({"compliance"}),  # close, or propose a four-eyes closure
+    "compliance.case.approve_closure": frozenset({"compliance"}),
     # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
     # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
     "collateral.view": _EVERYONE - {"compliance"},
@@ -109,6 +116,9 @@ SEGREGATION: dict[str, str] = {
     "compliance.match.clear": "A potential sanctions match is cleared as a false positive by two "
     "compliance officers: one proposes, another confirms (compliance.sanctions.services; a CHECK "
     "constraint too).",
+    "compliance.case.close": "Closing a sanctions case as a false positive, or any escalated case, is "
+    "proposed by one compliance officer and approved by another who neither escalated nor worked it "
+    "(compliance.cases.services; a CHECK constraint too).",
     "collateral.config.approve": "A loosening of risk configuration (lower haircut, newly eligible asset, "
     "higher limit, lower coverage levels) is approved by a risk user other than its proposer "
     "(collateral.services; a CHECK constraint too).",

@@ -84,7 +84,14 @@ class AmlAlert(models.Model):
     dedup_key = models.CharField(max_length=200, unique=True)
     detected_by = models.CharField(max_length=10, choices=DetectedBy.choices)
     status = models.CharField(max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    case_id = models.BigIntegerField(null=True, blank=True, help_text="The case the alert opened or joined.")
+    case = models.ForeignKey(
+        "compliance.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="aml_alerts",
+        help_text="The case the alert opened or joined.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -27,40 +27,80 @@ class Param:
 PARAMETERS: dict[str, list[Param]] = {
     AmlRuleCode.LARGE_REQUEST: [
         Param(
-            "multiple", "Multiple of the average", Decimal, Decimal("1"), Decimal("1000"), "5",
+            "multiple",
+            "Multiple of the average",
+            Decimal,
+            Decimal("1"),
+            Decimal("1000"),
+            "5",
             "A request whose notional is more than this many times the counterparty's average.",
             exclusive_minimum=True,
         ),
         Param(
-            "lookback_days", "Lookback (days)", int, Decimal(1), Decimal(365), "30",
+            "lookback_days",
+            "Lookback (days)",
+            int,
+            Decimal(1),
+            Decimal(365),
+            "30",
             "The average is over the counterparty's requests submitted in this many days before.",
         ),
         Param(
-            "min_history", "Minimum history (requests)", int, Decimal(1), Decimal(1000), "3",
+            "min_history",
+            "Minimum history (requests)",
+            int,
+            Decimal(1),
+            Decimal(1000),
+            "3",
             "Fewer earlier requests than this in the lookback: no average to compare with, no alert.",
         ),
         Param(
-            "min_notional_usd", "Minimum notional (USD)", Decimal, Decimal(0), Decimal("1e15"), "10000",
+            "min_notional_usd",
+            "Minimum notional (USD)",
+            Decimal,
+            Decimal(0),
+            Decimal("1e15"),
+            "10000",
             "Requests below this notional are not looked at.",
         ),
     ],
     AmlRuleCode.WASH_PATTERN: [
         Param(
-            "min_loans", "Loans (at least)", int, Decimal(2), Decimal(1000), "3",
+            "min_loans",
+            "Loans (at least)",
+            int,
+            Decimal(2),
+            Decimal(1000),
+            "3",
             "This many loans, each returned within the window of its delivery, raise an alert.",
         ),
         Param(
-            "window_hours", "Returned within (hours)", int, Decimal(1), Decimal(720), "24",
+            "window_hours",
+            "Returned within (hours)",
+            int,
+            Decimal(1),
+            Decimal(720),
+            "24",
             "A loan returned in full within this many hours of its delivery is a round trip.",
         ),
         Param(
-            "lookback_days", "Lookback (days)", int, Decimal(1), Decimal(365), "7",
+            "lookback_days",
+            "Lookback (days)",
+            int,
+            Decimal(1),
+            Decimal(365),
+            "7",
             "Round trips whose return falls in this many days count together.",
         ),
     ],
     AmlRuleCode.NEW_ADDRESS: [
         Param(
-            "min_usd", "Minimum value (USD)", Decimal, Decimal(0), Decimal("1e15"), "100000",
+            "min_usd",
+            "Minimum value (USD)",
+            Decimal,
+            Decimal(0),
+            Decimal("1e15"),
+            "100000",
             "A leg to an address the counterparty has never been sent to, worth at least this at the mark.",
         ),
     ],
@@ -89,12 +129,10 @@ def validate_parameters(code: str, raw: dict) -> tuple[dict[str, str | int], dic
             errors.setdefault(name, []).append(f"{spec.label} is required.")
             continue
         value = raw[name]
-        if isinstance(value, bool) or isinstance(value, float):
-            # JSON floats are binary: a bound like 2.1 must come as a string or an integer.
-            if isinstance(value, bool):
-                errors.setdefault(name, []).append(f"{spec.label} must be a number.")
-                continue
-            value = str(value)
+        if isinstance(value, bool):
+            errors.setdefault(name, []).append(f"{spec.label} must be a number.")
+            continue
+        # A JSON float is read through its shortest decimal form (str), never its binary value.
         try:
             number = Decimal(str(value).strip().replace(",", ""))
         except InvalidOperation:

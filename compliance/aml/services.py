@@ -27,8 +27,11 @@ from borrowdesk.audit import acting_as
 from borrowdesk.errors import InvalidInput, InvalidState, NotFoundError
 from compliance.aml import rules
 from compliance.aml.models import AlertStatus, AmlAlert, AmlRule, AmlRuleCode, DetectedBy
+from compliance.cases.models import CaseKind
+from compliance.cases.services import open_or_join_case
 
 SQL_DIR = Path(__file__).parent / "sql"
+EVIDENCE_TYPE = "aml_alert"  # how a case's timeline names an alert it holds
 MAX_REASON = 2000
 
 # The case priority an alert of each rule opens with (a case joined keeps its own).
@@ -83,19 +86,16 @@ def _evaluate(rule: AmlRule, *, detected_by: str, now: datetime, **narrow) -> li
 
 
 @transaction.atomic(durable=True)
-def _raise_alerts(codes: list[str], *, detected_by: str, now: datetime, **narrow) -> list[int]:
+def _run(codes: list[str], *, detected_by: str, now: datetime | None = None, **narrow) -> list[AmlAlert]:
+    """Evaluate the enabled rules among ``codes`` and route each new alert to a case, in one
+    transaction: an alert and its case commit together."""
+    now = now or timezone.now()
     raised: list[int] = []
     for rule in AmlRule.objects.filter(code__in=codes, enabled=True).order_by("code"):
         raised += _evaluate(rule, detected_by=detected_by, now=now, **narrow)
-    return raised
-
-
-def _run(codes: list[str], *, detected_by: str, now: datetime | None = None, **narrow) -> list[AmlAlert]:
-    now = now or timezone.now()
-    raised = _raise_alerts(codes, detected_by=detected_by, now=now, **narrow)
     for alert_id in raised:
-        route_to_case(alert_id=alert_id)
-    return list(AmlAlert.objects.filter(pk__in=raised).order_by("id"))
+        _route(alert_id)
+    return list(AmlAlert.objects.select_related("rule").filter(pk__in=raised).order_by("id"))
 
 
 def monitor_request(*, request_id: int) -> list[AmlAlert]:
@@ -120,11 +120,7 @@ def run_monitoring(*, now: datetime | None = None) -> dict:
     still open without a case routed to one (an event whose case opening was lost). Idempotent: a
     second run over the same facts raises nothing."""
     alerts = _run(AmlRuleCode.values, detected_by=DetectedBy.SCHEDULE, now=now)
-    routed = 0
-    for alert_id in AmlAlert.objects.filter(status=AlertStatus.OPEN, case_id__isnull=True).values_list(
-        "pk", flat=True
-    ):
-        routed += route_to_case(alert_id=alert_id)
+    routed = route_open_alerts()
     by_rule: dict[str, int] = {}
     for alert in alerts:
         code = alert.rule.code
@@ -135,28 +131,41 @@ def run_monitoring(*, now: datetime | None = None) -> dict:
 # --- cases ----------------------------------------------------------------------------------------
 
 
-def route_to_case(*, alert_id: int) -> int:
-    """Open a case for an open alert, or join the counterparty's open AML case (the cases service
-    decides which); the alert is then ``in_case``. Returns 1 when it was routed, 0 when it already
-    was (or was dismissed meanwhile)."""
-    from compliance.cases.services import open_or_join_case
-
-    alert = AmlAlert.objects.select_related("rule", "counterparty").get(pk=alert_id)
+def _route(alert_id: int) -> int:
+    """Inside a transaction: open a case for an open alert, or join the counterparty's open AML case
+    (the cases service decides which); the alert is then ``in_case``. 1 when routed, 0 when it already
+    was, or was dismissed meanwhile."""
+    # Lock the alert: its routing by the event and by the schedule (or a dismissal) decide once.
+    alert = (
+        AmlAlert.objects.select_for_update(of=("self",))
+        .select_related("rule", "counterparty")
+        .get(pk=alert_id)
+    )
     if alert.status != AlertStatus.OPEN or alert.case_id is not None:
         return 0
     case = open_or_join_case(
-        kind="aml",
+        kind=CaseKind.AML,
         counterparty=alert.counterparty,
-        subject=f"AML: {alert.rule.get_code_display()} — {alert.counterparty.code}",
+        subject=f"AML: {alert.rule.get_code_display()} ({alert.counterparty.code})",
         priority=CASE_PRIORITY[alert.rule.code],
-        evidence_type="aml_alert",
+        evidence_type=EVIDENCE_TYPE,
         evidence_id=alert.pk,
+        detail=alert.subject,
     )
-    # Only an alert still open and without a case takes this one: a concurrent routing of the same
-    # alert (the event and the schedule) leaves the first case on it.
-    return AmlAlert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN, case_id__isnull=True).update(
-        status=AlertStatus.IN_CASE, case_id=case.pk
-    )
+    alert.status, alert.case = AlertStatus.IN_CASE, case
+    alert.save(update_fields=["status", "case"])
+    return 1
+
+
+@transaction.atomic(durable=True)
+def route_open_alerts() -> int:
+    """Every alert still open without a case, routed to one (what a lost routing left behind)."""
+    routed = 0
+    for alert_id in AmlAlert.objects.filter(status=AlertStatus.OPEN, case__isnull=True).values_list(
+        "pk", flat=True
+    ):
+        routed += _route(alert_id)
+    return routed
 
 
 # --- configuration and work -----------------------------------------------------------------------
@@ -177,9 +186,11 @@ def update_rule(*, actor, rule: AmlRule | str, enabled: bool, parameters: dict) 
         raise NotFoundError("No such AML rule.")
     clean, errors = rules.validate_parameters(code, parameters)
     if errors:
-        raise InvalidInput("The rule's parameters are not valid: " + " ".join(
-            message for messages in errors.values() for message in messages
-        ), fields=errors)
+        raise InvalidInput(
+            "The rule's parameters are not valid: "
+            + " ".join(message for messages in errors.values() for message in messages),
+            fields=errors,
+        )
     if clean == locked.parameters and enabled == locked.enabled:
         return locked
     with acting_as(actor):

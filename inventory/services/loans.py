@@ -19,7 +19,6 @@ from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
 from inventory.errors import InsufficientInventory
 from inventory.models import Bucket, Loan, LoanStatus, Recall, RecallStatus, Rerate, RerateStatus
-from inventory.signals import loan_returned
 from inventory.services.ledger import (
     SOURCE_ACCOUNT_SQL,
     allocate,
@@ -29,6 +28,7 @@ from inventory.services.ledger import (
     release_allocation,
     return_to_available,
 )
+from inventory.signals import loan_returned
 
 MAX_RATE_BPS = Decimal(100000)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction

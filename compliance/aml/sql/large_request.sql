@@ -39,14 +39,14 @@ CROSS JOIN LATERAL (
       AND h.id <> r.id
       AND h.notional_usd IS NOT NULL
       AND h.submitted_at < r.submitted_at
-      AND h.submitted_at >= r.submitted_at - make_interval(days => %(lookback_days)s)
+      AND h.submitted_at >= r.submitted_at - make_interval(days => %(lookback_days)s::int)
 ) hist
 WHERE r.notional_usd IS NOT NULL
-  AND r.notional_usd >= %(min_notional_usd)s
+  AND r.notional_usd >= %(min_notional_usd)s::numeric
   AND (%(request_id)s::bigint IS NULL OR r.id = %(request_id)s::bigint)
   AND r.submitted_at >= %(since)s
-  AND hist.n >= %(min_history)s
+  AND hist.n >= %(min_history)s::int
   AND hist.average > 0
-  AND r.notional_usd > %(multiple)s * hist.average
+  AND r.notional_usd > %(multiple)s::numeric * hist.average
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id

@@ -29,7 +29,7 @@ WITH outbound AS (
     WHERE o.counterparty_id IS NOT NULL
       AND (%(settlement_id)s::bigint IS NULL OR o.id = %(settlement_id)s::bigint)
       AND o.created_at >= %(since)s
-      AND o.quantity * mark.price_usd >= %(min_usd)s
+      AND o.quantity * mark.price_usd >= %(min_usd)s::numeric
       AND NOT EXISTS (
           SELECT 1 FROM outbound earlier
           WHERE earlier.counterparty_id = o.counterparty_id

@@ -10,9 +10,9 @@ WITH round_trip AS (
     FROM inventory_loan l
     WHERE l.status = 'closed'
       AND l.closed_at IS NOT NULL
-      AND l.closed_at >= %(now)s - make_interval(days => %(lookback_days)s)
+      AND l.closed_at >= %(now)s - make_interval(days => %(lookback_days)s::int)
       AND l.closed_at <= %(now)s
-      AND l.closed_at - coalesce(l.delivered_at, l.created_at) <= make_interval(hours => %(window_hours)s)
+      AND l.closed_at - coalesce(l.delivered_at, l.created_at) <= make_interval(hours => %(window_hours)s::int)
       AND (%(counterparty_id)s::bigint IS NULL OR l.counterparty_id = %(counterparty_id)s::bigint)
       AND NOT EXISTS (
           SELECT 1 FROM compliance_amlalert a
@@ -23,7 +23,7 @@ WITH round_trip AS (
            max(hours) AS slowest_hours, min(hours) AS fastest_hours
     FROM round_trip
     GROUP BY counterparty_id
-    HAVING count(*) >= %(min_loans)s
+    HAVING count(*) >= %(min_loans)s::int
 )
 INSERT INTO compliance_amlalert (
     rule_id, rule_version, counterparty_id, subject, score, figures, request_id, loan_ids,
