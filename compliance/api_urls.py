@@ -1,12 +1,16 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from compliance.aml.api import AmlAlertViewSet, AmlRuleViewSet
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
 
 router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
 router.register("compliance/sanctions/lists", ListVersionViewSet, basename="sanctions-list")
 router.register("compliance/sanctions/matches", MatchViewSet, basename="sanctions-match")
+# AML monitoring (issue 10, aml part)
+router.register("compliance/aml/alerts", AmlAlertViewSet, basename="aml-alert")
+router.register("compliance/aml/rules", AmlRuleViewSet, basename="aml-rule")
 
 urlpatterns = [
     path("compliance/screenings/", ScreeningView.as_view(), name="screening"),

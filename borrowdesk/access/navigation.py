@@ -45,6 +45,7 @@ NAV: list[NavItem] = [
     NavItem("KYC", "compliance:kyc"),
     NavItem("Sanctions", "compliance:match_queue"),
     NavItem("Screen", "compliance:screen"),
+    NavItem("AML alerts", "compliance:aml_alerts"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

@@ -127,3 +127,15 @@ class AmlAlert(models.Model):
 
     def __str__(self) -> str:
         return f"AML alert {self.pk} {self.rule_id} {self.status}"
+
+    @property
+    def measure(self) -> str:
+        """The score as its rule reads it: a multiple of the average, a number of loans, or USD."""
+        from borrowdesk.formatting import qty, usd
+
+        code = self.rule.code
+        if code == AmlRuleCode.LARGE_REQUEST:
+            return f"{qty(round(self.score, 1))}× average"
+        if code == AmlRuleCode.WASH_PATTERN:
+            return f"{int(self.score)} round trips"
+        return usd(self.score)
