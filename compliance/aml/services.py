@@ -35,7 +35,7 @@ EVIDENCE_TYPE = "aml_alert"  # how a case's timeline names an alert it holds
 MAX_REASON = 2000
 
 # The case priority an alert of each rule opens with (a case joined keeps its own).
-CASE_PRIORITY = {
+CASE_PRIORITY: dict[str, str] = {
     AmlRuleCode.LARGE_REQUEST: "medium",
     AmlRuleCode.WASH_PATTERN: "high",
     AmlRuleCode.NEW_ADDRESS: "high",
