@@ -12,12 +12,14 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.declared import requires
 from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
+from borrowdesk.formatting import qty
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, table_page
 from compliance.aml import selectors, services
 from compliance.aml.filters import AmlAlertFilter
 from compliance.aml.forms import DismissForm, RuleForm
 from compliance.aml.models import AlertStatus, AmlAlert, AmlRule
+from compliance.aml.rules import PARAMETERS
 
 
 def _alert_link(alert) -> str:
@@ -108,13 +110,14 @@ def alert_detail(request, pk: int):
 def _render_detail(request, alert: AmlAlert, form, status: int = 200):
     figures = dict(alert.figures or {})
     parameters = figures.pop("parameters", {})
+    labels = {spec.name: spec.label for spec in PARAMETERS.get(alert.rule.code, [])}
     return render(
         request,
         "compliance/aml_alert.html",
         {
             "alert": alert,
             "figures": sorted(figures.items()),
-            "parameters": sorted(parameters.items()),
+            "parameters": [(labels.get(name, name), value) for name, value in sorted(parameters.items())],
             "loans": selectors.alert_loans(alert),
             "evidence": _evidence(request, alert),
             "case_url": _case_url(alert),
@@ -156,10 +159,15 @@ def _render_rules(request, forms: dict):
     shown = []
     for rule in selectors.rules():
         form = forms.get(rule.code) or RuleForm(
-            code=rule.code, initial={"enabled": rule.enabled, **rule.parameters}
+            code=rule.code, initial={"enabled": rule.enabled, **_grouped(rule.parameters)}
         )
         shown.append({"rule": rule, "form": form, "parameters": selectors.rule_parameters(rule)})
     return render(request, "compliance/aml_rules.html", {"rules": shown, "may_edit": may_edit})
+
+
+def _grouped(parameters: dict) -> dict:
+    """Parameters as the form shows them: thousands separated (100,000), as the desk reads figures."""
+    return {name: qty(value) for name, value in parameters.items()}
 
 
 @requires("compliance.aml.configure")

@@ -247,6 +247,6 @@ def test_the_rules_page_saves_a_change(login, carl):
 
 def test_the_auditor_reads_the_rules_page_without_forms(login, audrey):
     text = login(audrey).get("/compliance/aml/rules/").content.decode()
-    assert "Minimum value (USD)" in text and "100000" in text
+    assert "Minimum value (USD)" in text and "100,000" in text
     assert "/compliance/aml/rules/new_address/" not in text  # no form to post
     assert login(audrey).post("/compliance/aml/rules/new_address/", {"min_usd": "1"}).status_code == 403

@@ -678,8 +678,9 @@ def _aml_demo(u: dict) -> None:
     """AML monitoring's demo (issue 10): one alert of each rule, raised by the rules themselves as the
     events happen, each opening or joining its counterparty's AML case. ACME borrows 1.2 BTC three
     times, delivered to its own wallet and returned at once: the first delivery is to an address no
-    earlier leg went to (about 117,000 USD), the three round trips a wash pattern. Then BLUEFIN asks
-    for eight times its 30-day average notional (the request waits in the approval queue)."""
+    earlier leg went to (about 117,000 USD); with its USDC loan returned in the book above, its quick
+    round trips make a wash pattern. Then BLUEFIN asks for eight times its 30-day average notional
+    (the request waits in the approval queue)."""
     cp = {c.code: c for c in Counterparty.objects.all()}
     btc = Asset.objects.get(symbol="BTC")
     wallet = CustodyAccount.objects.get(code="ACME-BTC")
