@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from compliance.aml.api import AmlAlertViewSet, AmlRuleViewSet
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
+from compliance.cases.api import CaseViewSet
 
 router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
@@ -11,6 +12,7 @@ router.register("compliance/sanctions/matches", MatchViewSet, basename="sanction
 # AML monitoring (issue 10, aml part)
 router.register("compliance/aml/alerts", AmlAlertViewSet, basename="aml-alert")
 router.register("compliance/aml/rules", AmlRuleViewSet, basename="aml-rule")
+router.register("compliance/cases", CaseViewSet, basename="case")
 
 urlpatterns = [
     path("compliance/screenings/", ScreeningView.as_view(), name="screening"),

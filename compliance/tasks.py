@@ -55,3 +55,6 @@ def aml_monitor(business_date: date) -> dict:
     from compliance.aml.services import run_monitoring
 
     return run_monitoring()
+
+
+from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from compliance import views
 from compliance.aml import views as aml_views
@@ -24,4 +24,5 @@ urlpatterns = [
     path("aml/alerts/<int:pk>/dismiss/", aml_views.alert_dismiss, name="aml_alert_dismiss"),
     path("aml/rules/", aml_views.rules, name="aml_rules"),
     path("aml/rules/<str:code>/", aml_views.rule_edit, name="aml_rule_edit"),
+    path("", include("compliance.cases.urls")),  # the compliance home and the case pages
 ]

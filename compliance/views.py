@@ -18,6 +18,7 @@ from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, table_page
 from borrowdesk.refdata.models import Counterparty
 from compliance import selectors, services
+from compliance.cases import selectors as case_selectors
 from compliance.filters import SanctionsListVersionFilter, SanctionsMatchFilter
 from compliance.forms import FalsePositiveForm, KycForm, ListUploadForm, ReasonForm, ScreenForm
 from compliance.models import ListFormat, SanctionsMatch, SubjectKind
@@ -259,6 +260,7 @@ def match_detail(request, pk: int):
             "is_proposer": match.proposed_by_id == request.user.pk,
             "form": ReasonForm(),
             "list_in_force": match.list_version.is_active,
+            "case": case_selectors.case_of_evidence(request.user, "sanctions_match", match.pk),
         },
     )
 

@@ -109,6 +109,13 @@ SCHEDULE: list[ScheduledJob] = [
         description="Every enabled AML rule over the last AML_SCAN_DAYS of requests, loans and settlement "
         "legs; each new alert opens or joins an AML case (the events raise most alerts as they happen).",
     ),
+    ScheduledJob(
+        "Flag compliance cases past their SLA",
+        "compliance.cases.sla_check",
+        minute="*/15",
+        description="Open compliance cases whose SLA due time has passed are flagged once (a timeline "
+        "event); the queue shows them as overdue.",
+    ),
 ]
 
 

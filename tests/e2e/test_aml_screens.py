@@ -5,7 +5,7 @@ parameter beside its field. Screenshots go to test-artifacts/e2e/aml-*.png."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import shot
+from tests.browser import open_from_menu, shot
 from tests.e2e.test_screens import _no_horizontal_scroll, at_1280, demo  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialize
 
 def test_compliance_works_the_aml_alerts_in_the_browser(at_1280, demo):  # noqa: F811
     page = at_1280("compliance", "/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="AML alerts").click()
+    open_from_menu(page, "AML alerts", menu="Compliance")
     page.wait_for_load_state("networkidle")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(3)
@@ -37,6 +37,12 @@ def test_compliance_works_the_aml_alerts_in_the_browser(at_1280, demo):  # noqa:
     expect(page.locator("[data-testid=case]")).to_contain_text("Case")
     _no_horizontal_scroll(page)
     shot(page, "aml-alert")
+    alert_url = page.url
+    page.locator("[data-testid=case] a").click()  # the case the alert joined, which links back to it
+    page.wait_for_load_state("networkidle")
+    alert_id = alert_url.rstrip("/").rsplit("/", 1)[-1]
+    expect(page.get_by_role("link", name=f"AML alert {alert_id}").first).to_be_visible()
+    page.goto(alert_url)
     page.get_by_role("button", name="Dismiss the alert").click()  # no reason: the browser asks for one
     page.fill("[data-testid=dismiss] textarea", "Treasury rebalancing agreed with the client; see case notes")
     page.get_by_role("button", name="Dismiss the alert").click()

@@ -13,7 +13,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0003_cases'),
+        ('compliance', '0004_case_evidence_decided'),
         ('pghistory', '0007_auto_20250421_0444'),
         ('refdata', '0004_asset_networks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
