@@ -349,6 +349,10 @@ KYC_REVIEW_LEAD_DAYS = env.int("KYC_REVIEW_LEAD_DAYS", default=30)
 # the download view, to compliance and auditors, each download in the access log), at most this size.
 KYC_DOCUMENT_DIR = Path(env.str("KYC_DOCUMENT_DIR", default=str(BASE_DIR / "var" / "kyc-documents")))
 KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# AML monitoring (compliance/aml/): the scheduled run looks at requests and settlement legs of the
+# last AML_SCAN_DAYS (the events judge each one as it happens; the schedule catches up what they missed).
+AML_SCAN_DAYS = env.int("AML_SCAN_DAYS", default=7)
+
 # Compliance cases (compliance/cases/, issue 10). Attachments are stored here under names of our own
 # (BASE_DIR/var by default), at most this many bytes each; their type is sniffed from their bytes.
 CASE_ATTACHMENT_DIR = Path(env.str("CASE_ATTACHMENT_DIR", default=str(BASE_DIR / "var" / "case-attachments")))

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from compliance.aml.api import AmlAlertViewSet, AmlRuleViewSet
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
 from compliance.cases.api import CaseViewSet
 
@@ -8,6 +9,9 @@ router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
 router.register("compliance/sanctions/lists", ListVersionViewSet, basename="sanctions-list")
 router.register("compliance/sanctions/matches", MatchViewSet, basename="sanctions-match")
+# AML monitoring (issue 10, aml part)
+router.register("compliance/aml/alerts", AmlAlertViewSet, basename="aml-alert")
+router.register("compliance/aml/rules", AmlRuleViewSet, basename="aml-rule")
 router.register("compliance/cases", CaseViewSet, basename="case")
 
 urlpatterns = [

@@ -473,5 +473,8 @@ class SanctionsMatch(models.Model):
         return f"Match {self.pk} {self.status}"
 
 
+# AML monitoring's tables live in their own module (compliance/aml/models.py), registered here.
+from compliance.aml.models import AlertStatus, AmlAlert, AmlRule, AmlRuleCode, DetectedBy  # noqa: E402, F401
+
 # --- cases (compliance.cases) ---------------------------------------------------------------------
 from compliance.cases.models import *  # noqa: E402, F401, F403

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from compliance import views
+from compliance.aml import views as aml_views
 
 app_name = "compliance"
 
@@ -20,5 +21,11 @@ urlpatterns = [
         "sanctions/matches/<int:pk>/false-positive/", views.match_false_positive, name="match_false_positive"
     ),
     path("sanctions/matches/<int:pk>/confirm/", views.match_confirm, name="match_confirm"),
+    # AML monitoring (issue 10, aml part)
+    path("aml/alerts/", aml_views.alerts, name="aml_alerts"),
+    path("aml/alerts/<int:pk>/", aml_views.alert_detail, name="aml_alert"),
+    path("aml/alerts/<int:pk>/dismiss/", aml_views.alert_dismiss, name="aml_alert_dismiss"),
+    path("aml/rules/", aml_views.rules, name="aml_rules"),
+    path("aml/rules/<str:code>/", aml_views.rule_edit, name="aml_rule_edit"),
     path("", include("compliance.cases.urls")),  # the compliance home and the case pages
 ]

@@ -120,6 +120,7 @@ def world(personas, acme, desk_config):
     rescreen_all()
     return {
         **collateral,
+        **_aml_world(acme),
         "asset": btc.symbol,
         "network": ethereum.code,
         "venue": inventory.venue.code,
@@ -135,6 +136,24 @@ def world(personas, acme, desk_config):
         "match": SanctionsMatch.objects.get(counterparty__code="SUEXOTC").pk,
         "case": Case.objects.get(counterparty__code="SUEXOTC").pk,  # opened by the match
     }
+
+
+def _aml_world(acme) -> dict:
+    """An AML alert of ACME's (AML monitoring, issue 10) and the rules."""
+    from compliance.aml.models import AmlAlert
+    from compliance.aml.services import ensure_default_rules
+
+    rules = {rule.code: rule for rule in ensure_default_rules()}
+    alert = AmlAlert.objects.create(
+        rule=rules["new_address"],
+        rule_version=1,
+        counterparty=acme,
+        subject="Settlement 1: 150,000 USD of BTC to a new address",
+        score=Decimal(150000),
+        dedup_key="new_address:settlement:matrix",
+        detected_by="event",
+    )
+    return {"aml_alert": alert.pk, "aml_rule": "new_address"}
 
 
 def _collateral_world(acme, btc) -> dict:
@@ -230,6 +249,10 @@ def kwargs_for(name: str, w: dict) -> dict:
     }
     if name in table:
         return table[name]
+    if name.startswith(("aml-alert-", "compliance:aml_alert")):
+        return {"pk": w["aml_alert"]}
+    if name.startswith(("aml-rule-", "compliance:aml_rule")):
+        return {"code": w["aml_rule"]}
     if name in ("case-download", "compliance:case_attachment"):
         return {"pk": w["case"], "attachment_id": 1}
     if name.startswith(("case-", "compliance:case_")):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,10 +21,18 @@ from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from collateral.models import Release
 from collateral.services.pledges import book_pledge_from_settlement, check_pledge
+from compliance.aml.services import monitor_settlement
 from inventory.models import Loan
 from inventory.services import deliver_loan
 from treasury.models import SettlementInstruction, SettlementKind, SettlementStatus
 from treasury.signals import loan_delivered
+
+
+def _monitor_after_commit(settlement_id: int) -> None:
+    # AML monitoring (compliance) judges a leg once it is committed: a first leg to an address above
+    # the rule's size raises an alert. Robust: monitoring that fails never fails the settlement;
+    # compliance's hourly AML job catches it up.
+    transaction.on_commit(partial(monitor_settlement, settlement_id=settlement_id), robust=True)
 
 
 def _locked(instruction: SettlementInstruction) -> SettlementInstruction:
@@ -68,6 +77,7 @@ def settle_instruction(*, actor, instruction: SettlementInstruction) -> Settleme
         instruction.settled_by = actor
         instruction.attempts += 1
         instruction.save(update_fields=["status", "settled_at", "settled_by", "attempts"])
+        _monitor_after_commit(instruction.pk)
         return instruction
 
 
@@ -130,6 +140,7 @@ def queue_delivery(
         )
         instruction.pk, instruction.created_at = cursor.fetchone()
     instruction._state.adding, instruction._state.db = False, connection.alias
+    _monitor_after_commit(instruction.pk)
     return instruction
 
 

@@ -51,6 +51,7 @@ NAV: list[NavItem] = [
     NavItem("KYC", "compliance:kyc", group="Compliance"),
     NavItem("Sanctions", "compliance:match_queue", group="Compliance"),
     NavItem("Screen", "compliance:screen", group="Compliance"),
+    NavItem("AML alerts", "compliance:aml_alerts", group="Compliance"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

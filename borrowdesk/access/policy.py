@@ -73,6 +73,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     # download is written to the access log). The desk's approvers see KYC statuses, not the documents.
     "compliance.kyc.document.view": frozenset({"compliance", "auditor"}),
     "compliance.kyc.document.upload": frozenset({"compliance"}),
+    # AML monitoring (issue 10, aml part): compliance works the alerts and configures the rules;
+    # oversight (the auditor among them) reads the alerts and the rules.
+    "compliance.aml.view": frozenset({"compliance"}) | _OVERSIGHT,  # alerts, their evidence, the rules
+    "compliance.aml.work": frozenset({"compliance"}),  # dismiss an alert with a reason
+    "compliance.aml.configure": frozenset({"compliance"}),  # a rule's parameters and whether it runs
     # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
     # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
     "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,

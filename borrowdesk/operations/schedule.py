@@ -113,6 +113,13 @@ SCHEDULE: list[ScheduledJob] = [
         description="An active sanctions list that no rescreen has covered yet is screened against now.",
     ),
     ScheduledJob(
+        "Run the AML monitoring rules",
+        "compliance.aml.monitor",
+        minute="7",
+        description="Every enabled AML rule over the last AML_SCAN_DAYS of requests, loans and settlement "
+        "legs; each new alert opens or joins an AML case (the events raise most alerts as they happen).",
+    ),
+    ScheduledJob(
         "Flag compliance cases past their SLA",
         "compliance.cases.sla_check",
         minute="*/15",
