@@ -19,3 +19,11 @@ class SanctionsFileError(InvalidInput):
         where = f"{file}, line {line}" if line else file
         super().__init__(f"{where}: {problem}", fields={"file": [f"{where}: {problem}"]})
         self.file, self.line, self.problem = file, line, problem
+
+
+class TravelRuleRequired(ConflictError):
+    """A settlement leg or transfer at or above its travel-rule threshold has no valid IVMS101 message
+    (none built, built with errors, or rejected by the other VASP): it may not settle or broadcast
+    until compliance has one."""
+
+    code = "travel_rule_required"

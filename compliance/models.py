@@ -333,3 +333,17 @@ class SanctionsMatch(models.Model):
 
     def __str__(self) -> str:
         return f"Match {self.pk} {self.status}"
+
+
+# --- travel rule and regulator requests (their own modules; imported here so Django finds them) ---
+from compliance.regulator.models import (  # noqa: E402, F401
+    RegulatorEvidence,
+    RegulatorReminder,
+    RegulatorRequest,
+    RegulatorRequestStatus,
+)
+from compliance.travel_rule.models import (  # noqa: E402, F401
+    TravelRuleMessage,
+    TravelRuleParty,
+    TravelRuleStatus,
+)

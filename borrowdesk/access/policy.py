@@ -69,6 +69,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.screening.run": frozenset({"compliance"}),  # screen a name or an address by hand
     "compliance.match.clear": frozenset({"compliance"}),  # propose / confirm / withdraw a false positive
     "compliance.match.confirm": frozenset({"compliance"}),  # a true match: the counterparty stays blocked
+    # Travel rule and regulator requests (issue 10, part "travelrule"): compliance works them; the
+    # settlement desk sees a leg's message (it is what blocks the leg); oversight reads.
+    "compliance.travel_rule.view": frozenset({"compliance", "treasury"}) | _OPS | _OVERSIGHT,
+    "compliance.travel_rule.work": frozenset({"compliance"}),  # rebuild, send, acknowledge, reject
+    "compliance.regulator.view": frozenset({"compliance"}) | _OVERSIGHT,
+    "compliance.regulator.work": frozenset({"compliance"}),  # log, assign, attach evidence, respond, close
     # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
     # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
     "collateral.view": _EVERYONE - {"compliance"},

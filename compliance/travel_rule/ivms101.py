@@ -488,16 +488,18 @@ SPECS: dict[str, _Spec] = {
 
 
 def validate(
-    data: Any, *, kind: str = "IdentityPayload", unhosted: bool = False, today: date | None = None
+    data: Any, *, kind: str = "IdentityPayload", unhosted: str | None = None, today: date | None = None
 ) -> Verdict:
     """Validate ``data`` (parsed JSON) as the IVMS101 element ``kind``; every problem with its path.
 
-    ``unhosted``: the beneficiary's wallet is not held at a VASP, so no ``beneficiaryVASP``.
+    ``unhosted``: "beneficiary" or "originator" when that side's wallet is not held at a VASP (a
+    self-hosted wallet), so the payload names no VASP for it.
     """
     walker = _Walker(today=today or date.today())
     spec = SPECS[kind]
     if kind == "IdentityPayload" and unhosted:
-        spec = {**IDENTITY_PAYLOAD, "beneficiaryVASP": ("object", False, BENEFICIARY_VASP)}
+        key = {"beneficiary": "beneficiaryVASP", "originator": "originatingVASP"}[unhosted]
+        spec = {**IDENTITY_PAYLOAD, key: (IDENTITY_PAYLOAD[key][0], False, IDENTITY_PAYLOAD[key][2])}
     walker.walk(data, spec, "")
     return walker.verdict
 
