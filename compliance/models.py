@@ -347,3 +347,6 @@ from compliance.travel_rule.models import (  # noqa: E402, F401
     TravelRuleParty,
     TravelRuleStatus,
 )
+
+# --- cases (compliance.cases) ---------------------------------------------------------------------
+from compliance.cases.models import *  # noqa: E402, F401, F403
