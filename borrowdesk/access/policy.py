@@ -69,14 +69,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.screening.run": frozenset({"compliance"}),  # screen a name or an address by hand
     "compliance.match.clear": frozenset({"compliance"}),  # propose / confirm / withdraw a false positive
     "compliance.match.confirm": frozenset({"compliance"}),  # a true match: the counterparty stays blocked
-<<<<<<< HEAD
     # Travel rule and regulator requests (issue 10, part "travelrule"): compliance works them; the
     # settlement desk sees a leg's message (it is what blocks the leg); oversight reads.
     "compliance.travel_rule.view": frozenset({"compliance", "treasury"}) | _OPS | _OVERSIGHT,
     "compliance.travel_rule.work": frozenset({"compliance"}),  # rebuild, send, acknowledge, reject
     "compliance.regulator.view": frozenset({"compliance"}) | _OVERSIGHT,
     "compliance.regulator.work": frozenset({"compliance"}),  # log, assign, attach evidence, respond, close
-=======
     # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
     # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
     "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,
@@ -84,7 +82,6 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.case.work": frozenset({"compliance"}),  # open, assign, note, attach, escalate
     "compliance.case.close": frozenset({"compliance"}),  # close, or propose a four-eyes closure
     "compliance.case.approve_closure": frozenset({"compliance"}),
->>>>>>> cases
     # Collateral, coverage, margin calls, limits and stress (the risk desk). A trader sees only the
     # counterparties they act for (coverage, collateral, margin calls), the desk sees all.
     "collateral.view": _EVERYONE - {"compliance"},

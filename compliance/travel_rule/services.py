@@ -342,10 +342,7 @@ def _accounts_of(message: TravelRuleMessage) -> dict[str, Any]:
         if not number:
             return None
         return (
-            CustodyAccount.objects.select_related("venue")
-            .filter(address=number)
-            .order_by("id")
-            .first()
+            CustodyAccount.objects.select_related("venue").filter(address=number).order_by("id").first()
             or CustodyAccount.objects.select_related("venue").filter(code=number).first()
         )
 
@@ -365,7 +362,9 @@ def send_message(*, actor, message: TravelRuleMessage) -> TravelRuleMessage:
     with acting_as_if(actor):
         message = _locked(message)
         if message.status != TravelRuleStatus.DRAFT or not message.is_current:
-            raise InvalidState(f"Message {message.pk} is {message.get_status_display().lower()}: only a draft is sent.")
+            raise InvalidState(
+                f"Message {message.pk} is {message.get_status_display().lower()}: only a draft is sent."
+            )
         if not message.is_valid:
             raise InvalidState(
                 f"Message {message.pk} fails IVMS101 validation: fix the data on file and rebuild it first."
@@ -379,7 +378,9 @@ def send_message(*, actor, message: TravelRuleMessage) -> TravelRuleMessage:
 
 
 @transaction.atomic(durable=True)
-def record_response(*, actor, message: TravelRuleMessage, accepted: bool, reason: str = "") -> TravelRuleMessage:
+def record_response(
+    *, actor, message: TravelRuleMessage, accepted: bool, reason: str = ""
+) -> TravelRuleMessage:
     """The other VASP's answer: acknowledged (a sent message), or rejected with its reason (a sent
     message, or a draft compliance withdraws). A rejected message no longer lets its leg settle: a new
     one is built. Raises ``InvalidInput`` (a rejection without a reason) and ``InvalidState``."""
@@ -394,7 +395,9 @@ def record_response(*, actor, message: TravelRuleMessage, accepted: bool, reason
         allowed = (TravelRuleStatus.SENT,) if accepted else (TravelRuleStatus.SENT, TravelRuleStatus.DRAFT)
         if message.status not in allowed or not message.is_current:
             verb = "acknowledged" if accepted else "rejected"
-            raise InvalidState(f"Message {message.pk} is {message.get_status_display().lower()}: it cannot be {verb}.")
+            raise InvalidState(
+                f"Message {message.pk} is {message.get_status_display().lower()}: it cannot be {verb}."
+            )
         message.status = TravelRuleStatus.ACKNOWLEDGED if accepted else TravelRuleStatus.REJECTED
         message.responded_at, message.responded_by, message.response_reason = timezone.now(), actor, reason
         message.save(update_fields=["status", "responded_at", "responded_by", "response_reason"])
