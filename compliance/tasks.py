@@ -45,3 +45,12 @@ def rescreen_pending(business_date: date) -> dict:
     if not SanctionsListVersion.objects.filter(is_active=True, rescreened_at__isnull=True).exists():
         return {"screened": 0}
     return services.rescreen_all(trigger=ScreeningTrigger.LIST_IMPORT)
+
+
+@scheduled_job("compliance.regulator.reminders")
+def regulator_reminders(business_date: date) -> dict:
+    """Reminders for regulator requests due within REGULATOR_REMINDER_DAYS days or overdue: one per
+    request per business date (a redelivery records nothing new)."""
+    from compliance.regulator.services import remind
+
+    return remind(business_date=business_date)

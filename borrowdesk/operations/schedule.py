@@ -102,6 +102,14 @@ SCHEDULE: list[ScheduledJob] = [
         minute="*/15",
         description="An active sanctions list that no rescreen has covered yet is screened against now.",
     ),
+    ScheduledJob(
+        "Remind regulator requests due soon or overdue",
+        "compliance.regulator.reminders",
+        minute="45",
+        hour="6",
+        description="One reminder per outstanding regulator request due within REGULATOR_REMINDER_DAYS "
+        "days, or overdue, each business date.",
+    ),
 ]
 
 
