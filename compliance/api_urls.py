@@ -2,13 +2,19 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
+from compliance.regulator.api import RegulatorRequestViewSet
+from compliance.travel_rule.api import TravelRuleMessageViewSet, TravelRulePartyView
 
 router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
 router.register("compliance/sanctions/lists", ListVersionViewSet, basename="sanctions-list")
 router.register("compliance/sanctions/matches", MatchViewSet, basename="sanctions-match")
 
+router.register("compliance/travel-rule", TravelRuleMessageViewSet, basename="travel-rule")
+router.register("compliance/regulator-requests", RegulatorRequestViewSet, basename="regulator-request")
+
 urlpatterns = [
+    path("compliance/travel-rule-parties/", TravelRulePartyView.as_view(), name="travel-rule-party"),
     path("compliance/screenings/", ScreeningView.as_view(), name="screening"),
     *router.urls,
 ]

@@ -336,6 +336,8 @@ class SanctionsMatch(models.Model):
 
 
 # --- travel rule and regulator requests (their own modules; imported here so Django finds them) ---
+# --- cases (compliance.cases) ---------------------------------------------------------------------
+from compliance.cases.models import *  # noqa: E402, F401, F403
 from compliance.regulator.models import (  # noqa: E402, F401
     RegulatorEvidence,
     RegulatorReminder,
@@ -347,6 +349,3 @@ from compliance.travel_rule.models import (  # noqa: E402, F401
     TravelRuleParty,
     TravelRuleStatus,
 )
-
-# --- cases (compliance.cases) ---------------------------------------------------------------------
-from compliance.cases.models import *  # noqa: E402, F401, F403

@@ -45,6 +45,8 @@ NAV: list[NavItem] = [
     NavItem("KYC", "compliance:kyc"),
     NavItem("Sanctions", "compliance:match_queue"),
     NavItem("Screen", "compliance:screen"),
+    NavItem("Travel rule", "compliance:travel_rule_list", group="Filings"),
+    NavItem("Regulator requests", "compliance:regulator_list", group="Filings"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

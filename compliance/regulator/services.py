@@ -203,7 +203,8 @@ def attach_evidence(*, actor, request: RegulatorRequest, name: str, content: byt
     content_type = sniff(content[:4096])
     if content_type is None:
         raise InvalidInput(
-            "Evidence is a PDF, an image (PNG, JPEG), an office file or plain text: this file is none of those.",
+            "Evidence is a PDF, an image (PNG, JPEG), an office file or plain text: this file is none "
+            "of those.",
             fields={"file": ["File type not accepted (read from its content)."]},
         )
     with acting_as_if(actor):
