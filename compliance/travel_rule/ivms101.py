@@ -461,7 +461,7 @@ class _Walker:
 
 
 def _absent(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    return value is None or value == "" or value == []
 
 
 def _kind(value: Any) -> str:
