@@ -317,6 +317,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Collateral desk loaded: {calls} margin calls."))
         elif self._refresh_marks(users):
             self.stdout.write("Collateral desk already loaded: the feed's stale marks posted again.")
+        # Issue 10 (travel rule): a message of each status, regulator requests (one overdue, one drill).
+        from requests_app.management.commands._demo_travel_rule import seed_travel_rule_and_regulator_requests
+
+        if seed_travel_rule_and_regulator_requests(users):
+            self.stdout.write(self.style.SUCCESS("Travel-rule messages and regulator requests loaded."))
 
     @transaction.atomic
     def _users_and_reference_data(self) -> dict:
