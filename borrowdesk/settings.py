@@ -336,6 +336,11 @@ SANCTIONS_UPLOAD_DIR = Path(
 )
 SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)
 
+# Compliance cases (compliance/cases/, issue 10). Attachments are stored here under names of our own
+# (BASE_DIR/var by default), at most this many bytes each; their type is sniffed from their bytes.
+CASE_ATTACHMENT_DIR = Path(env.str("CASE_ATTACHMENT_DIR", default=str(BASE_DIR / "var" / "case-attachments")))
+CASE_ATTACHMENT_MAX_BYTES = env.int("CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
 # Travel rule (compliance/travel_rule/). A settlement leg or transfer worth at least the threshold of its
 # counterparty's jurisdiction (USD at the mark) carries a valid IVMS101 message before it settles.
 # TRAVEL_RULE_THRESHOLDS_USD: per jurisdiction overrides, "GB=1000,SG=1500"; EU members default to

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
+from compliance.cases.api import CaseViewSet
 from compliance.regulator.api import RegulatorRequestViewSet
 from compliance.travel_rule.api import TravelRuleMessageViewSet, TravelRulePartyView
 
@@ -9,6 +10,7 @@ router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
 router.register("compliance/sanctions/lists", ListVersionViewSet, basename="sanctions-list")
 router.register("compliance/sanctions/matches", MatchViewSet, basename="sanctions-match")
+router.register("compliance/cases", CaseViewSet, basename="case")
 
 router.register("compliance/travel-rule", TravelRuleMessageViewSet, basename="travel-rule")
 router.register("compliance/regulator-requests", RegulatorRequestViewSet, basename="regulator-request")

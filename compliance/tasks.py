@@ -47,6 +47,9 @@ def rescreen_pending(business_date: date) -> dict:
     return services.rescreen_all(trigger=ScreeningTrigger.LIST_IMPORT)
 
 
+from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)
+
+
 @scheduled_job("compliance.regulator.reminders")
 def regulator_reminders(business_date: date) -> dict:
     """Reminders for regulator requests due within REGULATOR_REMINDER_DAYS days or overdue: one per

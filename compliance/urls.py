@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from compliance import views
 from compliance.travel_rule import views as tr_views
@@ -45,4 +45,5 @@ urlpatterns = [
         tr_views.regulator_evidence,
         name="regulator_evidence_file",
     ),
+    path("", include("compliance.cases.urls")),  # the compliance home and the case pages
 ]

@@ -79,6 +79,7 @@ def world(personas, acme, desk_config, settings, tmp_path):
     """Real objects in alice's scope (ACME), made through the services, for every pattern's kwargs."""
     from borrowdesk.access.services import create_desk_user
     from borrowdesk.refdata import services as refdata
+    from compliance.cases.models import Case
     from compliance.models import KycProfile, SanctionsMatch
     from compliance.sanctions.services import import_sanctions_list, rescreen_all
     from inventory.models import Journal
@@ -135,6 +136,7 @@ def world(personas, acme, desk_config, settings, tmp_path):
         "margin_call": call.pk,
         "list_version": sanctions.version.pk,
         "match": SanctionsMatch.objects.get(counterparty__code="SUEXOTC").pk,
+        "case": Case.objects.get(counterparty__code="SUEXOTC").pk,  # opened by the match
     }
 
 
@@ -241,6 +243,10 @@ def kwargs_for(name: str, w: dict) -> dict:
     }
     if name in table:
         return table[name]
+    if name in ("case-download", "compliance:case_attachment"):
+        return {"pk": w["case"], "attachment_id": 1}
+    if name.startswith(("case-", "compliance:case_")):
+        return {"pk": w["case"]}
     if name.startswith(("sanctions-match-", "compliance:match_")):
         return {"pk": w["match"]}
     if name.startswith(("loan-", "inventory:loan_")):

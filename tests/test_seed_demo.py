@@ -179,3 +179,28 @@ def test_a_demo_reopened_the_next_day_gets_fresh_marks_from_the_feed(db, monkeyp
     assert [code for code, reason in reasons.items() if reason] == ["EMBER", "FJORD"]
     # GLOBEX's call was due 12 hours after it was issued: escalated now.
     assert MarginCall.objects.get(counterparty__code="GLOBEX").status == "escalated"
+
+
+def test_the_demo_has_a_sanctions_match_and_open_cases_of_each_kind(db, django_capture_on_commit_callbacks):
+    """Issue 10 (cases): the 17-entry OFAC subset in force, SUEXOTC a potential match with its request
+    held, and open cases of every kind; a second run opens nothing more."""
+    from compliance.cases.models import Case, CaseEvent
+    from compliance.models import SanctionsListVersion, SanctionsMatch
+
+    with django_capture_on_commit_callbacks(execute=True):  # the rescreen's notices, as after a commit
+        call_command("seed_demo")
+    assert SanctionsListVersion.objects.get(is_active=True).entry_count == 17
+    match = SanctionsMatch.objects.get(counterparty__code="SUEXOTC")
+    assert match.status == "potential"
+    assert BorrowRequest.objects.get(counterparty__code="SUEXOTC").status == "compliance_hold"
+    open_kinds = set(Case.objects.exclude(status="closed").values_list("kind", flat=True))
+    assert open_kinds == {"kyc", "aml", "sanctions", "travel_rule"}
+    sanctions = Case.objects.get(kind="sanctions")
+    assert CaseEvent.objects.filter(
+        case=sanctions, evidence_type="sanctions_match", evidence_id=match.pk
+    ).exists()
+    assert Case.objects.filter(status="escalated").exists()
+    assert User.objects.get(username="compliance2").groups.filter(name="compliance").exists()
+    counts = (Case.objects.count(), CaseEvent.objects.count())
+    call_command("seed_demo")
+    assert (Case.objects.count(), CaseEvent.objects.count()) == counts

@@ -79,6 +79,8 @@ ROLE_WORK: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "compliance": (
         "Clear counterparties (KYC) so their requests can reach the desk.",
         [
+            ("Compliance home", "compliance:home"),
+            ("My cases", "compliance:my_cases"),
             ("KYC", "compliance:kyc"),
             ("Counterparties", "refdata:counterparty_list"),
             ("Custody accounts", "refdata:account_list"),

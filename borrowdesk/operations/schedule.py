@@ -103,6 +103,13 @@ SCHEDULE: list[ScheduledJob] = [
         description="An active sanctions list that no rescreen has covered yet is screened against now.",
     ),
     ScheduledJob(
+        "Flag compliance cases past their SLA",
+        "compliance.cases.sla_check",
+        minute="*/15",
+        description="Open compliance cases whose SLA due time has passed are flagged once (a timeline "
+        "event); the queue shows them as overdue.",
+    ),
+    ScheduledJob(
         "Remind regulator requests due soon or overdue",
         "compliance.regulator.reminders",
         minute="45",

@@ -52,7 +52,12 @@ class CasePriority(models.TextChoices):
     CRITICAL = "critical"
 
 
-PRIORITY_RANK = {CasePriority.LOW: 0, CasePriority.MEDIUM: 1, CasePriority.HIGH: 2, CasePriority.CRITICAL: 3}
+PRIORITY_RANK: dict[str, int] = {
+    CasePriority.LOW: 0,
+    CasePriority.MEDIUM: 1,
+    CasePriority.HIGH: 2,
+    CasePriority.CRITICAL: 3,
+}
 
 
 class CaseStatus(models.TextChoices):
@@ -254,6 +259,8 @@ class CaseEventKind(models.TextChoices):
     CLOSURE_REJECTED = "closure_rejected", "Closure sent back"
     CLOSED = "closed"
     SLA_BREACHED = "sla_breached", "SLA breached"
+    # A piece of evidence decided outside the case (a sanctions match cleared or confirmed on its page).
+    EVIDENCE_DECIDED = "evidence_decided", "Evidence decided"
 
 
 # Events that carry a piece of evidence: each piece is on one case once (idempotent joins).

@@ -36,22 +36,23 @@ def undecided_matches(case: Case) -> QuerySet[SanctionsMatch]:
 
 def open_cases_for_matches(matches: Iterable[SanctionsMatch]) -> None:
     """Each potential match that holds a counterparty opens or joins its sanctions case (inside the
-    screening's transaction: the match and its case commit together). An address match is high
-    priority (a listed wallet is not a similar name), a name match medium, and critical at 100."""
+    screening's transaction: the match and its case commit together). An address match is critical
+    (a listed wallet is not a similar name), a name match high at a score of 100, else medium."""
+    from borrowdesk.refdata.models import Counterparty
     from compliance.cases.services import open_or_join_case
 
-    for match in matches:
-        if match.counterparty_id is None or match.status != MatchStatus.POTENTIAL:
-            continue
+    holding = [m for m in matches if m.counterparty_id is not None and m.status == MatchStatus.POTENTIAL]
+    counterparties = Counterparty.objects.in_bulk({m.counterparty_id for m in holding})
+    for match in holding:
         if match.kind == "address":
-            priority = CasePriority.HIGH
+            priority = CasePriority.CRITICAL
             detail = f"Address {match.query} is listed ({match.matched_text})."
         else:
-            priority = CasePriority.CRITICAL if match.score >= 100 else CasePriority.MEDIUM
+            priority = CasePriority.HIGH if match.score >= 100 else CasePriority.MEDIUM
             detail = f"Name {match.query!r} matches {match.matched_text!r} (score {match.score})."
         open_or_join_case(
             kind=CaseKind.SANCTIONS,
-            counterparty=match.counterparty,
+            counterparty=counterparties[match.counterparty_id],
             subject=f"Potential sanctions match: {match.query}"[:300],
             priority=priority,
             evidence_type=EVIDENCE,
@@ -106,3 +107,44 @@ def _tell(counterparty_id: int) -> None:
 
     signal = counterparty_cleared if is_cleared(Counterparty(pk=counterparty_id)) else counterparty_uncleared
     signal.send(sender=Case, counterparty_id=counterparty_id)
+
+
+def open_case_of(match: SanctionsMatch) -> Case | None:
+    """The open (not closed) case this match is evidence on, locked (None: no case, or closed)."""
+    return (
+        Case.objects.select_for_update()
+        .filter(
+            pk__in=CaseEvent.objects.filter(
+                evidence_type=EVIDENCE,
+                evidence_id=match.pk,
+                kind__in=[CaseEventKind.OPENED, CaseEventKind.JOINED],
+            ).values("case_id")
+        )
+        .exclude(status="closed")
+        .first()
+    )
+
+
+def check_match_decider(match: SanctionsMatch, actor) -> None:
+    """The case's four-eyes rule on the match's own path too (one rule, not two): the officer who
+    confirms a false positive on a match of an open case is not one who escalated or worked that case.
+    Raises ``SegregationOfDuties``."""
+    from compliance.cases.services import check_second_officer
+
+    case = open_case_of(match)
+    if case is not None:
+        check_second_officer(case, actor, proposer_checked=True)
+
+
+def record_match_decision(match: SanctionsMatch, actor) -> None:
+    """A match decided on its own page shows on its case's timeline ("evidence_decided")."""
+    case = open_case_of(match)
+    if case is None:
+        return
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEventKind.EVIDENCE_DECIDED,
+        actor=actor,
+        text=f"Match {match.pk}: {match.get_status_display().lower()}. {match.decision_reason}".strip(),
+        data={"match": match.pk, "status": match.status},
+    )

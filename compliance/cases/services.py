@@ -27,10 +27,12 @@ from borrowdesk.access.policy import allows, require
 from borrowdesk.audit import acting_as_if
 from borrowdesk.errors import InvalidInput, InvalidState, NotFoundError, SegregationOfDuties
 from borrowdesk.refdata.models import Counterparty
+from compliance.cases import uploads
 from compliance.cases.models import (
     DEFAULT_SLA_HOURS,
     PRIORITY_RANK,
     Case,
+    CaseAttachment,
     CaseDisposition,
     CaseEvent,
     CaseEventKind,
@@ -337,10 +339,12 @@ def needs_four_eyes(case: Case, disposition: str) -> bool:
     )
 
 
-def _check_second_officer(case: Case, actor) -> None:
+def check_second_officer(case: Case, actor, *, proposer_checked: bool = False) -> None:
     """The approver of a four-eyes closure is someone else: not the proposer, not the one who
-    escalated it, not anyone who worked it (assignees, note and attachment authors)."""
-    if case.closure_proposed_by_id == actor.pk:
+    escalated it, not anyone who worked it (assignees, note and attachment authors). The sanctions
+    match path asks the same of the officer confirming a false positive on a case's match
+    (``proposer_checked``: the match's own proposer rule has been applied)."""
+    if not proposer_checked and case.closure_proposed_by_id == actor.pk:
         raise SegregationOfDuties(
             "A second compliance officer approves this closure, not the one who proposed it."
         )
@@ -430,7 +434,7 @@ def reject_closure(*, actor, case: Case | int, reason: str) -> Case:
 
 def _approve(case: Case, actor, reason: str) -> Case:
     require(actor, "compliance.case.approve_closure", "Only compliance approves closures.")
-    _check_second_officer(case, actor)
+    check_second_officer(case, actor)
     with acting_as_if(actor):
         _event(
             case,
@@ -466,3 +470,87 @@ def _close(case: Case, actor, disposition: str, reason: str) -> None:
         from compliance.cases import sanctions
 
         sanctions.decide_matches(case)
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+
+def attach(*, actor, case: Case | int, name: str, data: bytes) -> CaseAttachment:
+    """Attach a file to the case as evidence (its uploader has worked the case). The file is checked
+    first (size, type by content, a name without a path: ``compliance.cases.uploads``), stored under a
+    name of our own, then recorded with an "attachment" event; a refusal stores nothing and a failed
+    write to the database removes the file. ``compliance.case.work``. Raises
+    ``PermissionDeniedError``, ``NotFoundError``, ``InvalidInput`` or ``InvalidState`` (closed)."""
+    require(actor, "compliance.case.work", "Only compliance works cases.")
+    checked = uploads.check(name, data)
+    # The case is looked at before the file is written (a closed or invisible case stores nothing);
+    # it is looked at again, locked, in the transaction that records the file.
+    pk = case if isinstance(case, int) else case.pk
+    found = Case.objects.filter(pk=pk).first()
+    if found is None or not can_see(actor, found):
+        raise NotFoundError("No such case.")
+    _check_open(found)
+    stored = uploads.store(checked, data)
+    try:
+        return _record_attachment(actor, pk, checked, stored)
+    except BaseException:
+        uploads.remove(stored)
+        raise
+
+
+@transaction.atomic(durable=True)
+def _record_attachment(actor, pk: int, checked: uploads.Checked, stored: str) -> CaseAttachment:
+    case = _locked_case(actor, pk, "compliance.case.work", "Only compliance works cases.")
+    _check_open(case)
+    with acting_as_if(actor):
+        attachment = CaseAttachment.objects.create(
+            case=case,
+            original_name=checked.name,
+            stored_name=stored,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            uploaded_by=actor,
+        )
+        fields = []
+        if case.status == CaseStatus.OPEN:
+            case.status = CaseStatus.IN_REVIEW
+            fields.append("status")
+        _touch(case, *fields)
+        case.worked_by.add(actor)
+        _event(case, CaseEventKind.ATTACHMENT, actor, checked.name, attachment=attachment)
+    return attachment
+
+
+# --- the SLA check --------------------------------------------------------------------------------
+
+
+def flag_overdue_cases(*, now: datetime | None = None) -> dict:
+    """Flag every open case past its SLA due time, once: ``sla_breached_at`` set by a conditional
+    update (a case flagged by a concurrent run is not flagged again) and an "sla_breached" event.
+    Idempotent: a second run flags nothing new. Returns the counts."""
+    now = now or timezone.now()
+    flagged = 0
+    candidates = list(
+        Case.objects.exclude(status=CaseStatus.CLOSED)
+        .filter(sla_due_at__lte=now, sla_breached_at__isnull=True)
+        .values_list("pk", "sla_due_at")
+        .order_by("pk")
+    )
+    for pk, due in candidates:
+        flagged += _flag(pk, due, now)
+    return {"checked": len(candidates), "flagged": flagged}
+
+
+@transaction.atomic(durable=True)
+def _flag(pk: int, due: datetime, now: datetime) -> int:
+    # Claim the flag with a conditional update: two runs (a redelivered task) flag a case once.
+    claimed = (
+        Case.objects.filter(pk=pk, sla_breached_at__isnull=True)
+        .exclude(status=CaseStatus.CLOSED)
+        .update(sla_breached_at=now)
+    )
+    if claimed:
+        case = Case(pk=pk)
+        _event(case, CaseEventKind.SLA_BREACHED, None, f"SLA due {due.isoformat()} has passed.")
+    return claimed

@@ -37,6 +37,7 @@ from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as, acting_as_if
 from borrowdesk.errors import InvalidInput, InvalidState, SegregationOfDuties
 from borrowdesk.refdata.models import Counterparty, CustodyAccount
+from compliance.cases import sanctions as case_rules
 from compliance.models import (
     UNRESOLVED_MATCH,
     ListFormat,
@@ -377,6 +378,8 @@ def _record(found: Found, *, trigger: str, actor=None) -> tuple[list[Screening],
         match.screening_id = match.screening.pk  # the screening's id is known only now
     loading.copy_instances(matches)
     held = sorted({m.counterparty_id for m in matches if m.counterparty_id is not None})
+    # Each new match that holds a counterparty opens or joins its sanctions case, in this transaction.
+    case_rules.open_cases_for_matches(matches)
     if len(held) > BULK_NOTICE:
         # Thousands held at once (a new list): one notice for every counterparty, so requests_app
         # syncs all its holds in one pass (its sync reads each counterparty's state as it is now).
@@ -579,10 +582,13 @@ def confirm_false_positive(*, actor, match: SanctionsMatch | int, reason: str = 
         raise SegregationOfDuties(
             "A false positive is confirmed by another compliance officer, not the one who proposed it."
         )
+    # The match's case (if open) sets the same rule for its workers: one rule, whichever page is used.
+    case_rules.check_match_decider(match, actor)
     match.status = MatchStatus.FALSE_POSITIVE
     match.decided_by, match.decided_at, match.decision_reason = actor, timezone.now(), reason
     with acting_as(actor):
         match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        case_rules.record_match_decision(match, actor)
     _tell(match)
     return match
 
@@ -623,5 +629,6 @@ def confirm_match(*, actor, match: SanctionsMatch | int, reason: str) -> Sanctio
     match.decided_by, match.decided_at, match.decision_reason = actor, timezone.now(), reason
     with acting_as(actor):
         match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        case_rules.record_match_decision(match, actor)
     _tell(match)
     return match

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from borrowdesk.access.services import create_desk_user
+from borrowdesk.access.services import create_desk_user, grant_counterparty
 from borrowdesk.business_day import business_date
 from borrowdesk.refdata import services as refdata
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
@@ -109,6 +109,8 @@ COUNTERPARTIES = [
     ("EMBER", "Ember Digital AG", "client", "CH", "low"),
     ("FJORD", "Fjord Asset Management AS", "client", "NO", "low"),
 ]
+# A client the demo sanctions list (OFAC's 17-entry subset) names: entry 33151, SUEX OTC, S.R.O.
+SANCTIONED_DEMO = ("SUEXOTC", "Suex OTC s.r.o.", "client", "CZ", "medium")
 # code, venue, network, address, owner, purpose
 ACCOUNTS = [
     ("INV-FORTIS-BTC", "FORTIS", "bitcoin", "bc1qfortis0inventory0btc0000000000000", None, "inventory"),
@@ -201,6 +203,7 @@ USERS = [
     ("risk", ["risk"], []),
     ("risk2", ["risk"], []),  # the second pair of eyes on risk configuration
     ("compliance", ["compliance"], []),
+    ("compliance2", ["compliance"], []),  # the second pair of eyes on case closures
     ("treasury", ["treasury"], []),
     ("manager", ["manager"], []),
     ("auditor", ["auditor"], []),
@@ -322,6 +325,43 @@ class Command(BaseCommand):
 
         if seed_travel_rule_and_regulator_requests(users):
             self.stdout.write(self.style.SUCCESS("Travel-rule messages and regulator requests loaded."))
+        opened = self._compliance_cases(users)
+        if opened:
+            self.stdout.write(self.style.SUCCESS(f"Compliance cases loaded: {opened} opened."))
+
+    def _compliance_cases(self, u: dict) -> int:
+        """Issue 10 (cases): OFAC's 17-entry subset in force, a client it names (SUEXOTC, whose request
+        its potential match holds: the match opens a sanctions case), and open cases of the other kinds.
+        Each part is idempotent."""
+        from compliance.cases.demo import seed_demo_cases
+        from compliance.cases.models import Case
+        from compliance.sanctions.demo import import_demo_list
+
+        suex = Counterparty.objects.filter(code=SANCTIONED_DEMO[0]).first()
+        if suex is None:
+            code, name, kind, jurisdiction, risk = SANCTIONED_DEMO
+            suex = refdata.create_counterparty(
+                actor=u["admin"], code=code, legal_name=name, kind=kind, jurisdiction=jurisdiction
+            )
+            set_kyc(
+                actor=u["compliance"],
+                counterparty=suex,
+                status="approved",
+                risk_rating=risk,
+                expires_on=business_date() + timedelta(days=365),
+            )
+            grant_counterparty(user=u["trader2"], counterparty=suex, actor=u["admin"])
+            submit_request(
+                actor=u["trader2"],
+                counterparty=suex,
+                asset=Asset.objects.get(symbol="BTC"),
+                quantity=Decimal("2"),
+                notes="Held by compliance once the sanctions list names the client",
+            )
+        before = Case.objects.count()
+        import_demo_list(actor=None)  # rescreens: SUEXOTC's potential match opens its sanctions case
+        seed_demo_cases(officer=u["compliance"])
+        return Case.objects.count() - before
 
     @transaction.atomic
     def _users_and_reference_data(self) -> dict:

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0003_cases"),
+        ("compliance", "0004_case_evidence_decided"),
         ("compliance", "0003_travel_rule"),
     ]
 
