@@ -5,6 +5,7 @@ travel-rule data on file for a counterparty."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -21,8 +22,8 @@ from compliance.travel_rule import selectors, services
 from compliance.travel_rule.filters import TravelRuleMessageFilter
 from compliance.travel_rule.models import TravelRuleMessage
 
-QTY = {"max_digits": 38, "decimal_places": 18}
-USD = {"max_digits": 24, "decimal_places": 8}
+QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
+USD: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
 
 
 class ProblemOut(serializers.Serializer):
@@ -50,7 +51,8 @@ class TravelRuleMessageOut(serializers.Serializer):
     beneficiary_vasp_name = serializers.CharField()
     status = serializers.CharField()
     is_current = serializers.BooleanField()
-    is_valid = serializers.BooleanField()
+    # A declared field, popped from the class by DRF's metaclass: it does not shadow is_valid().
+    is_valid = serializers.BooleanField()  # type: ignore[assignment]
     lets_settle = serializers.BooleanField()
     spelling = serializers.CharField(help_text="IVMS101 2020 or 2023.")
     validation_errors = ProblemOut(many=True)

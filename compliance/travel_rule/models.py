@@ -8,6 +8,8 @@ treasury's tables.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,8 +18,8 @@ from django.utils import timezone
 from borrowdesk.audit import audited
 from borrowdesk.refdata.models import Asset, Counterparty
 
-QTY = {"max_digits": 38, "decimal_places": 18}
-USD = {"max_digits": 24, "decimal_places": 8}
+QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
+USD: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
 
 
 class TravelRuleStatus(models.TextChoices):

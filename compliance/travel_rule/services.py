@@ -152,6 +152,8 @@ def build(leg: TravelRuleLeg) -> dict[str, Any]:
     firm_accounts = [a for a in [_account_number(leg.firm_account)] if a]
     their_accounts = [a for a in [_account_number(leg.counterparty_account, leg.counterparty_address)] if a]
     outgoing = leg.direction == TravelRuleDirection.OUTGOING
+    originating_vasp: ivms101.Party | None
+    beneficiary_vasp: ivms101.Party | None
     if outgoing:
         originator, originator_accounts, originating_vasp = firm, firm_accounts, firm
         beneficiary, beneficiary_accounts, beneficiary_vasp = counterparty, their_accounts, their_vasp

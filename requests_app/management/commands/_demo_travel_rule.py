@@ -16,8 +16,14 @@ from treasury.models import SettlementInstruction, SettlementStatus
 from treasury.services import expect_collateral, travel_rule_leg
 
 
+def _facts(leg: SettlementInstruction) -> travel_rule.TravelRuleLeg:
+    facts = travel_rule_leg(leg)
+    assert facts is not None  # every seeded leg names its counterparty
+    return facts
+
+
 def _message(leg: SettlementInstruction):
-    return travel_rule.prepare_message(leg=travel_rule_leg(leg))
+    return travel_rule.prepare_message(leg=_facts(leg))
 
 
 def seed_travel_rule_and_regulator_requests(users: dict) -> bool:
@@ -31,7 +37,7 @@ def seed_travel_rule_and_regulator_requests(users: dict) -> bool:
     pending = [
         leg for leg in legs.values() if leg.status in (SettlementStatus.PENDING, SettlementStatus.FAILED)
     ]
-    by_cp = {travel_rule_leg(leg).counterparty.code: leg for leg in sorted(settled, key=lambda x: x.pk)}
+    by_cp = {_facts(leg).counterparty.code: leg for leg in sorted(settled, key=lambda x: x.pk)}
     # Sent, then acknowledged by the other VASP: the usual life of a message.
     sent = travel_rule.send_message(actor=officer, message=_message(by_cp["ACME"]))
     acked = travel_rule.send_message(actor=officer, message=_message(by_cp["BLUEFIN"]))
@@ -71,7 +77,7 @@ def seed_travel_rule_and_regulator_requests(users: dict) -> bool:
         _message(leg)  # the other settled legs keep their valid drafts
     # Below the threshold: a small collateral receipt ACME is to send (about 500 USD of BTC).
     account = CustodyAccount.objects.filter(code="COL-ACME-BTC").first()
-    if account is not None:
+    if account is not None and account.owner is not None:
         small = expect_collateral(
             actor=users["ops"],
             counterparty=account.owner,
