@@ -214,9 +214,7 @@ def test_the_api_lists_a_legs_messages_and_exports_the_payload(
     assert api.as_user(carl).get(f"{TR}999999/").status_code == 404
 
 
-def test_the_list_runs_a_fixed_number_of_queries(
-    api, tess, carl, leg, submit, bob, stocked, django_assert_num_queries
-):
+def test_the_list_runs_a_fixed_number_of_queries(api, tess, carl, leg, submit, bob, stocked):
     from requests_app.services import approve_request
 
     _settle(api, tess, leg)
