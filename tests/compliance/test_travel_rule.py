@@ -190,11 +190,8 @@ def test_bad_travel_rule_data_is_refused_field_by_field(api, carl, acme):
     assert not TravelRuleParty.objects.exists()
 
 
-def test_the_api_lists_a_legs_messages_and_exports_the_payload(
-    api, tess, carl, leg, django_assert_num_queries
-):
+def test_the_api_lists_a_legs_messages_and_exports_the_payload(api, tess, carl, leg):
     _settle(api, tess, leg)
-    # 1 token, 1 user roles, 1 count, 1 page of messages with their joins
     listed = api.as_user(carl).get(TR, {"leg": leg.pk})
     assert [m["leg"] for m in listed.json()["results"]] == [leg.pk]
     assert api.as_user(carl).get(TR, {"leg": leg.pk + 1000}).json()["count"] == 0
