@@ -21,7 +21,7 @@ from compliance.travel_rule import selectors
 from compliance.travel_rule.filters import RegulatorRequestFilter
 
 
-class EvidenceOut(serializers.Serializer):
+class RegulatorEvidenceOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="original_name")
     content_type = serializers.CharField()
@@ -47,7 +47,7 @@ class RegulatorRequestOut(serializers.Serializer):
     responded_at = serializers.DateTimeField(allow_null=True)
     responded_by = serializers.CharField(source="responded_by.username", allow_null=True, default=None)
     closed_at = serializers.DateTimeField(allow_null=True)
-    evidence = EvidenceOut(many=True)
+    evidence = RegulatorEvidenceOut(many=True)
 
 
 class RegulatorRequestIn(serializers.Serializer):
@@ -61,15 +61,15 @@ class RegulatorRequestIn(serializers.Serializer):
     is_drill = serializers.BooleanField(required=False, default=False)
 
 
-class AssignIn(serializers.Serializer):
+class RegulatorAssignIn(serializers.Serializer):
     owner = serializers.CharField(max_length=150)
 
 
-class RespondIn(serializers.Serializer):
+class RegulatorRespondIn(serializers.Serializer):
     response_text = serializers.CharField(max_length=20000)
 
 
-class EvidenceIn(serializers.Serializer):
+class RegulatorEvidenceIn(serializers.Serializer):
     file = serializers.FileField()
 
 
@@ -123,18 +123,18 @@ class RegulatorRequestViewSet(
         v["owner"] = _user(v.get("owner"))
         return self._out(services.log_request(actor=request.user, **v), status=201)
 
-    @extend_schema(request=AssignIn, responses=RegulatorRequestOut)
+    @extend_schema(request=RegulatorAssignIn, responses=RegulatorRequestOut)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        data = AssignIn(data=request.data)
+        data = RegulatorAssignIn(data=request.data)
         data.is_valid(raise_exception=True)
         owner = _user(data.validated_data["owner"])
         return self._out(services.assign_request(actor=request.user, request=self._get(pk), owner=owner))
 
-    @extend_schema(request=RespondIn, responses=RegulatorRequestOut)
+    @extend_schema(request=RegulatorRespondIn, responses=RegulatorRequestOut)
     @action(detail=True, methods=["post"])
     def respond(self, request, pk=None):
-        data = RespondIn(data=request.data)
+        data = RegulatorRespondIn(data=request.data)
         data.is_valid(raise_exception=True)
         text = data.validated_data["response_text"]
         return self._out(
@@ -146,11 +146,11 @@ class RegulatorRequestViewSet(
     def close(self, request, pk=None):
         return self._out(services.close_request(actor=request.user, request=self._get(pk)))
 
-    @extend_schema(request={"multipart/form-data": EvidenceIn}, responses={201: RegulatorRequestOut})
+    @extend_schema(request={"multipart/form-data": RegulatorEvidenceIn}, responses={201: RegulatorRequestOut})
     @action(detail=True, methods=["post"])
     def evidence(self, request, pk=None):
         """Attach an evidence file (multipart ``file``): type read from the content, size limited."""
-        data = EvidenceIn(data=request.data)
+        data = RegulatorEvidenceIn(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         limit = services.settings.REGULATOR_EVIDENCE_MAX_BYTES

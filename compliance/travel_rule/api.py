@@ -26,7 +26,7 @@ QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
 USD: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
 
 
-class ProblemOut(serializers.Serializer):
+class TravelRuleProblemOut(serializers.Serializer):
     path = serializers.CharField()
     message = serializers.CharField()
 
@@ -55,8 +55,8 @@ class TravelRuleMessageOut(serializers.Serializer):
     is_valid = serializers.BooleanField()  # type: ignore[assignment]
     lets_settle = serializers.BooleanField()
     spelling = serializers.CharField(help_text="IVMS101 2020 or 2023.")
-    validation_errors = ProblemOut(many=True)
-    validation_warnings = ProblemOut(many=True)
+    validation_errors = TravelRuleProblemOut(many=True)
+    validation_warnings = TravelRuleProblemOut(many=True)
     payload = serializers.JSONField(help_text="The IVMS101 identity payload.")
     transport = serializers.CharField()
     transport_reference = serializers.CharField()
@@ -74,7 +74,7 @@ class TravelRuleMessageOut(serializers.Serializer):
         return obj.subject_id if obj.subject_kind == "transfer" else None
 
 
-class RejectIn(serializers.Serializer):
+class TravelRuleRejectIn(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -138,10 +138,10 @@ class TravelRuleMessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def acknowledge(self, request, pk=None):
         return self._out(services.record_response(actor=request.user, message=self._get(pk), accepted=True))
 
-    @extend_schema(request=RejectIn, responses=TravelRuleMessageOut)
+    @extend_schema(request=TravelRuleRejectIn, responses=TravelRuleMessageOut)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = RejectIn(data=request.data)
+        data = TravelRuleRejectIn(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.record_response(
             actor=request.user, message=self._get(pk), accepted=False, reason=data.validated_data["reason"]
