@@ -357,3 +357,32 @@ AML_SCAN_DAYS = env.int("AML_SCAN_DAYS", default=7)
 # (BASE_DIR/var by default), at most this many bytes each; their type is sniffed from their bytes.
 CASE_ATTACHMENT_DIR = Path(env.str("CASE_ATTACHMENT_DIR", default=str(BASE_DIR / "var" / "case-attachments")))
 CASE_ATTACHMENT_MAX_BYTES = env.int("CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# Travel rule (compliance/travel_rule/). A settlement leg or transfer worth at least the threshold of its
+# counterparty's jurisdiction (USD at the mark) carries a valid IVMS101 message before it settles.
+# TRAVEL_RULE_THRESHOLDS_USD: per jurisdiction overrides, "GB=1000,SG=1500"; EU members default to
+# TRAVEL_RULE_EU_THRESHOLD_USD (0: the EU's Transfer of Funds Regulation applies from the first euro).
+TRAVEL_RULE_THRESHOLD_USD = env.str("TRAVEL_RULE_THRESHOLD_USD", default="1000")
+TRAVEL_RULE_EU_THRESHOLD_USD = env.str("TRAVEL_RULE_EU_THRESHOLD_USD", default="0")
+TRAVEL_RULE_THRESHOLDS_USD = env.dict("TRAVEL_RULE_THRESHOLDS_USD", default={})
+# The firm's own VASP details, as its messages name it (originator or beneficiary, and its VASP).
+TRAVEL_RULE_VASP = {
+    "legal_name": env.str("TRAVEL_RULE_VASP_NAME", default="BorrowDesk Markets Ltd"),
+    "country": env.str("TRAVEL_RULE_VASP_COUNTRY", default="GB"),
+    "lei": env.str("TRAVEL_RULE_VASP_LEI", default=""),
+    "street": env.str("TRAVEL_RULE_VASP_STREET", default="King William Street"),
+    "building_number": env.str("TRAVEL_RULE_VASP_BUILDING", default="10"),
+    "post_code": env.str("TRAVEL_RULE_VASP_POST_CODE", default="EC4N 7TW"),
+    "town": env.str("TRAVEL_RULE_VASP_TOWN", default="London"),
+}
+# How messages leave the desk: a dotted path to a TravelRuleTransport (compliance/travel_rule/transport.py).
+TRAVEL_RULE_TRANSPORT = env.str(
+    "TRAVEL_RULE_TRANSPORT", default="compliance.travel_rule.transport.ManualExportTransport"
+)
+
+# Regulator requests (compliance/regulator/): reminders for requests due within this many days.
+REGULATOR_REMINDER_DAYS = env.int("REGULATOR_REMINDER_DAYS", default=3)
+REGULATOR_EVIDENCE_MAX_BYTES = env.int("REGULATOR_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+REGULATOR_EVIDENCE_DIR = Path(
+    env.str("REGULATOR_EVIDENCE_DIR", default=str(BASE_DIR / "var" / "regulator-evidence"))
+)

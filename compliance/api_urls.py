@@ -4,6 +4,8 @@ from rest_framework.routers import SimpleRouter
 from compliance.aml.api import AmlAlertViewSet, AmlRuleViewSet
 from compliance.api import KycViewSet, ListVersionViewSet, MatchViewSet, ScreeningView
 from compliance.cases.api import CaseViewSet
+from compliance.regulator.api import RegulatorRequestViewSet
+from compliance.travel_rule.api import TravelRuleMessageViewSet, TravelRulePartyView
 
 router = SimpleRouter()
 router.register("compliance/kyc", KycViewSet, basename="kyc")
@@ -14,7 +16,11 @@ router.register("compliance/aml/alerts", AmlAlertViewSet, basename="aml-alert")
 router.register("compliance/aml/rules", AmlRuleViewSet, basename="aml-rule")
 router.register("compliance/cases", CaseViewSet, basename="case")
 
+router.register("compliance/travel-rule", TravelRuleMessageViewSet, basename="travel-rule")
+router.register("compliance/regulator-requests", RegulatorRequestViewSet, basename="regulator-request")
+
 urlpatterns = [
+    path("compliance/travel-rule-parties/", TravelRulePartyView.as_view(), name="travel-rule-party"),
     path("compliance/screenings/", ScreeningView.as_view(), name="screening"),
     *router.urls,
 ]

@@ -68,3 +68,12 @@ def aml_monitor(business_date: date) -> dict:
 
 
 from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)
+
+
+@scheduled_job("compliance.regulator.reminders")
+def regulator_reminders(business_date: date) -> dict:
+    """Reminders for regulator requests due within REGULATOR_REMINDER_DAYS days or overdue: one per
+    request per business date (a redelivery records nothing new)."""
+    from compliance.regulator.services import remind
+
+    return remind(business_date=business_date)

@@ -75,7 +75,7 @@ def test_every_declared_action_is_in_the_table():
 
 
 @pytest.fixture
-def world(personas, acme, desk_config):
+def world(personas, acme, desk_config, settings, tmp_path):
     """Real objects in alice's scope (ACME), made through the services, for every pattern's kwargs."""
     from borrowdesk.access.services import create_desk_user
     from borrowdesk.refdata import services as refdata
@@ -118,9 +118,12 @@ def world(personas, acme, desk_config):
     sanctions = import_sanctions_list(actor=None, source_format="ofac-sdn-csv", path=OFACTEST, rescreen=False)
     CounterpartyFactory(code="SUEXOTC", legal_name="Suex OTC s.r.o.")
     rescreen_all()
+    settings.REGULATOR_EVIDENCE_DIR = tmp_path / "regulator-evidence"
+    travel_rule = _travel_rule_world(SettlementInstruction.objects.get(loan=approved.loan), personas["carl"])
     return {
         **collateral,
         **_aml_world(acme),
+        **travel_rule,
         "asset": btc.symbol,
         "network": ethereum.code,
         "venue": inventory.venue.code,
@@ -154,6 +157,21 @@ def _aml_world(acme) -> dict:
         detected_by="event",
     )
     return {"aml_alert": alert.pk, "aml_rule": "new_address"}
+
+
+def _travel_rule_world(leg, officer) -> dict:
+    """The settlement leg's travel-rule message, and a regulator request with one evidence file."""
+    from compliance.regulator.services import attach_evidence, log_request
+    from compliance.travel_rule.services import prepare_message
+    from treasury.services import travel_rule_leg
+
+    message = prepare_message(leg=travel_rule_leg(leg))
+    now = timezone.now()
+    request = log_request(
+        actor=officer, regulator="FCA", subject="Records", received_at=now, due_at=now + timedelta(days=3)
+    )
+    evidence = attach_evidence(actor=officer, request=request, name="note.txt", content=b"evidence")
+    return {"travel_rule_message": message.pk, "regulator_request": request.pk, "evidence": evidence.pk}
 
 
 def _collateral_world(acme, btc) -> dict:
@@ -268,6 +286,10 @@ def kwargs_for(name: str, w: dict) -> dict:
             return {"pk": w[key]}
     if name.startswith(("margin-call-", "collateral:margin_call_")):
         return {"pk": w["margin_call"]}
+    if name.startswith(("travel-rule-", "compliance:travel_rule_")):
+        return {"pk": w["travel_rule_message"]}
+    if name.startswith(("regulator-request-", "compliance:regulator_")):
+        return {"pk": w["regulator_request"], "evidence_id": w["evidence"]}
     return {}
 
 

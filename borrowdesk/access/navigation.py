@@ -52,6 +52,8 @@ NAV: list[NavItem] = [
     NavItem("Sanctions", "compliance:match_queue", group="Compliance"),
     NavItem("Screen", "compliance:screen", group="Compliance"),
     NavItem("AML alerts", "compliance:aml_alerts", group="Compliance"),
+    NavItem("Travel rule", "compliance:travel_rule_list", group="Compliance"),
+    NavItem("Regulator requests", "compliance:regulator_list", group="Compliance"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

@@ -78,6 +78,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "compliance.aml.view": frozenset({"compliance"}) | _OVERSIGHT,  # alerts, their evidence, the rules
     "compliance.aml.work": frozenset({"compliance"}),  # dismiss an alert with a reason
     "compliance.aml.configure": frozenset({"compliance"}),  # a rule's parameters and whether it runs
+    # Travel rule and regulator requests (issue 10, part "travelrule"): compliance works them; the
+    # settlement desk sees a leg's message (it is what blocks the leg); oversight reads.
+    "compliance.travel_rule.view": frozenset({"compliance", "treasury"}) | _OPS | _OVERSIGHT,
+    "compliance.travel_rule.work": frozenset({"compliance"}),  # rebuild, send, acknowledge, reject
+    "compliance.regulator.view": frozenset({"compliance"}) | _OVERSIGHT,
+    "compliance.regulator.work": frozenset({"compliance"}),  # log, assign, attach evidence, respond, close
     # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
     # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
     "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,

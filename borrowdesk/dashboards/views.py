@@ -389,6 +389,15 @@ def _coverage_summary(user, is_desk: bool) -> dict | None:
     return {"summary": risk_views.coverage_summary(), "link": links[0] if links else None}
 
 
+def _regulator_flags(user) -> dict | None:
+    """Outstanding and overdue regulator requests (drills apart), for those who read the log."""
+    if not allows(user, "compliance.regulator.view"):
+        return None
+    from compliance.travel_rule.selectors import regulator_summary
+
+    return regulator_summary()
+
+
 @requires(SIGNED_IN)
 def home(request):
     user = request.user
@@ -415,6 +424,7 @@ def home(request):
         "jobs": None,
         "risk_work": _risk_work(user),
         "coverage": _coverage_summary(user, is_desk),
+        "regulator": _regulator_flags(user),
     }
     if allows(user, "operations.jobs.view"):
         jobs = _job_rows(last_job_runs(limit=12))

@@ -126,6 +126,14 @@ SCHEDULE: list[ScheduledJob] = [
         description="Open compliance cases whose SLA due time has passed are flagged once (a timeline "
         "event); the queue shows them as overdue.",
     ),
+    ScheduledJob(
+        "Remind regulator requests due soon or overdue",
+        "compliance.regulator.reminders",
+        minute="45",
+        hour="6",
+        description="One reminder per outstanding regulator request due within REGULATOR_REMINDER_DAYS "
+        "days, or overdue, each business date.",
+    ),
 ]
 
 

@@ -331,6 +331,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"AML monitoring: {AmlAlert.objects.count()} alerts raised.")
             )
+        # Issue 10 (travel rule): a message of each status, regulator requests (one overdue, one drill).
+        from requests_app.management.commands._demo_travel_rule import seed_travel_rule_and_regulator_requests
+
+        if seed_travel_rule_and_regulator_requests(users):
+            self.stdout.write(self.style.SUCCESS("Travel-rule messages and regulator requests loaded."))
         opened = self._compliance_cases(users)
         if opened:
             self.stdout.write(self.style.SUCCESS(f"Compliance cases loaded: {opened} opened."))
