@@ -1,6 +1,6 @@
 -- The statement import, set-based (reconciliation/statements/services.py runs these sections in order,
 -- in one transaction). Sections begin with "-- name: <section>". {placeholders} are fixed fragments
--- chosen by the service (the number's pattern and its scale), never input; input goes as the parameters.
+-- chosen by the service (the number's pattern and unit), never input; input goes as the parameters.
 
 -- name: staging
 -- The file's rows as text, numbered by line. ON COMMIT DROP: nothing of it outlives the import (and an
@@ -59,11 +59,11 @@ WITH raw AS (
     LEFT JOIN recon_assets ast ON ast.ref = btrim(s.asset)
 ), parsed AS (
     SELECT raw.*,
-           CASE WHEN quantity_text ~ '{number}' THEN quantity_text::numeric{scale} END AS q,
-           CASE WHEN available_text ~ '{number}' THEN available_text::numeric{scale} END AS a,
-           CASE WHEN pending_text ~ '{number}' THEN pending_text::numeric{scale} END AS p,
-           CASE WHEN locked_text ~ '{number}' THEN locked_text::numeric{scale} END AS l,
-           CASE WHEN frozen_text ~ '{number}' THEN frozen_text::numeric{scale} END AS f
+           CASE WHEN quantity_text ~ '{number}' THEN (quantity_text{unit})::numeric END AS q,
+           CASE WHEN available_text ~ '{number}' THEN (available_text{unit})::numeric END AS a,
+           CASE WHEN pending_text ~ '{number}' THEN (pending_text{unit})::numeric END AS p,
+           CASE WHEN locked_text ~ '{number}' THEN (locked_text{unit})::numeric END AS l,
+           CASE WHEN frozen_text ~ '{number}' THEN (frozen_text{unit})::numeric END AS f
     FROM raw
 ), fitted AS (
     -- A number fits when it is below 10^20 (NUMERIC(38,18)) and has no more places than its asset.

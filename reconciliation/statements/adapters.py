@@ -432,7 +432,7 @@ def parse_bitgo(data: bytes) -> Parsed:
                     number, "confirmedBalanceString", f"Not a whole number of base units: {confirmed[:40]!r}."
                 )
             )
-            continue
+            # the line is still checked below: every error of it is listed
         parsed.rows.append(  # type: ignore[union-attr]
             (
                 number,

@@ -71,7 +71,9 @@ def _sql(name: str, parsed: Parsed) -> str:
     custodian = Custodian(parsed.custodian).label if parsed.custodian else ""
     fragments = {
         "{number}": BASE_UNITS if parsed.base_units else WHOLE_NUMBER,
-        "{scale}": " / (10::numeric ^ decimals)" if parsed.base_units else "",
+        # Base units to the asset's units exactly: "150000000" || "e-8" reads as 1.5 (a division would
+        # round to numeric's default precision).
+        "{unit}": " || 'e-' || decimals" if parsed.base_units else "",
         "{number_kind}": "whole number of base units" if parsed.base_units else "decimal number",
         "{account_hint}": f" (no {custodian} mapping in reference data)" if custodian else "",
         "{asset_hint}": f" (no {custodian} mapping in reference data)" if custodian else "",
