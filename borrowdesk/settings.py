@@ -336,3 +336,12 @@ SANCTIONS_UPLOAD_DIR = Path(
     env.str("SANCTIONS_UPLOAD_DIR", default=str(BASE_DIR / "var" / "sanctions-uploads"))
 )
 SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)
+
+# --- Reconciliation statements (issue 11) ---------------------------------------------------------
+# Uploaded statement files wait here, named by their SHA-256, between the preview and the confirmation.
+RECONCILIATION_UPLOAD_DIR = Path(
+    env.str("RECONCILIATION_UPLOAD_DIR", default=str(BASE_DIR / "var" / "statement-uploads"))
+)
+# The largest statement file the API, the upload page and the feed command accept (a million CSV lines
+# is about 40 MB).
+RECONCILIATION_MAX_FILE_BYTES = env.int("RECONCILIATION_MAX_FILE_BYTES", default=256 * 1024 * 1024)

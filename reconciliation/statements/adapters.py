@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from borrowdesk.hygiene import UnsafeJSON, check_json
 from borrowdesk.refdata.models import Custodian
 from reconciliation.models import StatementSource
 from reconciliation.statements.errors import LineError
@@ -43,6 +44,7 @@ Row = tuple[int, str | None, str | None, str | None, str | None, str | None, str
 CSV_REQUIRED = ["account", "asset", "quantity"]
 CSV_OPTIONAL = ["available", "pending", "locked", "frozen"]
 PARTS = CSV_OPTIONAL
+MAX_JSON_DEPTH = 16  # the deepest shape read here is {accounts: [{assets: [{…}]}]}
 
 
 class Format:
@@ -121,11 +123,15 @@ def _load_json(data: bytes) -> tuple[Any, list[LineError]]:
     if error:
         return None, [error]
     try:
-        return json.loads(text or "", parse_float=Decimal, parse_int=Decimal), []
+        body = json.loads(text or "", parse_float=Decimal, parse_int=Decimal)
+        check_json(body, MAX_JSON_DEPTH)  # no NUL, no unpaired surrogate reaches the database
     except RecursionError:
         return None, [LineError(1, "file", "JSON nested too deep.")]
     except json.JSONDecodeError as error:
         return None, [LineError(error.lineno, "file", f"Not valid JSON: {error.msg}.")]
+    except UnsafeJSON as error:
+        return None, [LineError(None, "file", error.detail)]
+    return body, []
 
 
 # --- generic CSV -------------------------------------------------------------------------------------
