@@ -262,7 +262,7 @@ def _declared_account_ids(parsed: Parsed) -> tuple[list[int], list[LineError]]:
     return sorted(set(found.values())), errors
 
 
-def _validate(parsed: Parsed, outcome: Outcome, declared_errors: list[LineError]) -> None:
+def _validate(parsed: Parsed, outcome: Outcome, declared_errors: list[LineError], limit: int) -> None:
     """Every error of the staged rows, with the adapter's own, into ``outcome``."""
     with connection.cursor() as cursor:
         (bad,) = _fetch(cursor, "bad_count", parsed)[0]
@@ -270,7 +270,7 @@ def _validate(parsed: Parsed, outcome: Outcome, declared_errors: list[LineError]
         errors = list(parsed.errors) + declared_errors
         count = len(errors)
         if bad:
-            errors += [LineError(*row) for row in _fetch(cursor, "errors", parsed, [MAX_LISTED])]
+            errors += [LineError(*row) for row in _fetch(cursor, "errors", parsed, [limit])]
             # The listing stops at MAX_LISTED; the count is of every error.
             cursor.execute(
                 "SELECT count(*) FROM (" + _sql("errors", parsed).rstrip().rstrip(";") + ") e",
@@ -278,13 +278,13 @@ def _validate(parsed: Parsed, outcome: Outcome, declared_errors: list[LineError]
             )
             count += cursor.fetchone()[0]
         if duplicates:
-            for line, first, account, asset in _fetch(cursor, "duplicates", parsed, [MAX_LISTED]):
+            for line, first, account, asset in _fetch(cursor, "duplicates", parsed, [limit]):
                 errors.append(
                     LineError(line, "asset", f"{asset} appears again for {account} (first on line {first}).")
                 )
             count += duplicates
     errors.sort(key=lambda e: (e.line is not None, e.line or 0))
-    outcome.errors = errors[:MAX_LISTED]
+    outcome.errors = errors[:limit]
     outcome.error_count = count
 
 
@@ -317,6 +317,7 @@ def _run(
     account: str | None,
     filename: str,
     dry_run: bool,
+    limit: int = MAX_LISTED,
 ) -> Outcome:
     if fmt not in adapters.FORMATS:
         raise StatementRefused(
@@ -342,7 +343,7 @@ def _run(
         business_date=day,
     )
     if parsed.errors and parsed.rows is None:  # the header or the file itself: nothing to stage
-        outcome.errors, outcome.error_count = parsed.errors[:MAX_LISTED], len(parsed.errors)
+        outcome.errors, outcome.error_count = parsed.errors[:limit], len(parsed.errors)
         return outcome
     with transaction.atomic(durable=not dry_run), acting_as_if(actor), connection.cursor() as cursor:
         # The same file twice at once: the second waits for the first, then finds its hash stored.
@@ -355,7 +356,7 @@ def _run(
         parsed = _stage(data, parsed)
         cursor.execute(_sql("resolve", parsed))
         declared, declared_errors = _declared_account_ids(parsed)
-        _validate(parsed, outcome, declared_errors)
+        _validate(parsed, outcome, declared_errors, limit)
         outcome.line_count, outcome.account_count, outcome.asset_count = _fetch(cursor, "totals", parsed)[0]
         if declared:
             outcome.account_count = len(set(declared) | set(_account_ids(cursor)))
@@ -416,6 +417,7 @@ def import_statement(
     body: dict | None = None,
     account: str | None = None,
     filename: str = "",
+    list_limit: int | None = MAX_LISTED,
 ) -> Outcome:
     """Import one file (``data`` in ``format``) or one API body (``body``, API.md's JSON) as statements:
     one per account it names, each with its lines, all or nothing.
@@ -423,7 +425,8 @@ def import_statement(
     ``channel``: ``api``, ``csv``, ``upload`` or ``feed`` (a custodian's format is its own source).
     ``actor`` None is a feed (the import_statements command). ``reconciliation.statement.import``.
     Raises ``PermissionDeniedError``; ``StatementRefused`` with every error by line (nothing stored);
-    ``AlreadyImported`` when a file with the same SHA-256 was imported before."""
+    ``AlreadyImported`` when a file with the same SHA-256 was imported before. ``list_limit``: the errors
+    listed (None: all of them, for a feed's .errors.txt); ``error_count`` counts every one."""
     if actor is not None:
         require(actor, "reconciliation.statement.import", "Only operations and treasury import statements.")
     outcome = _run(
@@ -436,6 +439,7 @@ def import_statement(
         account=account,
         filename=filename,
         dry_run=False,
+        limit=list_limit if list_limit is not None else 10**9,
     )
     if outcome.error_count:
         raise StatementRefused(outcome.errors, error_count=outcome.error_count)
