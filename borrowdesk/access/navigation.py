@@ -42,6 +42,8 @@ NAV: list[NavItem] = [
     NavItem("Concentration", "collateral:concentration", group="Collateral"),
     NavItem("Stress", "collateral:stress", group="Collateral"),
     NavItem("Recalls", "collateral:recalls", group="Collateral"),
+    # Reconciliation, one menu (issue 11): statements; runs and breaks join it.
+    NavItem("Statements", "reconciliation:statements", group="Reconciliation"),
     NavItem("KYC", "compliance:kyc"),
     NavItem("Sanctions", "compliance:match_queue"),
     NavItem("Screen", "compliance:screen"),
