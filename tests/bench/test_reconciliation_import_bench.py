@@ -116,7 +116,7 @@ def test_import_a_million_statement_lines(tmp_path):
     assert ExternalStatement.objects.count() == ACCOUNTS
     bare_best = min(bare)
     report(
-        f"Statement import: {lines:,} lines, {ACCOUNTS:,} x {ASSETS:,} (accounts x assets), {size / 1e6:.1f} MB CSV",
+        f"Statement import: {lines:,} lines ({ACCOUNTS:,} accounts x {ASSETS:,} assets, {size / 1e6:.0f} MB)",
         [
             (
                 "import (parse, COPY to staging, checks, INSERT … SELECT)",
