@@ -107,7 +107,11 @@ class StatementLine(models.Model):
     statement = models.ForeignKey(
         ExternalStatement, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
     )
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    # No index of its own either: lines are read by statement; only deleting an asset (which the guard
+    # refuses once a line names it) looks lines up by asset.
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     quantity = models.DecimalField(**QTY, help_text="The total the custodian holds for the account.")
     available = models.DecimalField(**QTY, null=True, blank=True)
     pending = models.DecimalField(**QTY, null=True, blank=True)

@@ -244,4 +244,7 @@ ORDER BY r.line
 LIMIT %s;
 
 -- name: totals
-SELECT count(*), count(DISTINCT account_id), count(DISTINCT asset_id) FROM recon_resolved;
+-- Lines, accounts, assets (grouped by hash: cheaper than count(DISTINCT …), which sorts).
+SELECT (SELECT count(*) FROM recon_resolved),
+       (SELECT count(*) FROM (SELECT account_id FROM recon_resolved GROUP BY account_id) a),
+       (SELECT count(*) FROM (SELECT asset_id FROM recon_resolved GROUP BY asset_id) s);

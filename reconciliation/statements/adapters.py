@@ -88,6 +88,7 @@ class Parsed:
     base_units: bool = False
     copy_offset: int = 0
     as_of: Any = None  # a JSON body's own as_of, if any
+    known_clean: bool = False  # every staged row passed the fast path's checks
 
     @property
     def line_count(self) -> int:

@@ -292,6 +292,7 @@ def _fast_csv(cursor, data: bytes, parsed: Parsed) -> bool:
         (bad,) = _fetch(cursor, "bad_count", parsed)[0]
         if not bad:
             transaction.savepoint_commit(sid)
+            parsed.known_clean = True
             return True
     transaction.savepoint_rollback(sid)
     return False
@@ -319,7 +320,7 @@ def _validate(
 ) -> None:
     """Every error of the staged rows, with the adapter's own, into ``outcome``."""
     with connection.cursor() as cursor:
-        (bad,) = _fetch(cursor, "bad_count", parsed)[0]
+        (bad,) = (0,) if parsed.known_clean else _fetch(cursor, "bad_count", parsed)[0]
         # Duplicates are looked for here only in a file refused anyway; a clean file's are found by the
         # lines' unique index at the insert (``_load``), at no cost to a good file.
         (duplicates,) = (
