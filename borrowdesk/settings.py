@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "compliance",
     "collateral",
     "treasury",
+    "reconciliation",  # issue 11: custodian statements, runs and breaks
     "requests_app",
 ]
 
@@ -386,3 +387,12 @@ REGULATOR_EVIDENCE_MAX_BYTES = env.int("REGULATOR_EVIDENCE_MAX_BYTES", default=2
 REGULATOR_EVIDENCE_DIR = Path(
     env.str("REGULATOR_EVIDENCE_DIR", default=str(BASE_DIR / "var" / "regulator-evidence"))
 )
+
+# --- Reconciliation statements (issue 11) ---------------------------------------------------------
+# Uploaded statement files wait here, named by their SHA-256, between the preview and the confirmation.
+RECONCILIATION_UPLOAD_DIR = Path(
+    env.str("RECONCILIATION_UPLOAD_DIR", default=str(BASE_DIR / "var" / "statement-uploads"))
+)
+# The largest statement file the API, the upload page and the feed command accept (a million CSV lines
+# is about 40 MB).
+RECONCILIATION_MAX_FILE_BYTES = env.int("RECONCILIATION_MAX_FILE_BYTES", default=256 * 1024 * 1024)

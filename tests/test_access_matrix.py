@@ -120,7 +120,9 @@ def world(personas, acme, desk_config, settings, tmp_path):
     rescreen_all()
     settings.REGULATOR_EVIDENCE_DIR = tmp_path / "regulator-evidence"
     travel_rule = _travel_rule_world(SettlementInstruction.objects.get(loan=approved.loan), personas["carl"])
+    statement = _statement(inventory, btc)
     return {
+        "statement": statement,
         **collateral,
         **_aml_world(acme),
         **travel_rule,
@@ -172,6 +174,20 @@ def _travel_rule_world(leg, officer) -> dict:
     )
     evidence = attach_evidence(actor=officer, request=request, name="note.txt", content=b"evidence")
     return {"travel_rule_message": message.pk, "regulator_request": request.pk, "evidence": evidence.pk}
+
+
+def _statement(account, asset) -> int:
+    """A custodian statement of the firm's inventory account (issue 11), as a feed imports it."""
+    from reconciliation.statements.services import import_statement
+
+    outcome = import_statement(
+        actor=None,
+        format="csv",
+        channel="feed",
+        as_of=timezone.now(),
+        data=f"account,asset,quantity\n{account.code},{asset.symbol},10\n".encode(),
+    )
+    return outcome.statement_ids[0]
 
 
 def _collateral_world(acme, btc) -> dict:
@@ -264,6 +280,8 @@ def kwargs_for(name: str, w: dict) -> dict:
         "collateral:reject": {"kind": "haircut", "pk": w["haircut_rule"]},
         "scenario-detail": {"pk": w["scenario"]},
         "pledge-detail": {"pk": w["pledge"]},
+        "statement-detail": {"pk": w["statement"]},
+        "reconciliation:statement_detail": {"pk": w["statement"]},
     }
     if name in table:
         return table[name]

@@ -54,6 +54,8 @@ NAV: list[NavItem] = [
     NavItem("AML alerts", "compliance:aml_alerts", group="Compliance"),
     NavItem("Travel rule", "compliance:travel_rule_list", group="Compliance"),
     NavItem("Regulator requests", "compliance:regulator_list", group="Compliance"),
+    # Reconciliation, one menu (issue 11): statements; runs and breaks join it.
+    NavItem("Statements", "reconciliation:statements", group="Reconciliation"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

@@ -105,6 +105,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "collateral.stress.run": frozenset({"risk", "manager"}),  # a run moves nothing
     "collateral.stress.edit": frozenset({"risk"}),  # save a new version of a scenario
     "collateral.recall.view": _OPS | {"risk", "manager"},  # recall suggestions (recalls: loans.operate)
+    # Reconciliation (issue 11, statements): operations and treasury import custodian statements;
+    # managers and auditors read them.
+    "reconciliation.statement.view": _OPS | {"treasury"} | _OVERSIGHT,
+    "reconciliation.statement.import": _OPS | {"treasury"},
     # Operations and oversight.
     "operations.jobs.view": _OPS | _OVERSIGHT,
     "audit.view": frozenset({"auditor", "admin"}),  # the audit trail
