@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "compliance",
     "collateral",
     "treasury",
+    "reconciliation",  # issue 11: custodian statements, runs and breaks
     "requests_app",
 ]
 
