@@ -130,7 +130,9 @@ class Break(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    carried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     adjustment = models.ForeignKey(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -144,7 +146,9 @@ class Break(models.Model):
                 fields=["run", "account", "asset", "kind"], nulls_distinct=False, name="recon_break_unique"
             ),
             models.CheckConstraint(condition=Q(kind__in=BreakKind.values), name="recon_break_kind_valid"),
-            models.CheckConstraint(condition=Q(status__in=BreakStatus.values), name="recon_break_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=BreakStatus.values), name="recon_break_status_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(reason="") | Q(reason__in=BreakReason.values), name="recon_break_reason_valid"
             ),
@@ -159,7 +163,8 @@ class Break(models.Model):
                 name="recon_break_resolved_has_reason",
             ),
             models.CheckConstraint(
-                condition=~Q(status="assigned") | Q(owner__isnull=False), name="recon_break_assigned_has_owner"
+                condition=~Q(status="assigned") | Q(owner__isnull=False),
+                name="recon_break_assigned_has_owner",
             ),
         ]
 
@@ -188,13 +193,17 @@ class BreakActivity(models.Model):
     brk = models.ForeignKey(Break, on_delete=models.PROTECT, related_name="activity", db_column="break_id")
     kind = models.CharField(max_length=16, choices=BreakActivityKind.choices)
     at = models.DateTimeField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     text = models.TextField(blank=True)
 
     class Meta:
         ordering = ["at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=BreakActivityKind.values), name="recon_event_kind_valid")
+            models.CheckConstraint(
+                condition=Q(kind__in=BreakActivityKind.values), name="recon_event_kind_valid"
+            )
         ]
 
 

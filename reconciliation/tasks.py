@@ -44,7 +44,10 @@ def _live_job_run(job: str, day: date, window: str) -> int | None:
 def pre_open_reconciliation(business_date: date) -> dict:
     """Reconcile every account (scope all) for the business date about to open, once per date."""
     run = ensure_run(business_date=business_date, scope=RunScope.ALL)
-    return {"run": run.pk, **execute_run(run_id=run.pk, job_run_id=_live_job_run(PRE_OPEN_JOB, business_date, ""))}
+    return {
+        "run": run.pk,
+        **execute_run(run_id=run.pk, job_run_id=_live_job_run(PRE_OPEN_JOB, business_date, "")),
+    }
 
 
 @shared_task(name=REQUESTED_JOB, bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -57,9 +60,7 @@ def execute_requested_run(self, run_id: int, token: str) -> int:
         business_date=run.business_date,
         work=lambda: {
             "run": run_id,
-            **execute_run(
-                run_id=run_id, job_run_id=_live_job_run(REQUESTED_JOB, run.business_date, window)
-            ),
+            **execute_run(run_id=run_id, job_run_id=_live_job_run(REQUESTED_JOB, run.business_date, window)),
         },
         task_id=self.request.id or "",
         window=window,

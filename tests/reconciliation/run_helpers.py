@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,9 +16,17 @@ from reconciliation.models_runs import Break, ReconciliationRun
 from reconciliation.services.runs import execute_run
 
 
-def statement(account, lines: dict, *, as_of=None, source="test"):
-    """A statement of ``account`` as of ``as_of`` (now by default): {asset: quantity}."""
-    st = ExternalStatement.objects.create(account=account, as_of=as_of or timezone.now(), source=source)
+def statement(account, lines: dict, *, as_of=None, source="api"):
+    """A statement of ``account`` as of ``as_of`` (now by default): {asset: quantity}. Written directly
+    (the import service is the recon part's, tested there): one row per line."""
+    as_of = as_of or timezone.now()
+    digest = hashlib.sha256(
+        f"{account.pk}{as_of.isoformat()}{sorted((a.pk, str(q)) for a, q in lines.items())}{uuid.uuid4()}".encode()
+    ).hexdigest()
+    st = ExternalStatement.objects.create(
+        account=account, as_of=as_of, business_date=business_date(as_of), source=source,
+        content_hash=digest, line_count=len(lines),
+    )  # fmt: skip
     for asset, quantity in lines.items():
         StatementLine.objects.create(statement=st, asset=asset, quantity=Decimal(str(quantity)))
     return st

@@ -79,10 +79,16 @@ def test_differences_within_the_asset_tolerance_are_dust(book, settings):
     rec = run()
     # BTC within its tolerance; ETH has none (the default 0): one wei is a break.
     assert breaks(rec) == {
-        ("INV-MAIN", "ETH", "mismatch"): (D("5"), D("5.000000000000000001"), D("0.000000000000000001"), "open")
+        ("INV-MAIN", "ETH", "mismatch"): (
+            D("5"),
+            D("5.000000000000000001"),
+            D("0.000000000000000001"),
+            "open",
+        )
     }
-    statement(book["main"], {book["btc"]: "10.0011", book["eth"]: "5"})
-    assert {k: v[3] for k, v in breaks(run()).items()} == {
+    later = timezone.now() + timedelta(seconds=1)
+    statement(book["main"], {book["btc"]: "10.0011", book["eth"]: "5"}, as_of=later)
+    assert {k: v[3] for k, v in breaks(run(now=later)).items()} == {
         ("INV-MAIN", "BTC", "mismatch"): "open",
         ("INV-MAIN", "ETH", "mismatch"): "auto_resolved",
     }
@@ -145,7 +151,10 @@ def test_collateral_scope_compares_pledged_positions_of_collateral_accounts(book
     rec = run(scope="collateral")
     assert breaks(rec) == {("ACME-COLL", "BTC", "mismatch"): (D("3"), D("2.5"), D("-0.5"), "open")}
     inventory = run(scope="inventory")
-    assert set(breaks(inventory)) == {("INV-MAIN", "BTC", "mismatch"), ("INV-MAIN", "ETH", "missing_external")}
+    assert set(breaks(inventory)) == {
+        ("INV-MAIN", "BTC", "mismatch"),
+        ("INV-MAIN", "ETH", "missing_external"),
+    }
     everything = run(scope="all")
     assert set(breaks(everything)) == set(breaks(rec)) | set(breaks(inventory))
 
@@ -163,12 +172,9 @@ def test_a_re_run_updates_the_same_breaks_keeps_owners_and_closes_vanished_ones(
     assert {b.kind: b.pk for b in Break.objects.filter(run=again)} == ids
     assert again.counts["opened"] == 0 and again.counts["updated"] == 3 and again.counts["auto_resolved"] == 0
 
-    # The custodian corrects its statement: SOL is gone, BTC now 9.8; ETH still missing.
-    st.lines.all().delete()
-    from reconciliation.models import StatementLine
-
-    StatementLine.objects.create(statement=st, asset=book["btc"], quantity=D("9.8"))
-    third = run()
+    # The custodian sends a corrected statement: SOL is gone, BTC now 9.8; ETH still missing.
+    statement(book["main"], {book["btc"]: "9.8"}, as_of=st.as_of + timedelta(seconds=1))
+    third = run(now=st.as_of + timedelta(seconds=2))
     by_kind = {b.kind: b for b in Break.objects.filter(run=third)}
     assert {k: b.pk for k, b in by_kind.items()} == ids
     assert (by_kind["mismatch"].status, by_kind["mismatch"].owner, by_kind["mismatch"].difference) == (
@@ -188,12 +194,12 @@ def test_a_re_run_updates_the_same_breaks_keeps_owners_and_closes_vanished_ones(
 def test_an_auto_resolved_break_that_comes_back_reopens(book):
     st = statement(book["main"], {book["btc"]: "9.5", book["eth"]: "5"})
     run()
-    st.lines.filter(asset=book["btc"]).update(quantity=D("10"))
-    rec = run()
+    statement(book["main"], {book["btc"]: "10", book["eth"]: "5"}, as_of=st.as_of + timedelta(seconds=1))
+    rec = run(now=st.as_of + timedelta(seconds=2))
     assert breaks(rec)[("INV-MAIN", "BTC", "mismatch")][3] == "auto_resolved"
-    st.lines.filter(asset=book["btc"]).update(quantity=D("9"))
+    statement(book["main"], {book["btc"]: "9", book["eth"]: "5"}, as_of=st.as_of + timedelta(seconds=3))
     brk = Break.objects.get(run=rec)
-    rec = run()
+    rec = run(now=st.as_of + timedelta(seconds=4))
     assert breaks(rec)[("INV-MAIN", "BTC", "mismatch")] == (D("10"), D("9"), D("-1"), "open")
     assert Break.objects.get(run=rec).pk == brk.pk and Break.objects.get(pk=brk.pk).resolved_at is None
 
