@@ -95,7 +95,9 @@ def test_an_ops_senior_override_releases_the_account_for_the_day_and_is_audited(
     req = desk["submit"]()
     with pytest.raises(ReconciliationHold):
         _approve(bob, req)
-    override = override_gate(actor=olivia, account=desk["account"], reason="Custodian portal down; balances checked by phone")
+    override = override_gate(
+        actor=olivia, account=desk["account"], reason="Custodian portal down; balances checked by phone"
+    )
     assert override.held_because.startswith("Today's pre-open reconciliation")
     assert _approve(bob, req).status == "approved"
     # Audited: the override's insert event carries the acting user.
@@ -132,7 +134,9 @@ def test_the_gate_check_is_one_query(desk, gate_on):
 
 def test_a_held_approval_answers_409_reconciliation_hold_in_the_api(desk, bob, api, gate_on):
     req = desk["submit"]()
-    response = api.as_user(bob).post(f"/api/v1/borrow-requests/{req.pk}/approve/", {"rate_bps": "500"}, format="json")
+    response = api.as_user(bob).post(
+        f"/api/v1/borrow-requests/{req.pk}/approve/", {"rate_bps": "500"}, format="json"
+    )
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "reconciliation_hold"
     assert BorrowRequest.objects.get(pk=req.pk).status == "pending_approval"
