@@ -34,6 +34,7 @@ urlpatterns = [
     path("collateral/", include("collateral.urls")),
     path("treasury/", include("treasury.urls")),
     path("reconciliation/", include("reconciliation.urls")),
+    path("reconciliation/", include("reconciliation.urls_runs")),  # runs, breaks, gate (reconruns)
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", requires(PUBLIC)(SpectacularAPIView.as_view()), name="schema"),

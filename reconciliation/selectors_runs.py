@@ -62,12 +62,13 @@ def break_statistics(days: int = 30) -> dict:
     buckets = [("< 1 day", 0, 1), ("1–3 days", 1, 3), ("3–7 days", 3, 7), ("7+ days", 7, None)]
     open_qs = Break.objects.filter(status__in=["open", "assigned"])
     ageing_agg = {}
-    for label, lo, hi in buckets:
+    for i, (_label, lo, hi) in enumerate(buckets):
         cond = Q(opened_at__lte=now - timedelta(days=lo))
         if hi is not None:
             cond &= Q(opened_at__gt=now - timedelta(days=hi))
-        ageing_agg[label] = Count("pk", filter=cond)
-    ageing = open_qs.aggregate(**ageing_agg)
+        ageing_agg[f"b{i}"] = Count("pk", filter=cond)
+    counted = open_qs.aggregate(**ageing_agg)
+    ageing = {label: counted[f"b{i}"] for i, (label, _, _) in enumerate(buckets)}
     with connection.cursor() as cursor:
         cursor.execute(_STATS_SQL, [now - timedelta(days=days)])
         median, p95, resolved = cursor.fetchone()
@@ -93,3 +94,52 @@ def break_statistics(days: int = 30) -> dict:
             acct: [counts.get(d, 0) for d in dates] for acct, counts in sorted(per_account.items())
         },
     }
+
+
+def held_accounts(day: date | None = None) -> dict:
+    """What the pre-open gate holds today: {"enabled", "run_reason" (today's run not finished, or
+    None), "accounts": [{code, reason, overridden_by}]} — the firm's accounts with aged open breaks, and
+    every overridden account. Three queries; nothing when the gate is off."""
+    from django.conf import settings
+
+    if not settings.RECONCILIATION_GATE:
+        return {"enabled": False, "run_reason": None, "accounts": []}
+    from reconciliation.models_runs import GateOverride
+
+    day = day or business_date()
+    run = ReconciliationRun.objects.filter(business_date=day, scope=RunScope.ALL).only("status").first()
+    run_reason = None
+    if run is None or run.status != "finished":
+        state = "has not run" if run is None else f"is {run.status}"
+        run_reason = f"Today's pre-open reconciliation ({day:%Y-%m-%d}) {state}: every account is held."
+    aged_before = timezone.now() - timedelta(hours=settings.RECONCILIATION_GATE_BREAK_AGE_HOURS)
+    minimum = Decimal(settings.RECONCILIATION_GATE_BREAK_MIN_QUANTITY)
+    aged = (
+        Break.objects.filter(
+            status__in=["open", "assigned"], opened_at__lt=aged_before, account__owner__isnull=True
+        )
+        .filter(Q(difference__isnull=True) | Q(difference__gt=minimum) | Q(difference__lt=-minimum))
+        .values("account__code")
+        .annotate(n=Count("pk"))
+        .order_by("account__code")
+    )
+    overrides = {
+        o.account.code: o
+        for o in GateOverride.objects.filter(business_date=day).select_related("account", "by")
+    }
+    hours = settings.RECONCILIATION_GATE_BREAK_AGE_HOURS
+    accounts = [
+        {
+            "code": row["account__code"],
+            "reason": f"{row['n']} open break{'s' if row['n'] != 1 else ''} older than {hours} hours",
+            "override": overrides.get(row["account__code"]),
+        }
+        for row in aged
+    ]
+    listed = {a["code"] for a in accounts}
+    accounts += [
+        {"code": code, "reason": o.held_because, "override": o}
+        for code, o in sorted(overrides.items())
+        if code not in listed
+    ]
+    return {"enabled": True, "run_reason": run_reason, "accounts": accounts}

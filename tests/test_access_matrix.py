@@ -234,6 +234,8 @@ def kwargs_for(name: str, w: dict) -> dict:
             return {"pk": w[key]}
     if name.startswith(("margin-call-", "collateral:margin_call_")):
         return {"pk": w["margin_call"]}
+    if name.startswith(("reconciliation-run-", "reconciliation-break-", "reconciliation_runs:")):
+        return {"pk": 1}  # none exists: an allowed role gets a 404, a refused one its 403 first
     return {}
 
 

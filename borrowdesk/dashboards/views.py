@@ -14,6 +14,7 @@ from django.utils import timezone
 from borrowdesk.access.declared import requires
 from borrowdesk.access.navigation import links_for
 from borrowdesk.access.policy import SIGNED_IN, allows
+from reconciliation.selectors_runs import pre_open_status
 from borrowdesk.access.roles import ROLE_LABELS, ROLES, user_roles
 from borrowdesk.business_day import business_date
 from borrowdesk.formatting import duration, label, pct, qty, ratio_pct, usd, when
@@ -413,6 +414,8 @@ def home(request):
         "jobs": None,
         "risk_work": _risk_work(user),
         "coverage": _coverage_summary(user, is_desk),
+        # Did today's pre-open reconciliation run, when, how many breaks are open (reconruns).
+        "pre_open": pre_open_status() if allows(user, "reconciliation.view") else None,
     }
     if allows(user, "operations.jobs.view"):
         jobs = _job_rows(last_job_runs(limit=12))
