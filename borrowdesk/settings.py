@@ -354,3 +354,5 @@ RECONCILIATION_STATEMENT_MAX_AGE_HOURS = env.int("RECONCILIATION_STATEMENT_MAX_A
 RECONCILIATION_GATE = env.bool("RECONCILIATION_GATE", default=False)
 RECONCILIATION_GATE_BREAK_AGE_HOURS = env.int("RECONCILIATION_GATE_BREAK_AGE_HOURS", default=24)
 RECONCILIATION_GATE_BREAK_MIN_QUANTITY = env.str("RECONCILIATION_GATE_BREAK_MIN_QUANTITY", default="0")
+# /api/v1/health/ sections the higher apps add: key → dotted path of a function returning a dict.
+HEALTH_SECTIONS = {"reconciliation": "reconciliation.selectors_runs.health_section"}

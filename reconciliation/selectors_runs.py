@@ -143,3 +143,15 @@ def held_accounts(day: date | None = None) -> dict:
         if code not in listed
     ]
     return {"enabled": True, "run_reason": run_reason, "accounts": accounts}
+
+
+def health_section() -> dict:
+    """``/api/v1/health/``'s "reconciliation": did today's pre-open run finish, when, open breaks."""
+    status = pre_open_status()
+    return {
+        "business_date": status["business_date"].isoformat(),
+        "ran": status["ran"],
+        "status": status["status"],
+        "finished_at": status["finished_at"].isoformat() if status["finished_at"] else None,
+        "open_breaks": status["open_breaks"],
+    }

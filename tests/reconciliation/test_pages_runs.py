@@ -140,3 +140,12 @@ def test_home_pages_say_whether_todays_pre_open_reconciliation_ran(book, client,
 
     Run.objects.filter(scope="all").update(business_date="2020-01-01")
     assert "has not run" in client.get("/").content.decode()
+
+
+def test_health_says_whether_todays_pre_open_reconciliation_ran(book, client):
+    body = client.get("/api/v1/health/").json()
+    section = body["reconciliation"]
+    assert section["ran"] is True and section["status"] == "finished" and section["open_breaks"] == 2
+    assert section["business_date"] == business_date().isoformat() and section["finished_at"]
+    ReconciliationRun.objects.update(status="failed")
+    assert client.get("/api/v1/health/").json()["reconciliation"]["ran"] is False
