@@ -116,7 +116,8 @@ class RunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = RunOut
     permission_classes = [PolicyPermission]
-    access = {"list": "reconciliation.view", "retrieve": "reconciliation.view", "breaks": "reconciliation.view",
+    access = {"list": "reconciliation.view", "retrieve": "reconciliation.view",
+              "breaks": "reconciliation.view",
               "create": "reconciliation.run"}  # fmt: skip
     lookup_value_regex = r"\d+"
 

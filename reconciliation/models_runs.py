@@ -206,6 +206,9 @@ class BreakActivity(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} on break {self.brk_id}"
+
 
 @audited
 class GateOverride(models.Model):
@@ -224,3 +227,6 @@ class GateOverride(models.Model):
             models.UniqueConstraint(fields=["business_date", "account"], name="recon_gate_one_override"),
             models.CheckConstraint(condition=~Q(reason=""), name="recon_gate_override_reason"),
         ]
+
+    def __str__(self) -> str:
+        return f"Gate override {self.account_id} {self.business_date}"

@@ -76,6 +76,9 @@ def break_queue(request):
     )
 
 
+DONE = {"assign": "assigned", "comment": "comment added", "resolve": "resolved"}
+
+
 def _workers():
     roles = ACTIONS["reconciliation.break.work"]
     return (
@@ -122,7 +125,7 @@ def break_detail(request, pk: int):
             else:
                 messages.success(
                     request,
-                    f"Break #{brk.pk}: {dict(assign='assigned', comment='comment added', resolve='resolved')[which]}.",
+                    f"Break #{brk.pk}: {DONE[which]}.",
                 )
                 return redirect(_break_link(brk))
         status = 200  # a form with errors is re-rendered (htmx does not swap a 4xx)
@@ -346,6 +349,12 @@ def _reconciled(account: CustodyAccount, day: date) -> dict:
     return {"run": run, "statement": statement, "rows": rows, "gap": breaks.get(None)}
 
 
+RECONCILED_HEADER = [
+    "Account", "Business date", "Statement as of", "Asset", "Statement", "Book", "Difference",
+    "Break", "Kind", "Status", "Reason", "Resolution", "Resolved by", "Resolved at", "Adjustment",
+]  # fmt: skip
+
+
 @requires("reconciliation.view")
 def reconciled_statement(request):
     """The reconciled statement of one account for one business date: the statement, the book as of its
@@ -358,10 +367,10 @@ def reconciled_statement(request):
         if request.GET.get("format") == "csv":
             return csv_response(
                 f"reconciled-{account.code}-{day:%Y-%m-%d}",
-                ["Account", "Business date", "Statement as of", "Asset", "Statement", "Book", "Difference",
-                 "Break", "Kind", "Status", "Reason", "Resolution", "Resolved by", "Resolved at", "Adjustment"],
+                RECONCILED_HEADER,
                 (
-                    [account.code, day, rec["statement"].as_of if rec["statement"] else None, r["asset"], r["statement"], r["book"],
+                    [account.code, day, rec["statement"].as_of if rec["statement"] else None, r["asset"],
+                     r["statement"], r["book"],
                      r["difference"], r["brk"].pk if r["brk"] else None, r["brk"].kind if r["brk"] else "",
                      r["brk"].status if r["brk"] else "", r["brk"].reason if r["brk"] else "",
                      r["brk"].resolution_text if r["brk"] else "",

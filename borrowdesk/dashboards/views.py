@@ -14,13 +14,13 @@ from django.utils import timezone
 from borrowdesk.access.declared import requires
 from borrowdesk.access.navigation import links_for
 from borrowdesk.access.policy import SIGNED_IN, allows
-from reconciliation.selectors_runs import pre_open_status
 from borrowdesk.access.roles import ROLE_LABELS, ROLES, user_roles
 from borrowdesk.business_day import business_date
 from borrowdesk.formatting import duration, label, pct, qty, ratio_pct, usd, when
 from borrowdesk.operations.selectors import last_job_runs
 from borrowdesk.refdata import selectors as refdata
 from collateral.selectors import risk_views
+from reconciliation.selectors_runs import pre_open_status
 
 # role → what the role does at the desk, and where its work is. Only pages that exist are linked
 # (a URL name that does not resolve yet is left out), and a link is shown exactly when the policy

@@ -25,9 +25,9 @@ from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import CustodyAccount
 from collateral.services.limits import check_limits_for_final_approval
-from reconciliation.services.gate import check_preopen_gate
 from compliance.errors import NotCleared
 from inventory.services import check_quantity, hold_loan, start_loan
+from reconciliation.services.gate import check_preopen_gate
 from requests_app.errors import PriceUnavailable
 from requests_app.models import AWAITING_APPROVAL, Approval, BorrowRequest, Decision, RequestStatus
 from requests_app.services.locking import locked_with_decisions

@@ -46,7 +46,8 @@ def test_a_run_is_accepted_queued_then_polled_until_finished(
     listed = client.get(f"/api/v1/reconciliation/runs/{body['id']}/breaks/").json()
     assert listed["count"] == 2
     row = next(r for r in listed["results"] if r["kind"] == "mismatch")
-    assert {k: row[k] for k in ("account", "asset", "internal_quantity", "external_quantity", "difference", "status")} == {
+    shown = ("account", "asset", "internal_quantity", "external_quantity", "difference", "status")
+    assert {k: row[k] for k in shown} == {
         "account": "INV-MAIN", "asset": "BTC", "internal_quantity": "10.000000000000000000",
         "external_quantity": "9.500000000000000000", "difference": "-0.500000000000000000", "status": "open",
     }  # fmt: skip

@@ -186,7 +186,8 @@ def test_a_re_run_updates_the_same_breaks_keeps_owners_and_closes_vanished_ones(
     assert third.counts["auto_resolved"] == 1 and third.counts["open"] == 2
     kinds = list(BreakActivity.objects.filter(brk_id=ids["mismatch"]).values_list("kind", flat=True))
     assert kinds == ["opened", "comment"]  # its history kept
-    assert list(BreakActivity.objects.filter(brk_id=ids["missing_internal"]).values_list("kind", flat=True)) == [
+    gone = BreakActivity.objects.filter(brk_id=ids["missing_internal"])
+    assert list(gone.values_list("kind", flat=True)) == [
         "opened", "auto_resolve",
     ]  # fmt: skip
 

@@ -317,6 +317,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Collateral desk loaded: {calls} margin calls."))
         elif self._refresh_marks(users):
             self.stdout.write("Collateral desk already loaded: the feed's stale marks posted again.")
+        # Statements, today's run and breaks of every kind (reconciliation/demo.py; once).
+        from reconciliation.demo import seed_reconciliation
+
+        if loaded_recon := seed_reconciliation(users):
+            self.stdout.write(self.style.SUCCESS(loaded_recon))
 
     @transaction.atomic
     def _users_and_reference_data(self) -> dict:
