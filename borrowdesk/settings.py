@@ -337,6 +337,14 @@ SANCTIONS_UPLOAD_DIR = Path(
 )
 SANCTIONS_UPLOAD_MAX_BYTES = env.int("SANCTIONS_UPLOAD_MAX_BYTES", default=64 * 1024 * 1024)
 
+# --- Reconciliation statements (issue 11) ---------------------------------------------------------
+# Uploaded statement files wait here, named by their SHA-256, between the preview and the confirmation.
+RECONCILIATION_UPLOAD_DIR = Path(
+    env.str("RECONCILIATION_UPLOAD_DIR", default=str(BASE_DIR / "var" / "statement-uploads"))
+)
+# The largest statement file the API, the upload page and the feed command accept (a million CSV lines
+# is about 40 MB).
+RECONCILIATION_MAX_FILE_BYTES = env.int("RECONCILIATION_MAX_FILE_BYTES", default=256 * 1024 * 1024)
 # Reconciliation runs, breaks and the pre-open gate (reconciliation/; issue 11, part reconruns).
 # The daily run (scope all) starts this many minutes before DESK_OPEN_TIME, in DESK_TIME_ZONE.
 RECONCILIATION_LEAD_MINUTES = env.int("RECONCILIATION_LEAD_MINUTES", default=45)

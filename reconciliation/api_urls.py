@@ -1,5 +1,11 @@
-"""Reconciliation API under /api/v1/reconciliation/."""
+"""Reconciliation API under /api/v1/reconciliation/ (API.md "Treasury, settlement, reconciliation")."""
 
 from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from reconciliation.api_statements import StatementViewSet
+
+router = SimpleRouter()
+router.register("statements", StatementViewSet, basename="statement")
+
+urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

@@ -83,6 +83,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "collateral.stress.run": frozenset({"risk", "manager"}),  # a run moves nothing
     "collateral.stress.edit": frozenset({"risk"}),  # save a new version of a scenario
     "collateral.recall.view": _OPS | {"risk", "manager"},  # recall suggestions (recalls: loans.operate)
+    # Reconciliation (issue 11, statements): operations and treasury import custodian statements;
+    # managers and auditors read them.
+    "reconciliation.statement.view": _OPS | {"treasury"} | _OVERSIGHT,
+    "reconciliation.statement.import": _OPS | {"treasury"},
     # Reconciliation runs, breaks and the pre-open gate (issue 11, part reconruns). Ops and treasury run
     # reconciliations and work breaks; managers and auditors read; the ledger fix of a booking error and
     # the gate's override are ops_senior's.

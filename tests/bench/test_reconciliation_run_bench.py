@@ -58,7 +58,7 @@ def _setup() -> None:
         c.execute(
             "INSERT INTO inventory_position (asset_id, account_id, bucket, quantity, updated_at) "
             "SELECT ast.id, acc.id, 'available', (ast.id + acc.id) / 100.0, now() "
-            "FROM refdata_asset ast CROSS JOIN refdata_custodyaccount acc WHERE acc.code LIKE 'BENCH-%%'"
+            "FROM refdata_asset ast CROSS JOIN refdata_custodyaccount acc WHERE acc.venue_id = (SELECT id FROM refdata_venue WHERE code = 'BENCHV')"
         )
         # One statement per account a minute ago, one line per asset; 1 in 100 differs.
         c.execute(
@@ -66,13 +66,13 @@ def _setup() -> None:
             "(account_id, as_of, business_date, source, content_hash, filename, line_count, created_at) "
             "SELECT acc.id, now() - interval '1 minute', %s, 'api', "
             "encode(sha256(('bench' || acc.id)::bytea), 'hex'), '', %s, now() "
-            "FROM refdata_custodyaccount acc WHERE acc.code LIKE 'BENCH-%%'",
+            "FROM refdata_custodyaccount acc WHERE acc.venue_id = (SELECT id FROM refdata_venue WHERE code = 'BENCHV')",
             [business_date(), ASSETS],
         )
         c.execute(
             "INSERT INTO reconciliation_statementline (statement_id, asset_id, quantity) "
             "SELECT s.id, ast.id, (ast.id + s.account_id) / 100.0 "
-            "  + CASE WHEN (ast.id + s.account_id) %% 100 = 0 THEN 0.5 ELSE 0 END "
+            "  + CASE WHEN mod(ast.id + s.account_id, 100) = 0 THEN 0.5 ELSE 0 END "
             "FROM reconciliation_externalstatement s CROSS JOIN refdata_asset ast"
         )
         c.execute("ANALYZE")
