@@ -21,7 +21,7 @@ from reconciliation.services.breaks import adjust_break, assign_break, comment_o
 from reconciliation.services.runs import execute_run
 
 # (account, {asset: change to the book's figure, or None to leave the line out}, extra lines)
-DEMO_STATEMENTS = [
+DEMO_STATEMENTS: list[tuple[str, dict[str, Decimal | None], dict[str, Decimal]]] = [
     # The custodian shows 0.05 BTC less: a receipt booked twice (fixed by an adjustment).
     ("INV-FORTIS-BTC", {"BTC": Decimal("-0.05")}, {}),
     # A custody fee taken in ETH (resolved as a fee), and USDC the book never received (missing internally).

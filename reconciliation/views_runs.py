@@ -336,14 +336,14 @@ def _reconciled(account: CustodyAccount, day: date) -> dict:
         internal, external = book.get(asset_id), lines.get(asset_id)
         if (internal or 0) == 0 and external is None and asset_id not in breaks:
             continue
-        b = breaks.get(asset_id)
+        found = breaks.get(asset_id)
         rows.append(
             {
-                "asset": symbols.get(asset_id) or (b.asset.symbol if b and b.asset else ""),
+                "asset": symbols.get(asset_id) or (found.asset.symbol if found and found.asset else ""),
                 "statement": external,
                 "book": internal,
                 "difference": (external or Decimal(0)) - (internal or Decimal(0)),
-                "brk": b,
+                "brk": found,
             }
         )
     return {"run": run, "statement": statement, "rows": rows, "gap": breaks.get(None)}

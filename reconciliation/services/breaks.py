@@ -140,7 +140,8 @@ def adjust_break(*, actor, brk: Break | int, text: str, quantity: Decimal | None
     with acting_as(actor):
         brk = _locked(brk)
         _require_open(brk)
-        if brk.kind == BreakKind.STATEMENT_GAP or brk.asset_id is None:
+        asset = brk.asset
+        if brk.kind == BreakKind.STATEMENT_GAP or asset is None:
             raise InvalidInput("A statement gap has no quantity to adjust: import the statement.")
         if brk.account.owner_id is not None:
             raise InvalidInput(
@@ -154,7 +155,7 @@ def adjust_break(*, actor, brk: Break | int, text: str, quantity: Decimal | None
             )
         journal = adjust(
             actor=actor,
-            asset=brk.asset,
+            asset=asset,
             account=brk.account,
             quantity=quantity,
             reason=f"Break {brk.pk} ({brk.get_kind_display().lower()}): {text}"[:500],
@@ -165,7 +166,7 @@ def adjust_break(*, actor, brk: Break | int, text: str, quantity: Decimal | None
             brk,
             BreakActivityKind.ADJUSTMENT,
             actor,
-            f"Journal {journal.pk}: {quantity.normalize():+f} {brk.asset.symbol}",
+            f"Journal {journal.pk}: {quantity.normalize():+f} {asset.symbol}",
         )
         _close(brk, actor, BreakReason.BOOKING_ERROR, text)
     return brk
