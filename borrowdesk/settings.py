@@ -354,6 +354,8 @@ RECONCILIATION_TOLERANCES = env.json("RECONCILIATION_TOLERANCES", default={})
 RECONCILIATION_DEFAULT_TOLERANCE = env.str("RECONCILIATION_DEFAULT_TOLERANCE", default="0")
 # A statement older than this (before the run's cutoff) does not count: the account is a statement gap.
 RECONCILIATION_STATEMENT_MAX_AGE_HOURS = env.int("RECONCILIATION_STATEMENT_MAX_AGE_HOURS", default=72)
+# PostgreSQL work_mem of the run's transaction (its hash joins over every position and statement line).
+RECONCILIATION_WORK_MEM = env.str("RECONCILIATION_WORK_MEM", default="128MB")
 # The pre-open gate: final approvals allocating from an account are held while today's pre-open run has
 # not finished, or while the account has an open break older than GATE_BREAK_AGE_HOURS whose difference
 # is above GATE_BREAK_MIN_QUANTITY (in the asset's units), until an ops_senior overrides it with a reason.

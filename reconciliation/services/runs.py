@@ -110,6 +110,9 @@ def execute_run(*, run_id: int, job_run_id: int | None = None, now: datetime | N
                 "default_tolerance": default,
             }
             with connection.cursor() as cursor:
+                # Memory for the run's hash joins, for this transaction only: a million lines hashed in
+                # memory instead of spilled to disk in batches.
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.RECONCILIATION_WORK_MEM])
                 cursor.execute(RUN_SQL, params)
                 row = cursor.fetchone()
             counts = dict(zip(_COLUMNS, (int(v) for v in row[: len(_COLUMNS)]), strict=True))

@@ -36,14 +36,17 @@ latest AS (
       AND s.as_of > %(cutoff)s::timestamptz - make_interval(hours => %(max_age_hours)s::integer)
     ORDER BY s.account_id, s.as_of DESC, s.id DESC
 ),
--- The current balances in scope (the positions), per account and asset.
+-- The current balances in scope (the positions), per account and asset: a firm account's available
+-- plus its allocated (an allocation moves available to allocated, so an allocated position always has an
+-- available row beside it), a collateral account's pledged. A join, not a GROUP BY: no hash of a million
+-- groups.
 current_book AS (
-    SELECT p.account_id, p.asset_id, sum(p.quantity) AS quantity
+    SELECT p.account_id, p.asset_id, p.quantity + coalesce(al.quantity, 0) AS quantity
     FROM inventory_position p
     JOIN scoped sc ON sc.account_id = p.account_id
-    WHERE (sc.is_firm AND p.bucket IN ('available', 'allocated'))
-       OR (NOT sc.is_firm AND p.bucket = 'pledged')
-    GROUP BY p.account_id, p.asset_id
+    LEFT JOIN inventory_position al
+        ON sc.is_firm AND al.account_id = p.account_id AND al.asset_id = p.asset_id AND al.bucket = 'allocated'
+    WHERE (sc.is_firm AND p.bucket = 'available') OR (NOT sc.is_firm AND p.bucket = 'pledged')
 ),
 -- What moved after each account's statement time (journals are immutable and stamped at creation).
 after_statement AS (
@@ -58,16 +61,16 @@ after_statement AS (
     GROUP BY e.account_id, e.asset_id
 ),
 book AS (
-    SELECT c.account_id, c.asset_id, c.quantity - coalesce(x.quantity, 0) AS quantity
+    SELECT c.account_id, c.asset_id, c.quantity - coalesce(x.quantity, 0) AS quantity, l.statement_id
     FROM current_book c
     JOIN latest l ON l.account_id = c.account_id
     LEFT JOIN after_statement x ON x.account_id = c.account_id AND x.asset_id = c.asset_id
 ),
+-- A statement has one line per asset (a unique constraint): no aggregation needed.
 external_lines AS (
-    SELECT l.account_id, sl.asset_id, sum(sl.quantity) AS quantity, min(l.statement_id) AS statement_id
+    SELECT l.account_id, sl.asset_id, sl.quantity, l.statement_id
     FROM latest l
     JOIN reconciliation_statementline sl ON sl.statement_id = l.statement_id
-    GROUP BY l.account_id, sl.asset_id
 ),
 compared AS (
     SELECT
@@ -76,7 +79,7 @@ compared AS (
         b.quantity AS internal_quantity,
         x.quantity AS external_quantity,
         coalesce(x.quantity, 0) - coalesce(b.quantity, 0) AS difference,
-        x.statement_id
+        coalesce(x.statement_id, b.statement_id) AS statement_id
     FROM book b
     FULL OUTER JOIN external_lines x ON x.account_id = b.account_id AND x.asset_id = b.asset_id
 ),
@@ -92,9 +95,8 @@ found AS (
         c.internal_quantity,
         c.external_quantity,
         c.difference,
-        coalesce(c.statement_id, l.statement_id) AS statement_id
+        c.statement_id
     FROM compared c
-    JOIN latest l ON l.account_id = c.account_id
     WHERE abs(c.difference) > coalesce(
         (%(tolerances)s::jsonb ->> c.asset_id::text)::numeric, %(default_tolerance)s::numeric
     )
