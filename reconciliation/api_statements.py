@@ -37,7 +37,7 @@ class StatementOut(serializers.Serializer):
     account = serializers.CharField(source="account.code")
     as_of = serializers.DateTimeField()
     business_date = serializers.DateField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the API's field, not Field.source
     imported_by = serializers.CharField(source="imported_by.username", allow_null=True, default=None)
     content_hash = serializers.CharField()
     filename = serializers.CharField()
@@ -58,7 +58,7 @@ class StatementDetailOut(StatementOut):
     lines = serializers.SerializerMethodField()
 
     def get_lines(self, statement) -> list[dict]:
-        return StatementLineOut(selectors.statement_lines(statement), many=True).data
+        return list(StatementLineOut(selectors.statement_lines(statement), many=True).data)
 
 
 class StatementLineIn(serializers.Serializer):
@@ -77,7 +77,9 @@ class StatementIn(serializers.Serializer):
     as_of = serializers.CharField(
         help_text="A timestamp with its offset, or a business date (its end; now for today)."
     )
-    source = serializers.ChoiceField(choices=API_SOURCES, required=False, default=StatementSource.API)
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # the API's field, not Field.source
+        choices=API_SOURCES, required=False, default=StatementSource.API
+    )
     lines = StatementLineIn(many=True)
 
 
@@ -91,7 +93,7 @@ class StatementUploadIn(serializers.Serializer):
 class ImportedOut(serializers.Serializer):
     id = serializers.IntegerField(help_text="The (first) statement made.")
     statements = serializers.ListField(child=serializers.IntegerField(), help_text="One per account.")
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the API's field, not Field.source
     as_of = serializers.DateTimeField()
     business_date = serializers.DateField()
     content_hash = serializers.CharField()

@@ -96,8 +96,22 @@ class StatementLine(models.Model):
     """One asset's balance on a statement. Not audited row by row (a feed writes a million at a time):
     the lines are append-only and their statement, which is audited, says who brought them."""
 
-    statement = models.ForeignKey(ExternalStatement, on_delete=models.PROTECT, related_name="lines")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    # Not per-row foreign key constraints: a feed inserts a million lines at once, and two row-level RI
+    # checks per line cost more than all the rest of the import. The same rule is held set-based: one
+    # statement-level check of all inserted lines at once (``statement_line_references_exist``), which
+    # also locks the few assets they name against deletion (FOR KEY SHARE, as an RI check would), and a
+    # trigger on the asset table refusing to delete an asset a line names (migration 0002). Statements
+    # are append-only (no UPDATE or DELETE, by trigger), so a statement a line names exists for ever.
+    # ``on_delete=PROTECT`` still guards both in the ORM. The statement's index is the unique
+    # (statement, asset) index's prefix.
+    statement = models.ForeignKey(
+        ExternalStatement, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
+    )
+    # No index of its own either: lines are read by statement; only deleting an asset (which the guard
+    # refuses once a line names it) looks lines up by asset.
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     quantity = models.DecimalField(**QTY, help_text="The total the custodian holds for the account.")
     available = models.DecimalField(**QTY, null=True, blank=True)
     pending = models.DecimalField(**QTY, null=True, blank=True)
@@ -123,7 +137,35 @@ class StatementLine(models.Model):
                 name="statement_line_parts_add_up",
             ),
         ]
-        triggers = _APPEND_ONLY
+        triggers = [
+            *_APPEND_ONLY,
+            pgtrigger.Trigger(
+                name="statement_line_references_exist",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(new="new_lines"),
+                func="""
+                    -- The assets named stay until this commits (a concurrent DELETE waits), as RI locks them.
+                    PERFORM 1 FROM refdata_asset a
+                    WHERE a.id IN (SELECT DISTINCT asset_id FROM new_lines)
+                    ORDER BY a.id FOR KEY SHARE;
+                    IF EXISTS (
+                        SELECT 1 FROM (SELECT DISTINCT statement_id FROM new_lines) n
+                        WHERE NOT EXISTS (
+                            SELECT 1 FROM reconciliation_externalstatement s WHERE s.id = n.statement_id
+                        )
+                    ) OR EXISTS (
+                        SELECT 1 FROM (SELECT DISTINCT asset_id FROM new_lines) n
+                        WHERE NOT EXISTS (SELECT 1 FROM refdata_asset a WHERE a.id = n.asset_id)
+                    ) THEN
+                        RAISE EXCEPTION 'a statement line names a statement or an asset that does not exist'
+                            USING ERRCODE = 'foreign_key_violation';
+                    END IF;
+                    RETURN NULL;
+                """,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.quantity}"

@@ -117,7 +117,9 @@ def world(personas, acme, desk_config):
     sanctions = import_sanctions_list(actor=None, source_format="ofac-sdn-csv", path=OFACTEST, rescreen=False)
     CounterpartyFactory(code="SUEXOTC", legal_name="Suex OTC s.r.o.")
     rescreen_all()
+    statement = _statement(inventory, btc)
     return {
+        "statement": statement,
         **collateral,
         "asset": btc.symbol,
         "network": ethereum.code,
@@ -133,6 +135,20 @@ def world(personas, acme, desk_config):
         "list_version": sanctions.version.pk,
         "match": SanctionsMatch.objects.get(counterparty__code="SUEXOTC").pk,
     }
+
+
+def _statement(account, asset) -> int:
+    """A custodian statement of the firm's inventory account (issue 11), as a feed imports it."""
+    from reconciliation.statements.services import import_statement
+
+    outcome = import_statement(
+        actor=None,
+        format="csv",
+        channel="feed",
+        as_of=timezone.now(),
+        data=f"account,asset,quantity\n{account.code},{asset.symbol},10\n".encode(),
+    )
+    return outcome.statement_ids[0]
 
 
 def _collateral_world(acme, btc) -> dict:
@@ -220,6 +236,8 @@ def kwargs_for(name: str, w: dict) -> dict:
         "collateral:reject": {"kind": "haircut", "pk": w["haircut_rule"]},
         "scenario-detail": {"pk": w["scenario"]},
         "pledge-detail": {"pk": w["pledge"]},
+        "statement-detail": {"pk": w["statement"]},
+        "reconciliation:statement_detail": {"pk": w["statement"]},
     }
     if name in table:
         return table[name]

@@ -42,6 +42,8 @@ NAV: list[NavItem] = [
     NavItem("Concentration", "collateral:concentration", group="Collateral"),
     NavItem("Stress", "collateral:stress", group="Collateral"),
     NavItem("Recalls", "collateral:recalls", group="Collateral"),
+    # Reconciliation, one menu (issue 11): statements; runs and breaks join it.
+    NavItem("Statements", "reconciliation:statements", group="Reconciliation"),
     NavItem("Breaks", "reconciliation_runs:breaks", group="Reconciliation"),
     NavItem("Runs", "reconciliation_runs:runs", group="Reconciliation"),
     NavItem("Break statistics", "reconciliation_runs:statistics", group="Reconciliation"),

@@ -32,7 +32,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from borrowdesk.hygiene import UnsafeJSON, check_json
 from borrowdesk.refdata.models import Custodian
@@ -88,6 +88,7 @@ class Parsed:
     base_units: bool = False
     copy_offset: int = 0
     as_of: Any = None  # a JSON body's own as_of, if any
+    known_clean: bool = False  # every staged row passed the fast path's checks
 
     @property
     def line_count(self) -> int:
@@ -119,18 +120,18 @@ def _decode(data: bytes) -> tuple[str | None, LineError | None]:
 def _load_json(data: bytes) -> tuple[Any, list[LineError]]:
     from decimal import Decimal
 
-    text, error = _decode(data)
-    if error:
-        return None, [error]
+    text, decode_error = _decode(data)
+    if decode_error:
+        return None, [decode_error]
     try:
         body = json.loads(text or "", parse_float=Decimal, parse_int=Decimal)
         check_json(body, MAX_JSON_DEPTH)  # no NUL, no unpaired surrogate reaches the database
     except RecursionError:
         return None, [LineError(1, "file", "JSON nested too deep.")]
-    except json.JSONDecodeError as error:
-        return None, [LineError(error.lineno, "file", f"Not valid JSON: {error.msg}.")]
-    except UnsafeJSON as error:
-        return None, [LineError(None, "file", error.detail)]
+    except json.JSONDecodeError as bad:
+        return None, [LineError(bad.lineno, "file", f"Not valid JSON: {bad.msg}.")]
+    except UnsafeJSON as unsafe:
+        return None, [LineError(None, "file", unsafe.detail)]
     return body, []
 
 
@@ -203,12 +204,15 @@ def parse_csv(data: bytes, *, rows: bool) -> Parsed:
                 continue
             cells = dict(zip(columns, (v.strip() for v in values), strict=True))
             parsed.rows.append(
-                (
-                    line,
-                    cells["account"],
-                    cells["asset"],
-                    cells["quantity"],
-                    *(cells.get(p) or None for p in PARTS),
+                cast(
+                    Row,
+                    (
+                        line,
+                        cells["account"],
+                        cells["asset"],
+                        cells["quantity"],
+                        *(cells.get(p) or None for p in PARTS),
+                    ),
                 )
             )
     except csv.Error as error:
@@ -245,12 +249,15 @@ def parse_json_body(body: Any, *, account: str | None = None) -> Parsed:
             parsed.errors.append(LineError(number, str(unknown[0])[:40], "Unknown field."))
             continue
         parsed.rows.append(  # type: ignore[union-attr]
-            (
-                number,
-                account,
-                _text(item.get("asset")),
-                _text(item.get("quantity")),
-                *(_text(item.get(p)) for p in PARTS),
+            cast(
+                Row,
+                (
+                    number,
+                    account,
+                    _text(item.get("asset")),
+                    _text(item.get("quantity")),
+                    *(_text(item.get(p)) for p in PARTS),
+                ),
             )
         )
     return parsed

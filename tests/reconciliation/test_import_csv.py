@@ -180,3 +180,38 @@ def test_statements_and_lines_are_append_only(book, bob):
         cursor.execute("DELETE FROM reconciliation_statementline")
     with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE reconciliation_externalstatement SET line_count = 0")
+
+
+def test_a_line_for_a_statement_that_does_not_exist_is_refused_by_the_database(book, bob):
+    from django.db import IntegrityError, connection, transaction
+
+    accounts, assets = book
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reconciliation_statementline (statement_id, asset_id, quantity) "
+            "VALUES (987654, %s, 1)",
+            [assets["BTC"].pk],
+        )
+
+
+def test_a_line_for_an_asset_that_does_not_exist_is_refused_by_the_database(book, bob):
+    from django.db import IntegrityError, connection, transaction
+
+    _import(bob, "account,asset,quantity\nINV-A,BTC,1\n")
+    statement = ExternalStatement.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reconciliation_statementline (statement_id, asset_id, quantity) "
+            "VALUES (%s, 987654, 1)",
+            [statement.pk],
+        )
+
+
+def test_an_asset_named_by_a_statement_line_cannot_be_deleted_even_in_sql(book, bob):
+    from django.db import IntegrityError, connection, transaction
+
+    _accounts, assets = book
+    _import(bob, "account,asset,quantity\nINV-A,USDC,1\n")
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM refdata_asset WHERE id = %s", [assets["USDC"].pk])
+    assert StatementLine.objects.filter(asset=assets["USDC"]).exists()
