@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         ('inventory', '0004_collateral_buckets'),
         ('operations', '0003_jobrun_owner'),
         ('pghistory', '0007_auto_20250421_0444'),
-        ('reconciliation', '0001_initial'),
+        ('reconciliation', '0002_statement_lines_checked_per_insert'),
         ('refdata', '0004_asset_networks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
