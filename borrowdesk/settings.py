@@ -396,3 +396,24 @@ RECONCILIATION_UPLOAD_DIR = Path(
 # The largest statement file the API, the upload page and the feed command accept (a million CSV lines
 # is about 40 MB).
 RECONCILIATION_MAX_FILE_BYTES = env.int("RECONCILIATION_MAX_FILE_BYTES", default=256 * 1024 * 1024)
+# Reconciliation runs, breaks and the pre-open gate (reconciliation/; issue 11, part reconruns).
+# The daily run (scope all) starts this many minutes before DESK_OPEN_TIME, in DESK_TIME_ZONE.
+RECONCILIATION_LEAD_MINUTES = env.int("RECONCILIATION_LEAD_MINUTES", default=45)
+# Dust: a difference at or below the tolerance is no break. Per asset symbol (JSON, e.g.
+# {"BTC": "0.00000100"}), else the default (0: any difference breaks).
+RECONCILIATION_TOLERANCES = env.json("RECONCILIATION_TOLERANCES", default={})
+RECONCILIATION_DEFAULT_TOLERANCE = env.str("RECONCILIATION_DEFAULT_TOLERANCE", default="0")
+# A statement older than this (before the run's cutoff) does not count: the account is a statement gap.
+RECONCILIATION_STATEMENT_MAX_AGE_HOURS = env.int("RECONCILIATION_STATEMENT_MAX_AGE_HOURS", default=72)
+# PostgreSQL work_mem of the run's transaction (its hash joins over every position and statement line).
+RECONCILIATION_WORK_MEM = env.str("RECONCILIATION_WORK_MEM", default="128MB")
+# The pre-open gate: final approvals allocating from an account are held while today's pre-open run has
+# not finished, or while the account has an open break older than GATE_BREAK_AGE_HOURS whose difference
+# is above GATE_BREAK_MIN_QUANTITY (in the asset's units), until an ops_senior overrides it with a reason.
+# Off unless RECONCILIATION_GATE=True (docker-compose and the demo set it), so a desk without statements
+# is not held.
+RECONCILIATION_GATE = env.bool("RECONCILIATION_GATE", default=False)
+RECONCILIATION_GATE_BREAK_AGE_HOURS = env.int("RECONCILIATION_GATE_BREAK_AGE_HOURS", default=24)
+RECONCILIATION_GATE_BREAK_MIN_QUANTITY = env.str("RECONCILIATION_GATE_BREAK_MIN_QUANTITY", default="0")
+# /api/v1/health/ sections the higher apps add: key → dotted path of a function returning a dict.
+HEALTH_SECTIONS = {"reconciliation": "reconciliation.selectors_runs.health_section"}

@@ -308,6 +308,8 @@ def kwargs_for(name: str, w: dict) -> dict:
         return {"pk": w["travel_rule_message"]}
     if name.startswith(("regulator-request-", "compliance:regulator_")):
         return {"pk": w["regulator_request"], "evidence_id": w["evidence"]}
+    if name.startswith(("reconciliation-run-", "reconciliation-break-", "reconciliation_runs:")):
+        return {"pk": 1}  # none exists: an allowed role gets a 404, a refused one its 403 first
     return {}
 
 

@@ -109,6 +109,16 @@ ACTIONS: dict[str, frozenset[str]] = {
     # managers and auditors read them.
     "reconciliation.statement.view": _OPS | {"treasury"} | _OVERSIGHT,
     "reconciliation.statement.import": _OPS | {"treasury"},
+    # Reconciliation runs, breaks and the pre-open gate (issue 11, part reconruns). Ops and treasury run
+    # reconciliations and work breaks; managers and auditors read; the ledger fix of a booking error and
+    # the gate's override are ops_senior's.
+    "reconciliation.view": _OPS
+    | {"treasury"}
+    | _OVERSIGHT,  # runs, breaks, statistics, reconciled statements
+    "reconciliation.run": _OPS | {"treasury"},
+    "reconciliation.break.work": _OPS | {"treasury"},  # assign, comment, resolve with a reason
+    "reconciliation.break.adjust": frozenset({"ops_senior"}),  # a booking error's ledger adjustment
+    "reconciliation.gate.override": frozenset({"ops_senior"}),  # release the pre-open gate for an account
     # Operations and oversight.
     "operations.jobs.view": _OPS | _OVERSIGHT,
     "audit.view": frozenset({"auditor", "admin"}),  # the audit trail

@@ -20,6 +20,7 @@ from borrowdesk.formatting import duration, label, pct, qty, ratio_pct, usd, whe
 from borrowdesk.operations.selectors import last_job_runs
 from borrowdesk.refdata import selectors as refdata
 from collateral.selectors import risk_views
+from reconciliation.selectors_runs import pre_open_status
 
 # role → what the role does at the desk, and where its work is. Only pages that exist are linked
 # (a URL name that does not resolve yet is left out), and a link is shown exactly when the policy
@@ -425,6 +426,8 @@ def home(request):
         "risk_work": _risk_work(user),
         "coverage": _coverage_summary(user, is_desk),
         "regulator": _regulator_flags(user),
+        # Did today's pre-open reconciliation run, when, how many breaks are open (reconruns).
+        "pre_open": pre_open_status() if allows(user, "reconciliation.view") else None,
     }
     if allows(user, "operations.jobs.view"):
         jobs = _job_rows(last_job_runs(limit=12))

@@ -33,6 +33,12 @@ def before_open(minutes: int) -> dict[str, str]:
     return {"minute": str(at.minute), "hour": str(at.hour)}
 
 
+def _reconciliation_lead_minutes() -> int:
+    from django.conf import settings
+
+    return settings.RECONCILIATION_LEAD_MINUTES
+
+
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob(
         "Daily housekeeping",
@@ -87,6 +93,15 @@ SCHEDULE: list[ScheduledJob] = [
         "collateral.check_limits_before_open",
         **before_open(LIMIT_CHECK_LEAD_MINUTES),
         description="The same limit check, once a business date before the desk opens (caught up if missed).",
+    ),
+    # Reconciliation (issue 11, reconruns): every account against its latest statement, before the open.
+    ScheduledJob(
+        "Reconcile the books before the open",
+        "reconciliation.pre_open",
+        **before_open(_reconciliation_lead_minutes()),
+        description="Ledger balances as of each account's latest statement against the statement, every "
+        "account and asset (scope all), once a business date RECONCILIATION_LEAD_MINUTES before the desk "
+        "opens (caught up if missed): breaks opened, kept and auto-resolved.",
     ),
     ScheduledJob(
         "Rescreen counterparties and addresses against the sanctions lists",
