@@ -37,3 +37,8 @@ def regulator_summary() -> dict[str, int]:
         overdue=Count("id", filter=out & Q(is_drill=False, due_at__lt=now)),
         drills_overdue=Count("id", filter=out & Q(is_drill=True, due_at__lt=now)),
     )
+
+
+def blocking_messages() -> QuerySet[TravelRuleMessage]:
+    """Current messages that keep their leg from settling: a draft failing validation, or rejected."""
+    return messages().filter(is_current=True).filter(Q(status="draft", is_valid=False) | Q(status="rejected"))

@@ -251,3 +251,11 @@ def test_the_pages_log_work_and_show_a_request(login, carl, audrey):
     assert req.status == "responded"
     page = login(audrey).get(f"/compliance/regulator/{req.pk}/").content.decode()
     assert "Drill" in page and "Rehearsed." in page and "Record the response" not in page
+
+
+def test_the_compliance_home_counts_overdue_requests(login, carl):
+    _log(carl, received_at=timezone.now() - timedelta(days=20), due_at=timezone.now() - timedelta(days=1))
+    _log(carl)
+    page = login(carl).get("/compliance/").content.decode()
+    assert 'data-testid="filings"' in page
+    assert ">2 · 1<" in page

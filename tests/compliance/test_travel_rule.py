@@ -291,3 +291,46 @@ def test_the_pages_show_the_list_the_payload_and_its_errors(login, carl, tess, a
     assert "fails IVMS101 validation" in response.content.decode()
     message.refresh_from_db()
     assert message.status == "draft"
+
+
+class RefusingTransport:
+    """A transport whose network is down: the message stays a draft."""
+
+    name = "refusing"
+
+    def send(self, message):
+        from borrowdesk.errors import ConflictError
+
+        raise ConflictError("The travel-rule network is unreachable.", code="transport_unavailable")
+
+
+class RecordingTransport:
+    name = "recording"
+    sent: list = []
+
+    def send(self, message):
+        from compliance.travel_rule.transport import Delivery
+
+        RecordingTransport.sent.append(message.payload)
+        return Delivery(transport=self.name, reference=f"env-{message.pk}")
+
+
+def test_the_transport_is_pluggable(settings, carl, leg):
+    from borrowdesk.errors import ConflictError
+    from compliance.travel_rule.services import prepare_message, send_message
+    from treasury.services import travel_rule_leg
+
+    message = prepare_message(leg=travel_rule_leg(leg))
+    settings.TRAVEL_RULE_TRANSPORT = "tests.compliance.test_travel_rule.RefusingTransport"
+    with pytest.raises(ConflictError):
+        send_message(actor=carl, message=message)
+    message.refresh_from_db()
+    assert (message.status, message.transport) == ("draft", "")
+    settings.TRAVEL_RULE_TRANSPORT = "tests.compliance.test_travel_rule.RecordingTransport"
+    sent = send_message(actor=carl, message=message)
+    assert (sent.status, sent.transport, sent.transport_reference) == (
+        "sent",
+        "recording",
+        f"env-{message.pk}",
+    )
+    assert RecordingTransport.sent == [message.payload]
