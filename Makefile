@@ -42,7 +42,7 @@ e2e: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy borrowdesk inventory compliance collateral treasury requests_app
+	$(BIN)/mypy borrowdesk inventory compliance collateral treasury reconciliation requests_app
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

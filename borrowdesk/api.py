@@ -89,6 +89,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body: dict[str, Any] = {"code": exc.code, "detail": exc.detail}
         if exc.fields:
             body["fields"] = exc.fields
+        body.update(getattr(exc, "extra", None) or {})  # e.g. a refused statement's errors by line
         return Response(body, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -7,7 +7,8 @@
   (``$97,250.00``, ``$0.00001234``): a sub-cent token's mark must not read ``$0.00``.
 - ``when``: an aware time in the desk's time zone with the zone's name (``2026-12-01 09:30 GMT``).
 - ``ratio_pct``: a ratio (a coverage ratio, 1.5 = 150 %) as a percentage to one decimal: ``152.3%``.
-- ``pct``: a figure already in percent (a haircut of ``12.5000``) as ``12.5%``.
+- ``pct``: a figure already in percent (a haircut of ``12.5000``) as ``12.5%``; ``pct:1`` to one
+  decimal, as ``ratio_pct`` shows a ratio (a concentration share ``10.4167`` → ``10.4%``).
 - ``duration``: a time span as the desk says it: ``2 d 4 h``, ``3 h 12 min``, ``12 min``.
 - ``label``: a stored code as words (``pending_delivery`` → ``Pending delivery``), for codes without
   a model's choice label at hand.
@@ -170,10 +171,16 @@ def ratio_pct(value: Any) -> str:
     return f"{_group(f'{percent:f}')}%"
 
 
-def pct(value: Any) -> str:
-    """A figure already in percent, unpadded: ``12.5000`` → ``12.5%``, ``100`` → ``100%``."""
-    shown = qty(value)
-    return shown if shown == "—" or _decimal(value) is None else f"{shown}%"
+def pct(value: Any, places: Any = None) -> str:
+    """A figure already in percent, unpadded: ``12.5000`` → ``12.5%``, ``100`` → ``100%``; with
+    ``places``, rounded to that many decimals as ``ratio_pct`` rounds (a share ``10.4167`` → ``10.4%``),
+    for a computed figure whose last digits are noise rather than a configured value."""
+    number = _decimal(value)
+    if places in (None, "") or number is None or not number.is_finite():
+        shown = qty(value)
+        return shown if shown == "—" or number is None else f"{shown}%"
+    rounded = number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_EVEN)
+    return f"{_group(f'{rounded:f}')}%"
 
 
 def duration(value: timedelta | None) -> str:

@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.functional import cached_property
 
-from borrowdesk.formatting import csv_cell, label, qty, split_fraction, usd_price, when
+from borrowdesk.formatting import csv_cell, label, qty, ratio_pct, split_fraction, usd_price, when
 
 CSV_LIMIT = 50_000
 
@@ -56,7 +56,9 @@ class Column:
     link: Callable[[Any], str] | None = None  # URL of the row's page, for this cell
     badge: bool = False  # render as a status badge
     usd: bool = False  # a price in dollars ($97,250.00) on the page; a plain number in the CSV
-    nowrap: bool = False  # kept on one line (a time with its zone, a timer)
+    ratio: bool = False  # a ratio (1.5) as a percentage (150.0%) on the page; a plain number in the CSV
+    nowrap: bool = False  # kept on one line (a time whose zone must not fall to a second line)
+    wrap_label: bool = False  # a long header that may take two lines, so a wide table fits 1280 px
 
     def value(self, row: Any) -> Any:
         value = row
@@ -72,6 +74,8 @@ class Column:
         value = self.value(row)
         if self.usd:
             return usd_price(value) if value is not None else None
+        if self.ratio:
+            return ratio_pct(value) if value is not None else None
         if isinstance(value, str) and value:
             *parents, last = self.path.split(".")
             owner = row
@@ -111,8 +115,8 @@ def _cell(column: Column, row: Any) -> dict[str, Any]:
         "fraction": fraction,
         "numeric": column.numeric,
         "badge": column.badge,
-        "link": column.link(row) if column.link else None,
         "nowrap": column.nowrap,
+        "link": column.link(row) if column.link else None,
     }
 
 
@@ -180,6 +184,7 @@ def table_page(
         {
             "label": c.label,
             "numeric": c.numeric,
+            "wrap": c.wrap_label,
             "sort_query": (
                 f"{base_query.urlencode()}&sort={'-' if sort == c.sort else ''}{c.sort}".lstrip("&")
                 if c.sort

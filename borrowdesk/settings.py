@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "compliance",
     "collateral",
     "treasury",
+    "reconciliation",  # issue 11: custodian statements, runs and breaks
     "requests_app",
 ]
 
@@ -349,7 +350,70 @@ KYC_REVIEW_LEAD_DAYS = env.int("KYC_REVIEW_LEAD_DAYS", default=30)
 # the download view, to compliance and auditors, each download in the access log), at most this size.
 KYC_DOCUMENT_DIR = Path(env.str("KYC_DOCUMENT_DIR", default=str(BASE_DIR / "var" / "kyc-documents")))
 KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# AML monitoring (compliance/aml/): the scheduled run looks at requests and settlement legs of the
+# last AML_SCAN_DAYS (the events judge each one as it happens; the schedule catches up what they missed).
+AML_SCAN_DAYS = env.int("AML_SCAN_DAYS", default=7)
+
 # Compliance cases (compliance/cases/, issue 10). Attachments are stored here under names of our own
 # (BASE_DIR/var by default), at most this many bytes each; their type is sniffed from their bytes.
 CASE_ATTACHMENT_DIR = Path(env.str("CASE_ATTACHMENT_DIR", default=str(BASE_DIR / "var" / "case-attachments")))
 CASE_ATTACHMENT_MAX_BYTES = env.int("CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# Travel rule (compliance/travel_rule/). A settlement leg or transfer worth at least the threshold of its
+# counterparty's jurisdiction (USD at the mark) carries a valid IVMS101 message before it settles.
+# TRAVEL_RULE_THRESHOLDS_USD: per jurisdiction overrides, "GB=1000,SG=1500"; EU members default to
+# TRAVEL_RULE_EU_THRESHOLD_USD (0: the EU's Transfer of Funds Regulation applies from the first euro).
+TRAVEL_RULE_THRESHOLD_USD = env.str("TRAVEL_RULE_THRESHOLD_USD", default="1000")
+TRAVEL_RULE_EU_THRESHOLD_USD = env.str("TRAVEL_RULE_EU_THRESHOLD_USD", default="0")
+TRAVEL_RULE_THRESHOLDS_USD = env.dict("TRAVEL_RULE_THRESHOLDS_USD", default={})
+# The firm's own VASP details, as its messages name it (originator or beneficiary, and its VASP).
+TRAVEL_RULE_VASP = {
+    "legal_name": env.str("TRAVEL_RULE_VASP_NAME", default="BorrowDesk Markets Ltd"),
+    "country": env.str("TRAVEL_RULE_VASP_COUNTRY", default="GB"),
+    "lei": env.str("TRAVEL_RULE_VASP_LEI", default=""),
+    "street": env.str("TRAVEL_RULE_VASP_STREET", default="King William Street"),
+    "building_number": env.str("TRAVEL_RULE_VASP_BUILDING", default="10"),
+    "post_code": env.str("TRAVEL_RULE_VASP_POST_CODE", default="EC4N 7TW"),
+    "town": env.str("TRAVEL_RULE_VASP_TOWN", default="London"),
+}
+# How messages leave the desk: a dotted path to a TravelRuleTransport (compliance/travel_rule/transport.py).
+TRAVEL_RULE_TRANSPORT = env.str(
+    "TRAVEL_RULE_TRANSPORT", default="compliance.travel_rule.transport.ManualExportTransport"
+)
+
+# Regulator requests (compliance/regulator/): reminders for requests due within this many days.
+REGULATOR_REMINDER_DAYS = env.int("REGULATOR_REMINDER_DAYS", default=3)
+REGULATOR_EVIDENCE_MAX_BYTES = env.int("REGULATOR_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+REGULATOR_EVIDENCE_DIR = Path(
+    env.str("REGULATOR_EVIDENCE_DIR", default=str(BASE_DIR / "var" / "regulator-evidence"))
+)
+
+# --- Reconciliation statements (issue 11) ---------------------------------------------------------
+# Uploaded statement files wait here, named by their SHA-256, between the preview and the confirmation.
+RECONCILIATION_UPLOAD_DIR = Path(
+    env.str("RECONCILIATION_UPLOAD_DIR", default=str(BASE_DIR / "var" / "statement-uploads"))
+)
+# The largest statement file the API, the upload page and the feed command accept (a million CSV lines
+# is about 40 MB).
+RECONCILIATION_MAX_FILE_BYTES = env.int("RECONCILIATION_MAX_FILE_BYTES", default=256 * 1024 * 1024)
+# Reconciliation runs, breaks and the pre-open gate (reconciliation/; issue 11, part reconruns).
+# The daily run (scope all) starts this many minutes before DESK_OPEN_TIME, in DESK_TIME_ZONE.
+RECONCILIATION_LEAD_MINUTES = env.int("RECONCILIATION_LEAD_MINUTES", default=45)
+# Dust: a difference at or below the tolerance is no break. Per asset symbol (JSON, e.g.
+# {"BTC": "0.00000100"}), else the default (0: any difference breaks).
+RECONCILIATION_TOLERANCES = env.json("RECONCILIATION_TOLERANCES", default={})
+RECONCILIATION_DEFAULT_TOLERANCE = env.str("RECONCILIATION_DEFAULT_TOLERANCE", default="0")
+# A statement older than this (before the run's cutoff) does not count: the account is a statement gap.
+RECONCILIATION_STATEMENT_MAX_AGE_HOURS = env.int("RECONCILIATION_STATEMENT_MAX_AGE_HOURS", default=72)
+# PostgreSQL work_mem of the run's transaction (its hash joins over every position and statement line).
+RECONCILIATION_WORK_MEM = env.str("RECONCILIATION_WORK_MEM", default="128MB")
+# The pre-open gate: final approvals allocating from an account are held while today's pre-open run has
+# not finished, or while the account has an open break older than GATE_BREAK_AGE_HOURS whose difference
+# is above GATE_BREAK_MIN_QUANTITY (in the asset's units), until an ops_senior overrides it with a reason.
+# Off unless RECONCILIATION_GATE=True (docker-compose and the demo set it), so a desk without statements
+# is not held.
+RECONCILIATION_GATE = env.bool("RECONCILIATION_GATE", default=False)
+RECONCILIATION_GATE_BREAK_AGE_HOURS = env.int("RECONCILIATION_GATE_BREAK_AGE_HOURS", default=24)
+RECONCILIATION_GATE_BREAK_MIN_QUANTITY = env.str("RECONCILIATION_GATE_BREAK_MIN_QUANTITY", default="0")
+# /api/v1/health/ sections the higher apps add: key → dotted path of a function returning a dict.
+HEALTH_SECTIONS = {"reconciliation": "reconciliation.selectors_runs.health_section"}

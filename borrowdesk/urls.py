@@ -18,6 +18,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("treasury.api_urls")),
     path("", include("requests_app.api_urls")),
     path("", include("collateral.api_urls_stress")),  # stress runs (collateral/api/stress.py)
+    path("reconciliation/", include("reconciliation.api_urls")),
+    path("reconciliation/", include("reconciliation.api_urls_runs")),  # runs, breaks, gate (reconruns)
 ]
 
 urlpatterns = [
@@ -31,6 +33,8 @@ urlpatterns = [
     # One ``collateral`` namespace: collateral/urls.py takes in the app's page lists.
     path("collateral/", include("collateral.urls")),
     path("treasury/", include("treasury.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
+    path("reconciliation/", include("reconciliation.urls_runs")),  # runs, breaks, gate (reconruns)
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", requires(PUBLIC)(SpectacularAPIView.as_view()), name="schema"),

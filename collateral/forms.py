@@ -127,7 +127,9 @@ class AgreementForm(ProposalForm):
         "comment",
     ]
     counterparty = _counterparties()
-    return_ratio = forms.DecimalField(**NUMBER, label="Return", help_text="Above it, excess may be released.")
+    return_ratio = forms.DecimalField(
+        **NUMBER, label="Return", help_text="Ratios: 1.6 = 160 %. Above it, excess may be released."
+    )
     required_ratio = forms.DecimalField(**NUMBER, label="Required", help_text="A call tops up to it.")
     warning_ratio = forms.DecimalField(**NUMBER, label="Warning")
     call_ratio = forms.DecimalField(**NUMBER, label="Call", help_text="Below it: a margin call.")

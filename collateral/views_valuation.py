@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from borrowdesk.access.declared import requires
 from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
-from borrowdesk.formatting import unpadded
+from borrowdesk.formatting import ratio_pct, unpadded
 from borrowdesk.forms import add_domain_error
 from borrowdesk.operations.models import JobOutcome, JobRun
 from borrowdesk.pages import Column, table_page
@@ -38,25 +38,37 @@ def _call_link(call_id) -> str:
     return reverse("collateral:margin_call_detail", args=[call_id]) if call_id else ""
 
 
+def _risk_link(code: str) -> str:
+    """The counterparty's risk page (loans, collateral, calls, limits): where risk goes from a row."""
+    return reverse("collateral:counterparty_risk", args=[code])
+
+
 COVERAGE_COLUMNS = [
     Column(
         "Counterparty",
         "counterparty.code",
         sort="counterparty__code",
-        link=lambda r: reverse("refdata:counterparty_detail", args=[r.counterparty.code]),
+        link=lambda r: _risk_link(r.counterparty.code),
     ),
     Column("State", "state", sort="state", badge=True),
     Column("Exposure", "exposure_usd", sort="exposure_usd", numeric=True, usd=True),
-    Column("Collateral value", "collateral_value_usd", sort="collateral_value_usd", numeric=True, usd=True),
-    Column("Coverage", "coverage_ratio", sort="coverage_ratio", numeric=True),
-    Column("Required", "required_ratio", numeric=True),
+    Column(
+        "Collateral value",
+        "collateral_value_usd",
+        sort="collateral_value_usd",
+        numeric=True,
+        usd=True,
+        wrap_label=True,
+    ),
+    Column("Coverage", "coverage_ratio", sort="coverage_ratio", numeric=True, ratio=True),
+    Column("Required", "required_ratio", numeric=True, ratio=True),
     Column("Shortfall", "shortfall_usd", sort="shortfall_usd", numeric=True, usd=True),
     Column(
         "Open call", "open_call_amount_usd", numeric=True, usd=True, link=lambda r: _call_link(r.open_call_id)
     ),
-    Column("Call due", "open_call_due_at"),
-    Column("Default flag", "default_flagged_at", sort="default_flagged_at"),
-    Column("Under review because", "review_reason"),
+    Column("Call due", "open_call_due_at", nowrap=True),
+    Column("Default flag", "default_flagged_at", sort="default_flagged_at", wrap_label=True),
+    Column("Under review because", "review_reason", wrap_label=True),
 ]
 
 
@@ -94,14 +106,19 @@ def coverage(request):
 
 MARGIN_CALL_COLUMNS = [
     Column("#", "pk", sort="id", link=lambda r: _call_link(r.pk)),
-    Column("Counterparty", "counterparty.code", sort="counterparty__code"),
+    Column(
+        "Counterparty",
+        "counterparty.code",
+        sort="counterparty__code",
+        link=lambda r: _risk_link(r.counterparty.code),
+    ),
     Column("Status", "status", sort="status", badge=True),
     Column("Top-up", "amount_usd", sort="amount_usd", numeric=True, usd=True),
     Column("First asked", "initial_amount_usd", numeric=True, usd=True),
-    Column("Coverage", "coverage_ratio", numeric=True),
-    Column("Required", "required_ratio", numeric=True),
-    Column("Issued", "issued_at", sort="issued_at"),
-    Column("Due", "due_at", sort="due_at"),
+    Column("Coverage", "coverage_ratio", numeric=True, ratio=True),
+    Column("Required", "required_ratio", numeric=True, ratio=True),
+    Column("Issued", "issued_at", sort="issued_at", nowrap=True),
+    Column("Due", "due_at", sort="due_at", nowrap=True),
     Column("Past due", "is_past_due"),
     Column("Closed", "closed_at"),
     Column("Note", "note"),
@@ -232,7 +249,7 @@ def release(request):
         else:
             if preview is None:
                 after_text = (
-                    f"coverage after: {unpadded(done.coverage_after)}"
+                    f"coverage after: {ratio_pct(done.coverage_after)}"
                     if done.coverage_after is not None
                     else "no open loans"
                 )

@@ -29,3 +29,11 @@ class DocumentRefused(InvalidInput):
 
     def __init__(self, detail: str, *, code: str):
         super().__init__(detail, fields={"file": [detail]}, code=code)
+
+
+class TravelRuleRequired(ConflictError):
+    """A settlement leg or transfer at or above its travel-rule threshold has no valid IVMS101 message
+    (none built, built with errors, or rejected by the other VASP): it may not settle or broadcast
+    until compliance has one."""
+
+    code = "travel_rule_required"

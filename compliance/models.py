@@ -473,5 +473,20 @@ class SanctionsMatch(models.Model):
         return f"Match {self.pk} {self.status}"
 
 
+# AML monitoring's tables live in their own module (compliance/aml/models.py), registered here.
+from compliance.aml.models import AlertStatus, AmlAlert, AmlRule, AmlRuleCode, DetectedBy  # noqa: E402, F401
+
+# --- travel rule and regulator requests (their own modules; imported here so Django finds them) ---
 # --- cases (compliance.cases) ---------------------------------------------------------------------
 from compliance.cases.models import *  # noqa: E402, F401, F403
+from compliance.regulator.models import (  # noqa: E402, F401
+    RegulatorEvidence,
+    RegulatorReminder,
+    RegulatorRequest,
+    RegulatorRequestStatus,
+)
+from compliance.travel_rule.models import (  # noqa: E402, F401
+    TravelRuleMessage,
+    TravelRuleParty,
+    TravelRuleStatus,
+)

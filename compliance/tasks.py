@@ -57,4 +57,23 @@ def kyc_reviews(business_date: date) -> dict:
     return kyc_services.run_kyc_reviews(business_date=business_date)
 
 
+@scheduled_job("compliance.aml.monitor", every_minutes=60)
+def aml_monitor(business_date: date) -> dict:
+    """Every AML rule over the recent requests, loans and settlement legs: what the events missed (a
+    worker down, a rule just enabled or changed). Idempotent: alerts already raised are not raised
+    again (their dedup keys)."""
+    from compliance.aml.services import run_monitoring
+
+    return run_monitoring()
+
+
 from compliance.cases.tasks import sla_check  # noqa: E402, F401  (the case SLA check, registered with Celery)
+
+
+@scheduled_job("compliance.regulator.reminders")
+def regulator_reminders(business_date: date) -> dict:
+    """Reminders for regulator requests due within REGULATOR_REMINDER_DAYS days or overdue: one per
+    request per business date (a redelivery records nothing new)."""
+    from compliance.regulator.services import remind
+
+    return remind(business_date=business_date)

@@ -75,7 +75,7 @@ def test_every_declared_action_is_in_the_table():
 
 
 @pytest.fixture
-def world(personas, acme, desk_config):
+def world(personas, acme, desk_config, settings, tmp_path):
     """Real objects in alice's scope (ACME), made through the services, for every pattern's kwargs."""
     from borrowdesk.access.services import create_desk_user
     from borrowdesk.refdata import services as refdata
@@ -118,8 +118,14 @@ def world(personas, acme, desk_config):
     sanctions = import_sanctions_list(actor=None, source_format="ofac-sdn-csv", path=OFACTEST, rescreen=False)
     CounterpartyFactory(code="SUEXOTC", legal_name="Suex OTC s.r.o.")
     rescreen_all()
+    settings.REGULATOR_EVIDENCE_DIR = tmp_path / "regulator-evidence"
+    travel_rule = _travel_rule_world(SettlementInstruction.objects.get(loan=approved.loan), personas["carl"])
+    statement = _statement(inventory, btc)
     return {
+        "statement": statement,
         **collateral,
+        **_aml_world(acme),
+        **travel_rule,
         "asset": btc.symbol,
         "network": ethereum.code,
         "venue": inventory.venue.code,
@@ -135,6 +141,53 @@ def world(personas, acme, desk_config):
         "match": SanctionsMatch.objects.get(counterparty__code="SUEXOTC").pk,
         "case": Case.objects.get(counterparty__code="SUEXOTC").pk,  # opened by the match
     }
+
+
+def _aml_world(acme) -> dict:
+    """An AML alert of ACME's (AML monitoring, issue 10) and the rules."""
+    from compliance.aml.models import AmlAlert
+    from compliance.aml.services import ensure_default_rules
+
+    rules = {rule.code: rule for rule in ensure_default_rules()}
+    alert = AmlAlert.objects.create(
+        rule=rules["new_address"],
+        rule_version=1,
+        counterparty=acme,
+        subject="Settlement 1: 150,000 USD of BTC to a new address",
+        score=Decimal(150000),
+        dedup_key="new_address:settlement:matrix",
+        detected_by="event",
+    )
+    return {"aml_alert": alert.pk, "aml_rule": "new_address"}
+
+
+def _travel_rule_world(leg, officer) -> dict:
+    """The settlement leg's travel-rule message, and a regulator request with one evidence file."""
+    from compliance.regulator.services import attach_evidence, log_request
+    from compliance.travel_rule.services import prepare_message
+    from treasury.services import travel_rule_leg
+
+    message = prepare_message(leg=travel_rule_leg(leg))
+    now = timezone.now()
+    request = log_request(
+        actor=officer, regulator="FCA", subject="Records", received_at=now, due_at=now + timedelta(days=3)
+    )
+    evidence = attach_evidence(actor=officer, request=request, name="note.txt", content=b"evidence")
+    return {"travel_rule_message": message.pk, "regulator_request": request.pk, "evidence": evidence.pk}
+
+
+def _statement(account, asset) -> int:
+    """A custodian statement of the firm's inventory account (issue 11), as a feed imports it."""
+    from reconciliation.statements.services import import_statement
+
+    outcome = import_statement(
+        actor=None,
+        format="csv",
+        channel="feed",
+        as_of=timezone.now(),
+        data=f"account,asset,quantity\n{account.code},{asset.symbol},10\n".encode(),
+    )
+    return outcome.statement_ids[0]
 
 
 def _collateral_world(acme, btc) -> dict:
@@ -227,9 +280,15 @@ def kwargs_for(name: str, w: dict) -> dict:
         "collateral:reject": {"kind": "haircut", "pk": w["haircut_rule"]},
         "scenario-detail": {"pk": w["scenario"]},
         "pledge-detail": {"pk": w["pledge"]},
+        "statement-detail": {"pk": w["statement"]},
+        "reconciliation:statement_detail": {"pk": w["statement"]},
     }
     if name in table:
         return table[name]
+    if name.startswith(("aml-alert-", "compliance:aml_alert")):
+        return {"pk": w["aml_alert"]}
+    if name.startswith(("aml-rule-", "compliance:aml_rule")):
+        return {"code": w["aml_rule"]}
     if name in ("case-download", "compliance:case_attachment"):
         return {"pk": w["case"], "attachment_id": 1}
     if name.startswith(("case-", "compliance:case_")):
@@ -245,6 +304,12 @@ def kwargs_for(name: str, w: dict) -> dict:
             return {"pk": w[key]}
     if name.startswith(("margin-call-", "collateral:margin_call_")):
         return {"pk": w["margin_call"]}
+    if name.startswith(("travel-rule-", "compliance:travel_rule_")):
+        return {"pk": w["travel_rule_message"]}
+    if name.startswith(("regulator-request-", "compliance:regulator_")):
+        return {"pk": w["regulator_request"], "evidence_id": w["evidence"]}
+    if name.startswith(("reconciliation-run-", "reconciliation-break-", "reconciliation_runs:")):
+        return {"pk": 1}  # none exists: an allowed role gets a 404, a refused one its 403 first
     return {}
 
 

@@ -183,3 +183,20 @@ def test_a_span_reads_in_days_hours_and_minutes(minutes, shown):
     from borrowdesk.formatting import duration
 
     assert duration(timedelta(minutes=minutes)) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("10.4167"), "10.4%"),
+        (Decimal("68.75"), "68.8%"),  # banker's rounding, as ratio_pct
+        (Decimal("68.65"), "68.6%"),
+        (Decimal("75"), "75.0%"),
+        (Decimal("0.0400"), "0.0%"),
+        (None, "—"),
+    ],
+)
+def test_a_computed_share_reads_as_a_percentage_with_one_decimal(value, shown):
+    from borrowdesk.formatting import pct
+
+    assert pct(value, 1) == shown

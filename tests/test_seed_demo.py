@@ -18,6 +18,7 @@ from collateral.models import (
     MarkPolicy,
     Pledge,
 )
+from compliance.aml.models import AmlAlert
 from inventory.models import Journal, Loan
 from requests_app.models import BorrowRequest
 
@@ -65,7 +66,13 @@ def test_seed_demo_loads_every_request_state_and_is_idempotent(db):
         "expired",
     }
     assert set(Loan.objects.values_list("status", flat=True)) == {"pending_delivery", "active", "closed"}
+    # AML monitoring: one alert of each rule, each in an AML case of its counterparty.
+    alerts = {a.rule.code: a for a in AmlAlert.objects.select_related("rule", "counterparty", "case")}
+    assert set(alerts) == {"large_request", "wash_pattern", "new_address"}
+    assert {a.counterparty.code for a in alerts.values()} == {"ACME", "BLUEFIN"}
+    assert all(a.status == "in_case" and a.case.kind == "aml" for a in alerts.values())
     call_command("seed_demo")
+    assert AmlAlert.objects.count() == 3
     assert _counts() == counts  # the collateral desk included: no pledge, version, price or call twice
 
 

@@ -8,7 +8,8 @@ class SettlementFilter(django_filters.FilterSet):
     status = choice(SettlementStatus.choices, "Status")
     kind = choice(SettlementKind.choices, "Kind")
     asset = code("asset__symbol", "Asset")
+    id = django_filters.NumberFilter(label="Leg")  # one leg, as an AML alert links to it
 
     class Meta:
         model = SettlementInstruction
-        fields = ["status", "kind", "asset"]
+        fields = ["status", "kind", "asset", "id"]

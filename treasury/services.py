@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,10 +21,20 @@ from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from collateral.models import Release
 from collateral.services.pledges import book_pledge_from_settlement, check_pledge
+from compliance.aml.services import monitor_settlement
+from compliance.travel_rule import services as travel_rule
+from compliance.travel_rule.services import TravelRuleLeg
 from inventory.models import Loan
 from inventory.services import deliver_loan
 from treasury.models import SettlementInstruction, SettlementKind, SettlementStatus
 from treasury.signals import loan_delivered
+
+
+def _monitor_after_commit(settlement_id: int) -> None:
+    # AML monitoring (compliance) judges a leg once it is committed: a first leg to an address above
+    # the rule's size raises an alert. Robust: monitoring that fails never fails the settlement;
+    # compliance's hourly AML job catches it up.
+    transaction.on_commit(partial(monitor_settlement, settlement_id=settlement_id), robust=True)
 
 
 def _locked(instruction: SettlementInstruction) -> SettlementInstruction:
@@ -31,17 +42,56 @@ def _locked(instruction: SettlementInstruction) -> SettlementInstruction:
     return SettlementInstruction.objects.select_for_update().get(pk=instruction.pk)
 
 
-@transaction.atomic(durable=True)
+def travel_rule_leg(instruction: SettlementInstruction) -> TravelRuleLeg | None:
+    """The facts of a leg that compliance's travel rule needs (compliance does not read our tables);
+    None for a leg naming no counterparty (refused as such when it is settled)."""
+    outgoing = instruction.kind in (SettlementKind.LOAN_DELIVERY, SettlementKind.COLLATERAL_RETURN)
+    counterparty = instruction.counterparty or (instruction.loan.counterparty if instruction.loan else None)
+    if counterparty is None:
+        return None
+    if instruction.kind == SettlementKind.LOAN_DELIVERY:
+        firm_account, their_account = instruction.from_account, instruction.to_account
+    elif instruction.kind == SettlementKind.COLLATERAL_RETURN:
+        firm_account, their_account = instruction.from_account, None  # to the owner's own wallet
+    else:  # collateral receipt, return: the counterparty sends into the desk's account
+        firm_account, their_account = instruction.to_account or instruction.from_account, None
+    return TravelRuleLeg(
+        subject_kind="settlement",
+        subject_id=instruction.pk,
+        direction="outgoing" if outgoing else "incoming",
+        counterparty=counterparty,
+        asset=instruction.asset,
+        amount=instruction.quantity,
+        firm_account=firm_account,
+        counterparty_account=their_account,
+    )
+
+
 def settle_instruction(*, actor, instruction: SettlementInstruction) -> SettlementInstruction:
     """Settle a pending (or previously failed) leg: a loan's delivery moves the ledger and the loan
     becomes active; a collateral receipt books its pledge; a collateral return only records that the
-    coins went out. Raises ``PermissionDeniedError``, ``InvalidState`` (already settled or cancelled)
-    and whatever the booking refuses (``InvalidInput``), with nothing written."""
+    coins went out. Raises ``PermissionDeniedError``, ``InvalidState`` (already settled or cancelled),
+    ``TravelRuleRequired`` (at or above the travel-rule threshold without a valid IVMS101 message) and
+    whatever the booking refuses (``InvalidInput``), with nothing written to the leg or the ledger.
+
+    The leg's travel-rule message is built first, in compliance's own transaction: a refused settlement
+    leaves compliance the draft (and its case) that says what is missing."""
     require(actor, "settlements.settle", "Only operations or treasury settle.")
+    leg = travel_rule_leg(instruction)
+    if leg is not None and instruction.status in (SettlementStatus.PENDING, SettlementStatus.FAILED):
+        travel_rule.prepare_message(leg=leg)
+    return _settle(actor=actor, instruction=instruction)
+
+
+@transaction.atomic(durable=True)
+def _settle(*, actor, instruction: SettlementInstruction) -> SettlementInstruction:
     with acting_as(actor):
         instruction = _locked(instruction)
         if instruction.status not in (SettlementStatus.PENDING, SettlementStatus.FAILED):
             raise InvalidState(f"Settlement {instruction.pk} is {instruction.get_status_display().lower()}.")
+        leg = travel_rule_leg(instruction)
+        if leg is not None:
+            travel_rule.check_leg_may_settle(leg=leg)
         if instruction.kind == SettlementKind.LOAN_DELIVERY:
             if instruction.loan is None:
                 raise InvalidState(f"Settlement {instruction.pk} delivers no loan.")
@@ -68,6 +118,7 @@ def settle_instruction(*, actor, instruction: SettlementInstruction) -> Settleme
         instruction.settled_by = actor
         instruction.attempts += 1
         instruction.save(update_fields=["status", "settled_at", "settled_by", "attempts"])
+        _monitor_after_commit(instruction.pk)
         return instruction
 
 
@@ -130,6 +181,7 @@ def queue_delivery(
         )
         instruction.pk, instruction.created_at = cursor.fetchone()
     instruction._state.adding, instruction._state.db = False, connection.alias
+    _monitor_after_commit(instruction.pk)
     return instruction
 
 

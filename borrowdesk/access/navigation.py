@@ -51,6 +51,16 @@ NAV: list[NavItem] = [
     NavItem("KYC", "compliance:kyc", group="Compliance"),
     NavItem("Sanctions", "compliance:match_queue", group="Compliance"),
     NavItem("Screen", "compliance:screen", group="Compliance"),
+    NavItem("AML alerts", "compliance:aml_alerts", group="Compliance"),
+    NavItem("Travel rule", "compliance:travel_rule_list", group="Compliance"),
+    NavItem("Regulator requests", "compliance:regulator_list", group="Compliance"),
+    # Reconciliation, one menu (issue 11): statements; runs and breaks join it.
+    NavItem("Statements", "reconciliation:statements", group="Reconciliation"),
+    NavItem("Breaks", "reconciliation_runs:breaks", group="Reconciliation"),
+    NavItem("Runs", "reconciliation_runs:runs", group="Reconciliation"),
+    NavItem("Break statistics", "reconciliation_runs:statistics", group="Reconciliation"),
+    NavItem("Pre-open gate", "reconciliation_runs:gate", group="Reconciliation"),
+    NavItem("Reconciled statements", "reconciliation_runs:reconciled", group="Reconciliation"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

@@ -73,6 +73,17 @@ ACTIONS: dict[str, frozenset[str]] = {
     # download is written to the access log). The desk's approvers see KYC statuses, not the documents.
     "compliance.kyc.document.view": frozenset({"compliance", "auditor"}),
     "compliance.kyc.document.upload": frozenset({"compliance"}),
+    # AML monitoring (issue 10, aml part): compliance works the alerts and configures the rules;
+    # oversight (the auditor among them) reads the alerts and the rules.
+    "compliance.aml.view": frozenset({"compliance"}) | _OVERSIGHT,  # alerts, their evidence, the rules
+    "compliance.aml.work": frozenset({"compliance"}),  # dismiss an alert with a reason
+    "compliance.aml.configure": frozenset({"compliance"}),  # a rule's parameters and whether it runs
+    # Travel rule and regulator requests (issue 10, part "travelrule"): compliance works them; the
+    # settlement desk sees a leg's message (it is what blocks the leg); oversight reads.
+    "compliance.travel_rule.view": frozenset({"compliance", "treasury"}) | _OPS | _OVERSIGHT,
+    "compliance.travel_rule.work": frozenset({"compliance"}),  # rebuild, send, acknowledge, reject
+    "compliance.regulator.view": frozenset({"compliance"}) | _OVERSIGHT,
+    "compliance.regulator.work": frozenset({"compliance"}),  # log, assign, attach evidence, respond, close
     # Cases (issue 10, part "cases"): compliance works and closes them; oversight reads every case
     # (view_all: past a case's team restriction). A four-eyes closure is approved by a second officer.
     "compliance.case.view": frozenset({"compliance"}) | _OVERSIGHT,
@@ -94,6 +105,20 @@ ACTIONS: dict[str, frozenset[str]] = {
     "collateral.stress.run": frozenset({"risk", "manager"}),  # a run moves nothing
     "collateral.stress.edit": frozenset({"risk"}),  # save a new version of a scenario
     "collateral.recall.view": _OPS | {"risk", "manager"},  # recall suggestions (recalls: loans.operate)
+    # Reconciliation (issue 11, statements): operations and treasury import custodian statements;
+    # managers and auditors read them.
+    "reconciliation.statement.view": _OPS | {"treasury"} | _OVERSIGHT,
+    "reconciliation.statement.import": _OPS | {"treasury"},
+    # Reconciliation runs, breaks and the pre-open gate (issue 11, part reconruns). Ops and treasury run
+    # reconciliations and work breaks; managers and auditors read; the ledger fix of a booking error and
+    # the gate's override are ops_senior's.
+    "reconciliation.view": _OPS
+    | {"treasury"}
+    | _OVERSIGHT,  # runs, breaks, statistics, reconciled statements
+    "reconciliation.run": _OPS | {"treasury"},
+    "reconciliation.break.work": _OPS | {"treasury"},  # assign, comment, resolve with a reason
+    "reconciliation.break.adjust": frozenset({"ops_senior"}),  # a booking error's ledger adjustment
+    "reconciliation.gate.override": frozenset({"ops_senior"}),  # release the pre-open gate for an account
     # Operations and oversight.
     "operations.jobs.view": _OPS | _OVERSIGHT,
     "audit.view": frozenset({"auditor", "admin"}),  # the audit trail

@@ -20,6 +20,7 @@ from borrowdesk.formatting import duration, label, pct, qty, ratio_pct, usd, whe
 from borrowdesk.operations.selectors import last_job_runs
 from borrowdesk.refdata import selectors as refdata
 from collateral.selectors import risk_views
+from reconciliation.selectors_runs import pre_open_status
 
 # role → what the role does at the desk, and where its work is. Only pages that exist are linked
 # (a URL name that does not resolve yet is left out), and a link is shown exactly when the policy
@@ -156,7 +157,7 @@ RISK_PANEL_PAGES: dict[str, list[tuple[str, str]]] = {
     "calls": [("Margin call queue", "collateral:margin_calls"), ("Coverage", "collateral:coverage")],
     "cure": [("Coverage", "collateral:coverage")],
     "default": [("Coverage", "collateral:coverage")],
-    "breaches": [("Limits", "collateral:limits")],
+    "breaches": [("Limit breaches", "collateral:breaches"), ("Limits", "collateral:limits")],
     "review": [("Coverage", "collateral:coverage")],
     "pending": [("Pending approvals", "collateral:pending")],
     "expiring": [("Expiries", "collateral:expiries"), ("Pledges", "collateral:pledges")],
@@ -389,6 +390,15 @@ def _coverage_summary(user, is_desk: bool) -> dict | None:
     return {"summary": risk_views.coverage_summary(), "link": links[0] if links else None}
 
 
+def _regulator_flags(user) -> dict | None:
+    """Outstanding and overdue regulator requests (drills apart), for those who read the log."""
+    if not allows(user, "compliance.regulator.view"):
+        return None
+    from compliance.travel_rule.selectors import regulator_summary
+
+    return regulator_summary()
+
+
 @requires(SIGNED_IN)
 def home(request):
     user = request.user
@@ -415,6 +425,9 @@ def home(request):
         "jobs": None,
         "risk_work": _risk_work(user),
         "coverage": _coverage_summary(user, is_desk),
+        "regulator": _regulator_flags(user),
+        # Did today's pre-open reconciliation run, when, how many breaks are open (reconruns).
+        "pre_open": pre_open_status() if allows(user, "reconciliation.view") else None,
     }
     if allows(user, "operations.jobs.view"):
         jobs = _job_rows(last_job_runs(limit=12))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -46,6 +47,11 @@ class HealthView(APIView):
                 "redis": serializers.CharField(),
                 "last_jobs": serializers.ListField(),
                 "stuck_jobs": serializers.ListField(),
+                "reconciliation": serializers.DictField(
+                    required=False,
+                    help_text="Today's pre-open reconciliation: business_date, ran, status, finished_at, "
+                    "open_breaks (HEALTH_SECTIONS).",
+                ),
             },
         )
     )
@@ -61,4 +67,8 @@ class HealthView(APIView):
             "last_jobs": last_job_runs() if database else [],
             "stuck_jobs": stuck_job_runs() if database else [],
         }
+        # Sections the higher apps add (settings.HEALTH_SECTIONS: key → dotted path of a function), read
+        # by name so the kernel imports none of them.
+        for key, path in settings.HEALTH_SECTIONS.items():
+            body[key] = import_string(path)() if database else None
         return Response(body, status=200 if database and redis_up else 503)

@@ -33,6 +33,12 @@ def before_open(minutes: int) -> dict[str, str]:
     return {"minute": str(at.minute), "hour": str(at.hour)}
 
 
+def _reconciliation_lead_minutes() -> int:
+    from django.conf import settings
+
+    return settings.RECONCILIATION_LEAD_MINUTES
+
+
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob(
         "Daily housekeeping",
@@ -88,6 +94,15 @@ SCHEDULE: list[ScheduledJob] = [
         **before_open(LIMIT_CHECK_LEAD_MINUTES),
         description="The same limit check, once a business date before the desk opens (caught up if missed).",
     ),
+    # Reconciliation (issue 11, reconruns): every account against its latest statement, before the open.
+    ScheduledJob(
+        "Reconcile the books before the open",
+        "reconciliation.pre_open",
+        **before_open(_reconciliation_lead_minutes()),
+        description="Ledger balances as of each account's latest statement against the statement, every "
+        "account and asset (scope all), once a business date RECONCILIATION_LEAD_MINUTES before the desk "
+        "opens (caught up if missed): breaks opened, kept and auto-resolved.",
+    ),
     ScheduledJob(
         "Rescreen counterparties and addresses against the sanctions lists",
         "compliance.sanctions.daily_rescreen",
@@ -113,11 +128,26 @@ SCHEDULE: list[ScheduledJob] = [
         description="An active sanctions list that no rescreen has covered yet is screened against now.",
     ),
     ScheduledJob(
+        "Run the AML monitoring rules",
+        "compliance.aml.monitor",
+        minute="7",
+        description="Every enabled AML rule over the last AML_SCAN_DAYS of requests, loans and settlement "
+        "legs; each new alert opens or joins an AML case (the events raise most alerts as they happen).",
+    ),
+    ScheduledJob(
         "Flag compliance cases past their SLA",
         "compliance.cases.sla_check",
         minute="*/15",
         description="Open compliance cases whose SLA due time has passed are flagged once (a timeline "
         "event); the queue shows them as overdue.",
+    ),
+    ScheduledJob(
+        "Remind regulator requests due soon or overdue",
+        "compliance.regulator.reminders",
+        minute="45",
+        hour="6",
+        description="One reminder per outstanding regulator request due within REGULATOR_REMINDER_DAYS "
+        "days, or overdue, each business date.",
     ),
 ]
 

@@ -234,3 +234,60 @@ class CounterpartyUserObjectPermission(UserObjectPermissionBase):
 
 class CounterpartyGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Counterparty, on_delete=models.CASCADE)
+
+
+# --- issue 11 (reconciliation statements): custodians' ids for the desk's accounts and assets ---------
+
+
+class Custodian(models.TextChoices):
+    """The custodians whose balance files the reconciliation adapters read."""
+
+    FIREBLOCKS = "fireblocks", "Fireblocks"
+    COINBASE_PRIME = "coinbase_prime", "Coinbase Prime"
+    BITGO = "bitgo", "BitGo"
+
+
+class MappingKind(models.TextChoices):
+    ACCOUNT = "account"  # a vault account / portfolio / wallet id → a CustodyAccount
+    ASSET = "asset"  # the custodian's asset id (BTC_TEST, "btc", "USDC") → an Asset
+
+
+@audited
+class CustodianMapping(models.Model):
+    """What a custodian calls one of the desk's accounts or assets.
+
+    A Fireblocks vault account id, a Coinbase Prime portfolio id or a BitGo wallet id names a
+    ``CustodyAccount``; a custodian's asset id names an ``Asset``. One external id means one thing per
+    custodian (unique), so a statement line can never land on two accounts.
+    """
+
+    custodian = models.CharField(max_length=16, choices=Custodian.choices)
+    kind = models.CharField(max_length=8, choices=MappingKind.choices)
+    external_id = models.CharField(max_length=128)
+    account = models.ForeignKey(
+        CustodyAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="custodian_ids"
+    )
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="custodian_ids"
+    )
+
+    class Meta:
+        ordering = ["custodian", "kind", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custodian", "kind", "external_id"], name="custodian_mapping_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(custodian__in=Custodian.values), name="custodian_mapping_custodian"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=MappingKind.ACCOUNT, account__isnull=False, asset__isnull=True)
+                | Q(kind=MappingKind.ASSET, asset__isnull=False, account__isnull=True),
+                name="custodian_mapping_one_target",
+            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="custodian_mapping_id_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.account_id if self.kind == MappingKind.ACCOUNT else self.asset_id
+        return f"{self.custodian} {self.kind} {self.external_id} → {target}"

@@ -4,7 +4,8 @@ collateral account through inventory's one posting primitive (journal ``pledge``
 
 Two ways in: ops books a pledge directly (``book_pledge``), or a ``collateral_receipt`` settlement leg
 books it when treasury settles it (``book_pledge_from_settlement``, inside the settlement's
-transaction). Both check the same things (``check_pledge``) before anything is written.
+transaction). Both check the same things (``check_pledge``) before anything is written, and both queue
+a revaluation after the commit (window ``pledge:<id>``), as a price and a release do.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata.models import AccountPurpose, Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.services import check_account_carries
 from collateral.models import Pledge
+from collateral.services.valuation import enqueue_revaluation
 from inventory.models import Bucket, JournalKind
 from inventory.services import LedgerLine, check_quantity, post_journal
 
@@ -98,7 +100,7 @@ def _book(
             reference=reference,
             memo=f"Pledge by {counterparty.code}",
         )
-        return Pledge.objects.create(
+        pledge = Pledge.objects.create(
             counterparty=counterparty,
             asset=asset,
             account=account,
@@ -109,6 +111,10 @@ def _book(
             settlement_id=settlement_id,
             created_by=actor,
         )
+    # New collateral may meet a margin call or lift a state: revalue once this commits (with the
+    # settlement's transaction, when a leg booked it), as after a price, not at the next scheduled run.
+    enqueue_revaluation(f"pledge:{pledge.pk}")
+    return pledge
 
 
 @transaction.atomic(durable=True)

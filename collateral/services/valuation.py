@@ -79,10 +79,10 @@ def lock_counterparty_coverage(counterparty_id: int) -> None:
 
 def enqueue_revaluation(window: str) -> None:
     """After commit, queue a revaluation of its own ``window`` (a JobRun of its own, run once; at most
-    16 characters, JobRun.window): after a price (``price:<id>``), a release (``rel:<id>``) or a
-    margin call action (``cxl:<id>``, ``esc:<id>``), so the stored state follows without waiting for the
-    schedule. ``robust``: a broker that is down is logged, never an error of the action; the
-    scheduled run catches up."""
+    16 characters, JobRun.window): after a price (``price:<id>``), a pledge (``pledge:<id>``), a release
+    (``rel:<id>``) or a margin call action (``cxl:<id>``, ``esc:<id>``), so the stored state follows
+    without waiting for the schedule. ``robust``: a broker that is down is logged, never an error of
+    the action; the scheduled run catches up."""
     from collateral.tasks import revalue_collateral
 
     task: Any = revalue_collateral  # a Celery task (scheduled_job's decorator is untyped)

@@ -14,7 +14,7 @@ from typing import Any
 from django.urls import reverse
 
 from borrowdesk.access.declared import requires
-from borrowdesk.formatting import qty, usd
+from borrowdesk.formatting import qty, ratio_pct, usd
 from borrowdesk.operations.models import JobOutcome, JobRun
 from borrowdesk.pages import Column, table_page
 from collateral.filters_limits import BreachFilter
@@ -33,7 +33,7 @@ def figure_text(breach: LimitBreach, value: Decimal | None, *, found: bool) -> s
     if breach.kind == BreachKind.ASSET_CAP:
         return f"{qty(value)} {breach.asset.symbol if breach.asset else ''}".strip()
     if breach.kind == BreachKind.COVERAGE:
-        return f"{qty((value * 100).quantize(Decimal('0.01')))} %"
+        return ratio_pct(value)  # as every coverage ratio reads: 135.0%
     if found and breach.loan is not None and breach.loan.term_days is None:
         return f"open-ended ({qty(value)} days so far)"
     return f"{qty(value)} days"

@@ -37,12 +37,26 @@ def seed_demo_cases(*, officer) -> int:
         counterparty = Counterparty.objects.filter(code=code).first() if code else None
         if code and counterparty is None:
             continue
-        existing = Case.objects.filter(kind=kind, subject=subject)
-        if existing.exists():
+        # Idempotent: a case of the kind already open for the counterparty (another part of the demo, the
+        # AML alerts say, opened it) is worked as the table says, not joined again; one already worked
+        # that far is left alone.
+        if Case.objects.filter(kind=kind, subject=subject).exists():
             continue
-        case = services.open_or_join_case(
-            kind=kind, counterparty=counterparty, subject=subject, priority=priority, detail=subject
+        case = (
+            Case.objects.filter(kind=kind, counterparty=counterparty)
+            .exclude(status=CaseStatus.CLOSED)
+            .first()
+            if counterparty is not None
+            else None
         )
+        if case is not None:
+            if case.status != CaseStatus.OPEN or worked_to == "open":
+                continue
+            days_ago = 0  # its own opening stands
+        else:
+            case = services.open_or_join_case(
+                kind=kind, counterparty=counterparty, subject=subject, priority=priority, detail=subject
+            )
         if days_ago:
             # Backdated as if opened then: the SLA runs from the opening.
             opened_at = now - timedelta(days=days_ago)

@@ -140,8 +140,18 @@ def compliance_home(request):
             ],
             "overdue_total": sum(backlog.overdue.values()),
             "may_work": allows(request.user, "compliance.case.work"),
+            # Travel rule and regulator requests (part "travelrule"): what blocks legs, what is overdue.
+            "filings": _filings(request.user),
         },
     )
+
+
+def _filings(user) -> dict | None:
+    from compliance.travel_rule.selectors import blocking_messages, regulator_summary
+
+    if not allows(user, "compliance.regulator.view"):
+        return None
+    return {"blocking": blocking_messages().count(), **regulator_summary()}
 
 
 def backlog_chart(backlog: selectors.Backlog) -> Chart:

@@ -28,6 +28,7 @@ from inventory.services.ledger import (
     release_allocation,
     return_to_available,
 )
+from inventory.signals import loan_returned
 
 MAX_RATE_BPS = Decimal(100000)
 
@@ -223,6 +224,12 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
             loan.closed_at = timezone.now()
         loan.save(update_fields=["open_quantity", "status", "closed_at"])
         _meet_recalls(loan, quantity)
+        if loan.status == LoanStatus.CLOSED:
+            loan_id, counterparty_id = loan.pk, loan.counterparty_id
+            transaction.on_commit(
+                lambda: loan_returned.send(sender=Loan, loan_id=loan_id, counterparty_id=counterparty_id),
+                robust=True,
+            )
         return loan
 
 

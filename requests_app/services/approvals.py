@@ -27,6 +27,7 @@ from borrowdesk.refdata.models import CustodyAccount
 from collateral.services.limits import check_limits_for_final_approval
 from compliance.errors import NotCleared
 from inventory.services import check_quantity, hold_loan, start_loan
+from reconciliation.services.gate import check_preopen_gate
 from requests_app.errors import PriceUnavailable
 from requests_app.models import AWAITING_APPROVAL, Approval, BorrowRequest, Decision, RequestStatus
 from requests_app.services.locking import locked_with_decisions
@@ -133,6 +134,9 @@ def open_loan_for(
         term_days=request.term_days,
         hold_expires_at=hold_until,
     )
+    # Reconciliation's pre-open gate (one query; none when RECONCILIATION_GATE is off): an unreconciled
+    # source account holds the approval (ReconciliationHold rolls it back) until ops_senior overrides.
+    check_preopen_gate(account_id=loan.account_id)
     queue_delivery(loan=loan, to_account_id=request.settlement_account_id, due_at=hold_until)
     mark_first_action(request, now)
     request.status, request.next_role, request.decided_at = RequestStatus.APPROVED, "", now

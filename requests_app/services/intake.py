@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +16,7 @@ from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.selectors import may_act_for
 from borrowdesk.refdata.services import check_account_carries
+from compliance.aml.services import monitor_request
 from compliance.selectors import is_cleared
 from inventory.selectors import availability_for
 from inventory.services import check_quantity
@@ -110,7 +112,10 @@ def submit_request(
         request.next_role = request.required_steps[0] if request.required_steps else "ops"
         set_priority(request, max_rate_bps or priority.indicative_rate_bps(availability_for(asset)))
         request.save()
-        return request
+    # AML monitoring (compliance) judges the request once it is committed. Robust: monitoring that
+    # fails never fails the submission; compliance's hourly AML job catches it up.
+    transaction.on_commit(partial(monitor_request, request_id=request.pk), robust=True)
+    return request
 
 
 @transaction.atomic(durable=True)

@@ -42,3 +42,10 @@
     sizeBars(event.target);
   });
 })();
+
+// A "Print" button (data-print): the printable pages (reconciled statements) print themselves.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

@@ -31,7 +31,7 @@ def test_risk_sees_the_three_tables_with_the_flags(login, rita, book):  # noqa: 
         ("ACME", "BTC"),
     ]
     assert body.count('data-testid="over-limit"') == 2  # GLOBEX ETH 75 %, ACME BTC 62.5 %
-    assert '<span class="badge state-warning" data-testid="firm-over-limit">68.75%</span>' in body
+    assert '<span class="badge state-warning" data-testid="firm-over-limit">68.8%</span>' in body
     assert [r.asset_symbol for r in response.context["expiring"]] == ["SOL", "BTC"]
 
 

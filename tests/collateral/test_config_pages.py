@@ -201,6 +201,18 @@ def test_the_proposer_sees_their_change_without_the_buttons(login, rita, propose
     assert 'data-testid="own"' in text and 'data-testid="approve"' not in text
 
 
+def test_a_long_comment_is_cut_in_the_queue_and_kept_whole_in_its_title(login, rita, rhea, btc):
+    comment = "relationship " * 20 + "x" * 200  # 460 characters, one "word" of 200
+    change = propose_haircut_rule(actor=rita, asset=btc, haircut_pct=Decimal(10), comment=comment.strip())
+    text = _text(login(rhea).get(reverse("collateral:pending")))
+    row = text[text.index(f'data-id="{change.pk}"') :]
+    cell = row[row.index('data-testid="comment"') : row.index("</td>", row.index('data-testid="comment"'))]
+    assert f'title="{comment.strip()}"' in cell  # the whole comment on hover
+    shown = cell[cell.index(">") + 1 :]
+    assert len(shown) == 140 and shown.endswith("…")  # what the row shows: 139 characters and an ellipsis
+    assert 'class="text"' in row  # wraps within its column (.queue td.text) instead of widening the table
+
+
 def test_another_risk_user_approves_from_the_queue(login, rhea, proposed):
     client = login(rhea)
     assert 'data-testid="approve"' in _text(client.get(reverse("collateral:pending")))

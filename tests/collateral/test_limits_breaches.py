@@ -148,7 +148,7 @@ def test_the_page_lists_open_breaches_first_with_figures_in_their_unit(login, ri
     shown = re.sub(r"<[^>]+>", "", text)  # a figure's whole and fraction are two spans
     assert "$100,000.00" in shown and "$80,000.00" in shown  # exposure in USD
     assert "open-ended (12 days so far)" in shown and "30 days" in shown  # tenor of an open-ended loan
-    assert "135 %" in shown and "150 %" in shown  # the coverage covenant
+    assert "135.0%" in shown and "150.0%" in shown  # the coverage covenant (1.35 against 1.5)
     assert "2 BTC" in shown and "1.5 BTC" in shown  # the asset cap
     assert "Asset Cap" in shown and "asset_cap" not in shown  # labels, not codes (the filter's values aside)
     assert "The limit check has not run yet." in text

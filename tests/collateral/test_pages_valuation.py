@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from borrowdesk.formatting import when
 from collateral.models import MarginCall, Release
 from collateral.services.valuation import revalue
 from tests.collateral import valuation_helpers as h
@@ -49,6 +50,49 @@ def test_coverage_page_filters_by_state_and_sorts(login, book, rita):
     response = client.get("/collateral/coverage/?sort=-coverage_ratio")
     assert [row["obj"].counterparty.code for row in response.context["rows"]] == ["ACME", "GLOBEX"]
     assert client.get("/collateral/coverage/?state=nonsense").status_code == 400
+
+
+def _row_html(html: str, code: str) -> str:
+    """The table row of the page whose first cell names ``code``."""
+    start = html.index(f">{code}</a></td>")
+    return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+
+
+def test_coverage_page_shows_ratios_as_percentages_and_links_to_the_risk_page(login, book, rita):
+    html = login(rita).get("/collateral/coverage/").content.decode()
+    globex = _row_html(html, "GLOBEX")
+    # coverage 45,000 / 50,000 = 0.9 → 90.0 %; required 1.5 → 150.0 %; aligned on the point
+    assert '<span class="i">90</span><span class="f">.0%</span>' in globex
+    assert '<span class="i">150</span><span class="f">.0%</span>' in globex
+    assert "0.9<" not in globex and "1.5<" not in globex
+    assert '<a href="/collateral/counterparties/GLOBEX/">GLOBEX</a>' in globex
+    assert '<a href="/collateral/counterparties/ACME/">ACME</a>' in html
+    assert '<span class="i">180</span><span class="f">.0%</span>' in _row_html(html, "ACME")  # 1.8
+    # the call's due time (date, time and zone) stays on one line
+    due = MarginCall.objects.get(counterparty__code="GLOBEX").due_at
+    assert f'<td class="text-nowrap">{when(due)}</td>' in globex
+
+
+def test_margin_call_queue_shows_percentages_links_counterparties_and_keeps_due_on_one_line(
+    login, book, rita, globex
+):
+    call = MarginCall.objects.get(counterparty=globex)
+    html = login(rita).get("/collateral/margin-calls/").content.decode()
+    row = html[html.index(f'<tr data-id="{call.pk}">') :]
+    row = row[: row.index("</tr>")]
+    assert '<a href="/collateral/counterparties/GLOBEX/">GLOBEX</a>' in row
+    assert '<span class="i">90</span><span class="f">.0%</span>' in row  # coverage 0.9
+    assert '<span class="i">150</span><span class="f">.0%</span>' in row  # required 1.5
+    assert f'<td class="text-nowrap">{when(call.due_at)}</td>' in row
+    detail = login(rita).get(f"/collateral/margin-calls/{call.pk}/").content.decode()
+    assert "90.0% <span" in detail and "required 150.0%" in detail
+
+
+def test_a_trader_follows_the_coverage_link_to_their_counterpartys_risk_page(login, book, alice):
+    client = login(alice)
+    html = client.get("/collateral/coverage/").content.decode()
+    assert '<a href="/collateral/counterparties/ACME/">ACME</a>' in html
+    assert client.get("/collateral/counterparties/ACME/").status_code == 200
 
 
 def test_coverage_csv(login, book, rita):
@@ -132,7 +176,7 @@ def test_release_form_previews_the_coverage_after(login, book, bob):
     response = login(bob).post("/collateral/releases/new/", _release_form(quantity="20", preview="1"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'data-testid="coverage-after">1.44<' in html  # 80 x 900 / 50,000
+    assert 'data-testid="coverage-after">144.0%<' in html  # 80 x 900 / 50,000
     assert "Would be refused" in html
     assert not Release.objects.exists()
 
@@ -148,7 +192,7 @@ def test_release_form_releases_and_says_the_coverage_after(login, book, bob):
     client = login(bob)
     response = client.post("/collateral/releases/new/", _release_form(quantity="16"), follow=True)
     assert response.redirect_chain[-1][0] == "/collateral/coverage/?counterparty=ACME"
-    assert "Released 16 SOL to ACME (coverage after: 1.512)." in response.content.decode()
+    assert "Released 16 SOL to ACME (coverage after: 151.2%)." in response.content.decode()
     assert Release.objects.get().quantity == D("16")
 
 

@@ -119,6 +119,14 @@ def test_risk_sees_open_breaches_and_counterparties_needing_review_with_the_reas
     assert review["count"] == 1 and review["rows"][0]["cells"][1]["value"] == "BTC sources disagree by 3%"
 
 
+def test_the_open_breaches_tile_links_to_the_breaches_page_not_the_limits_page(login, rita, desk):
+    breaches = panel(home(login(rita)), "breaches")
+    assert (breaches["link"]["label"], breaches["link"]["url"]) == (
+        "Limit breaches",
+        "/collateral/limits/breaches/",
+    )
+
+
 def test_risk_sees_the_loosenings_another_risk_user_proposed_not_their_own(login, rita, ravi, desk):
     pending = panel(home(login(rita)), "pending")
     assert pending["count"] == 1

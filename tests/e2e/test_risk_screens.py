@@ -15,6 +15,7 @@ from tests.browser import ARTIFACTS, shot
 from tests.collateral import ui_helpers as h
 from tests.conftest import PASSWORD
 from tests.inventory.factories import active_loan, desk_asset, firm_account, stock
+from tests.refdata.factories import CounterpartyFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -82,6 +83,14 @@ def risk_desk(personas, acme, globex):
     )
     limit = h.limit(acme, "600000", proposed_by=rita, caps={btc: "8"}, min_coverage_ratio="1.2")
     h.breach(acme, limit, BreachKind.COVERAGE, figure="0.743182", allowed="1.2")
+    # A loosening awaiting rita, proposed with a comment far longer than a column (one "word" of 120).
+    h.haircut(
+        usdc,
+        "1",
+        proposed_by=ravi,
+        status=ConfigStatus.PENDING_APPROVAL,
+        comment="Treasury asked for this after the quarterly review of stablecoin reserves; " * 5 + "x" * 120,
+    )
     return {"rita": rita}
 
 
@@ -195,3 +204,84 @@ def test_the_risk_home_page_shows_what_needs_risk_now_and_fits(at_1280, risk_des
     assert page.evaluate("window.__csp") == [] and problems == []
     _no_horizontal_scroll(page)
     shot(page, "risk-home")
+
+
+@pytest.fixture
+def big_book(risk_desk):
+    """A counterparty with figures in the tens of millions, on call and flagged for default: the widest
+    row the coverage table and the margin call queue have to fit."""
+    now = timezone.now()
+    big = CounterpartyFactory(code="NORTHWIND")
+    h.risk_row(
+        big,
+        state="critical",
+        exposure="48250000",
+        collateral="30125000",
+        ratio="0.624352",
+        shortfall="47075000",
+        default_flagged_at=now - timedelta(hours=1),
+        review_reason="",
+    )
+    h.margin_call(
+        big,
+        "47075000",
+        due_at=now + timedelta(hours=20),
+        initial="12500000",
+        exposure="48250000",
+        collateral="30125000",
+        ratio="0.624352",
+        required="1.6",
+        note="Counterparty's treasury confirmed a transfer of USDC from their custodian this afternoon.",
+    )
+    return risk_desk
+
+
+def test_the_coverage_page_shows_percentages_links_to_the_risk_page_and_fits(at_1280, big_book):
+    page, problems = at_1280("rita", "/collateral/coverage/")
+    row = page.locator("tbody tr", has_text="ACME")
+    expect(row).to_contain_text("74.3%")  # 0.743182
+    expect(row).to_contain_text("160.0%")  # required 1.6 (the desk's default)
+    assert "0.743182" not in row.inner_text()
+    due = row.locator("td").nth(8)  # Call due: one line (date, time and zone)
+    assert due.evaluate("td => getComputedStyle(td).whiteSpace") == "nowrap"
+    assert due.evaluate("td => td.getClientRects()[0].height") < 40
+    shot(page, "risk-coverage")
+    _no_horizontal_scroll(page)
+    row.get_by_role("link", name="ACME").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/collateral/counterparties/ACME/")
+    assert problems == []
+
+
+def test_the_margin_call_queue_shows_percentages_links_counterparties_and_fits(at_1280, big_book):
+    page, problems = at_1280("rita", "/collateral/margin-calls/")
+    row = page.locator("tbody tr", has_text="ACME")
+    expect(row).to_contain_text("74.3%")
+    expect(row).to_contain_text("160.0%")
+    shot(page, "risk-margin-calls")
+    _no_horizontal_scroll(page)
+    row.get_by_role("link", name="ACME").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/collateral/counterparties/ACME/")
+    assert problems == []
+
+
+def test_the_pending_approvals_queue_fits_1280_with_a_long_comment(at_1280, risk_desk):
+    page, problems = at_1280("rita", "/collateral/config/pending/")
+    comment = page.locator("[data-testid=comment]").filter(has_text="Treasury asked")
+    expect(comment).to_contain_text("…")  # cut in the row, whole in its title
+    assert comment.get_attribute("title").endswith("x" * 120)
+    expect(page.locator("[data-testid=approve]").first).to_be_visible()
+    _no_horizontal_scroll(page)
+    table = page.locator("table.queue")
+    assert table.evaluate("t => t.getBoundingClientRect().right") <= WIDTH
+    shot(page, "risk-pending")
+    assert problems == []
+
+
+def test_the_open_breaches_tile_opens_the_breaches_page(at_1280, risk_desk):
+    page, _ = at_1280("rita", "/")
+    page.locator("[data-panel=breaches] .card-header a").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/collateral/limits/breaches/")
+    expect(page.locator("main")).to_contain_text("ACME")

@@ -147,6 +147,68 @@ def test_a_worker_killed_mid_job_has_its_job_completed_once_soon(desk):
     assert took < 60
 
 
+RECON_SETUP = """
+import hashlib
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from borrowdesk.refdata.models import Asset, CustodyAccount
+from reconciliation.models import ExternalStatement, StatementLine
+as_of = datetime(2026, 1, 7, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+st = ExternalStatement.objects.create(account=CustodyAccount.objects.get(code="INV-MAIN"), as_of=as_of,
+    business_date=as_of.date(), source="api", line_count=1,
+    content_hash=hashlib.sha256(b"fault-recon").hexdigest())
+StatementLine.objects.create(statement=st, asset=Asset.objects.get(symbol="BTC"), quantity="9")
+print("ready")
+"""
+
+
+def test_a_worker_killed_mid_reconciliation_leaves_no_half_written_breaks_and_the_run_completes_once(desk):
+    stack = desk
+    day = "2026-01-07"
+    assert stack.shell(RECON_SETUP).endswith("ready")
+    # Hold the breaks table, so the run blocks inside its one transaction (the run row locked, the
+    # comparison under way) until its worker is killed.
+    blocker = psycopg2.connect(desk.pg.url)
+    cursor = blocker.cursor()
+    cursor.execute("LOCK TABLE reconciliation_break IN ACCESS EXCLUSIVE MODE")
+    try:
+        send(stack, "reconciliation.pre_open", day)
+        running = wait_for(
+            lambda: [r for r in runs(stack, "reconciliation.pre_open", day) if r[0] == "running"],
+            what="the reconciliation to start",
+        )
+        owner_pid = int(running[0][2].rsplit(":", 1)[1])
+        wait_for(
+            lambda: sql(stack, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
+            what="the run to wait inside its transaction",
+        )  # fmt: skip
+        assert owner_pid in stack.children("celery")
+        assert sql(
+            stack, "SELECT status FROM reconciliation_reconciliationrun WHERE business_date = %s", (day,)
+        ) == [("running",)]
+        os.kill(owner_pid, signal.SIGKILL)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    wait_for(
+        lambda: any(r[0] == "succeeded" for r in runs(stack, "reconciliation.pre_open", day)),
+        timeout=90,
+        what="the redelivered run to complete",
+    )
+    outcomes = [r[:2] for r in runs(stack, "reconciliation.pre_open", day)]
+    assert outcomes == [
+        ("failed", "abandoned: its worker died mid-run (lease lost); taken over"),
+        ("succeeded", ""),
+    ]
+    assert sql(stack, "SELECT status, counts->>'found' FROM reconciliation_reconciliationrun "
+               "WHERE business_date = %s AND scope = 'all'", (day,)) == [("finished", "1")]  # fmt: skip
+    # The killed attempt wrote nothing: one break, opened once.
+    assert sql(stack, "SELECT b.kind, count(a.id) FROM reconciliation_break b "
+               "JOIN reconciliation_reconciliationrun r ON r.id = b.run_id "
+               "LEFT JOIN reconciliation_breakactivity a ON a.break_id = b.id "
+               "WHERE r.business_date = %s GROUP BY b.kind", (day,)) == [("missing_internal", 1)]  # fmt: skip
+
+
 def test_a_component_that_dies_is_started_again(desk):
     stack = desk
     beat = wait_for(lambda: stack.children("borrowdesk beat"), what="beat")
