@@ -48,7 +48,7 @@ NAV: list[NavItem] = [
     NavItem("Runs", "reconciliation_runs:runs", group="Reconciliation"),
     NavItem("Break statistics", "reconciliation_runs:statistics", group="Reconciliation"),
     NavItem("Pre-open gate", "reconciliation_runs:gate", group="Reconciliation"),
-    NavItem("Reconciled statements", "reconciliation_runs:reconciled", group="Reconciliation"),
+    NavItem("Reconciled accounts", "reconciliation_runs:reconciled", group="Reconciliation"),
     NavItem("KYC", "compliance:kyc"),
     NavItem("Sanctions", "compliance:match_queue"),
     NavItem("Screen", "compliance:screen"),
