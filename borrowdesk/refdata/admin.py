@@ -17,7 +17,15 @@ from django.contrib import admin
 from borrowdesk.access.middleware import mark_sensitive
 from borrowdesk.admin_services import ServiceRefusalsAsMessages
 from borrowdesk.refdata import services
-from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Network, Price, Venue
+from borrowdesk.refdata.models import (
+    Asset,
+    Counterparty,
+    CustodianMapping,
+    CustodyAccount,
+    Network,
+    Price,
+    Venue,
+)
 
 
 class SensitiveChangePage:
@@ -163,3 +171,24 @@ class PriceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(CustodianMapping)
+class CustodianMappingAdmin(ServiceRefusalsAsMessages):
+    """Custodians' ids for the desk's accounts and assets (the statement adapters read them). Added
+    through the refdata service; never edited or deleted here (a statement read with it stays right)."""
+
+    list_display = ["custodian", "kind", "external_id", "account", "asset"]
+    list_filter = ["custodian", "kind"]
+    search_fields = ["external_id", "account__code", "asset__symbol"]
+    fields = ["custodian", "kind", "external_id", "account", "asset"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = services.map_custodian_id(actor=request.user, **form.cleaned_data)
+        obj.pk = saved.pk

@@ -33,7 +33,10 @@ from borrowdesk.refdata.models import (
     Asset,
     Counterparty,
     CounterpartyKind,
+    Custodian,
+    CustodianMapping,
     CustodyAccount,
+    MappingKind,
     Network,
     Price,
     PriceStatus,
@@ -644,3 +647,35 @@ def set_risk_rating(*, actor: User, counterparty: Counterparty, risk_rating: str
         with acting_as(actor):
             _save(counterparty, update_fields=["risk_rating"])
     return counterparty
+
+
+# --- custodian ids (issue 11: reconciliation statements) -------------------------------------------
+
+
+def map_custodian_id(
+    *,
+    actor: User,
+    custodian: str,
+    kind: str,
+    external_id: str,
+    account: CustodyAccount | None = None,
+    asset: Asset | None = None,
+) -> CustodianMapping:
+    """Record what ``custodian`` calls one of the desk's accounts (a vault, portfolio or wallet id) or
+    assets (its asset id), for the statement adapters. Raises ``PermissionDeniedError`` or
+    ``InvalidInput`` (an unknown custodian or kind, no target or two, an id already mapped)."""
+    _require(actor, "refdata.write")
+    errors: Errors = {}
+    _check(errors, "custodian", custodian in Custodian.values, f"One of {', '.join(Custodian.values)}.")
+    _check(errors, "kind", kind in MappingKind.values, f"One of {', '.join(MappingKind.values)}.")
+    _check(errors, "external_id", bool((external_id or "").strip()), "Required.")
+    if kind == MappingKind.ACCOUNT:
+        _check(errors, "account", account is not None and asset is None, "Name the account (and no asset).")
+    elif kind == MappingKind.ASSET:
+        _check(errors, "asset", asset is not None and account is None, "Name the asset (and no account).")
+    mapping = CustodianMapping(
+        custodian=custodian, kind=kind, external_id=(external_id or "").strip(), account=account, asset=asset
+    )
+    _validate(mapping, errors)
+    with acting_as(actor):
+        return _save(mapping)

@@ -56,8 +56,8 @@ class Format:
 
 
 FORMAT_CHOICES = [
-    (Format.CSV, "Generic CSV (account,asset,quantity)"),
-    (Format.JSON, "JSON (API body: account, lines)"),
+    (Format.CSV, "Generic CSV"),
+    (Format.JSON, "JSON (as the API)"),
     (Format.FIREBLOCKS, "Fireblocks vault accounts"),
     (Format.COINBASE_PRIME, "Coinbase Prime portfolio balances"),
     (Format.BITGO, "BitGo wallets"),

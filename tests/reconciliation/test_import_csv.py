@@ -215,3 +215,28 @@ def test_an_asset_named_by_a_statement_line_cannot_be_deleted_even_in_sql(book, 
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM refdata_asset WHERE id = %s", [assets["USDC"].pk])
     assert StatementLine.objects.filter(asset=assets["USDC"]).exists()
+
+
+def test_a_clean_csv_goes_to_the_database_by_copy_never_row_by_row(book, bob, monkeypatch):
+    from reconciliation.statements import adapters
+
+    calls = []
+    original = adapters.parse_csv
+
+    def spy(data, *, rows):
+        calls.append(rows)
+        return original(data, rows=rows)
+
+    monkeypatch.setattr(adapters, "parse_csv", spy)
+    text = "account,asset,quantity\n" + "".join(
+        f"INV-A,{s},{i}.5\n" for i, s in enumerate(["BTC", "ETH", "USDC"])
+    )
+    assert _import(bob, text).line_count == 3
+    assert calls == [False]  # the header only; the rows went by COPY
+
+
+def test_a_blank_line_inside_a_csv_still_imports_with_the_right_line_numbers(book, bob):
+    with pytest.raises(StatementRefused) as refused:
+        _import(bob, "account,asset,quantity\nINV-A,BTC,1\n\nINV-A,XYZ,1\n")
+    assert [(e.line, e.field) for e in refused.value.errors] == [(4, "asset")]
+    assert _import(bob, "account,asset,quantity\nINV-A,BTC,1\n\nINV-A,ETH,1\n").line_count == 2

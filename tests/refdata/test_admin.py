@@ -152,3 +152,29 @@ def test_the_admin_list_of_assets_is_not_a_sensitive_read(admin_client, btc):
 
     assert admin_client.get(f"{ADMIN}asset/{btc.pk}/change/").status_code == 200
     assert not AccessLog.objects.exists()
+
+
+def test_a_custodian_mapping_is_added_in_the_admin_through_the_service_and_not_changed(
+    admin_client, coinvault
+):
+    from borrowdesk.refdata.models import CustodianMapping
+
+    account = CustodyAccount.objects.create(code="INV-FB", venue=coinvault, purpose="inventory")
+    response = admin_client.post(
+        f"{ADMIN}custodianmapping/add/",
+        {
+            "custodian": "fireblocks",
+            "kind": "account",
+            "external_id": "12",
+            "account": account.pk,
+            "asset": "",
+        },
+    )
+    assert response.status_code == 302
+    mapping = CustodianMapping.objects.get()
+    assert (mapping.external_id, mapping.account) == ("12", account)
+    assert admin_client.get(f"{ADMIN}custodianmapping/").status_code == 200
+    assert (
+        admin_client.post(f"{ADMIN}custodianmapping/{mapping.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert CustodianMapping.objects.count() == 1
