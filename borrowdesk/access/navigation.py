@@ -60,7 +60,7 @@ NAV: list[NavItem] = [
     NavItem("Runs", "reconciliation_runs:runs", group="Reconciliation"),
     NavItem("Break statistics", "reconciliation_runs:statistics", group="Reconciliation"),
     NavItem("Pre-open gate", "reconciliation_runs:gate", group="Reconciliation"),
-    NavItem("Reconciled statements", "reconciliation_runs:reconciled", group="Reconciliation"),
+    NavItem("Reconciled accounts", "reconciliation_runs:reconciled", group="Reconciliation"),
     # A trader's list is their own counterparties (the selector scopes it).
     NavItem("Counterparties", "refdata:counterparty_list"),
     NavItem("Prices", "refdata:price_list"),

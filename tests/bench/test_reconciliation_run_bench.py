@@ -23,7 +23,7 @@ ACCOUNTS = int(os.environ.get("BENCH_RECON_ACCOUNTS", "1000"))
 ASSETS = int(os.environ.get("BENCH_RECON_ASSETS", "1000"))
 ROW_BY_ROW_LINES_PER_SECOND = 2400
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 BARE_JOIN = """
     SELECT count(*) FROM (

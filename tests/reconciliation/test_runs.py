@@ -102,7 +102,7 @@ def test_the_default_tolerance_applies_to_every_asset_without_one(book, settings
 
 # The ledger stamps a journal with its transaction's time (PostgreSQL now()): these two tests commit
 # each posting, so the statement can stand between them.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_book_is_taken_as_of_the_statement_time_not_now():
     btc, eth = desk_asset("BTC", 8), desk_asset("ETH", 18, "3000")
     main = firm_account("INV-MAIN")
@@ -123,7 +123,7 @@ def test_the_book_is_taken_as_of_the_statement_time_not_now():
     assert set(breaks(run())) == {("INV-MAIN", "BTC", "mismatch"), ("INV-MAIN", "ETH", "mismatch")}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_position_created_after_the_statement_is_not_in_the_book_at_its_time():
     btc, sol = desk_asset("BTC", 8), desk_asset("SOL", 9, "150")
     main = firm_account("INV-MAIN")
