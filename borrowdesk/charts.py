@@ -13,7 +13,7 @@ them into numbers to draw them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,7 +27,7 @@ from borrowdesk.pages import csv_response
 
 KINDS = ("bar", "line", "doughnut")
 # How a column reads in the table: each unit's formatter (``state``: a badge, ``text`` as it is).
-UNITS = {
+UNITS: dict[str, Callable[[Any], Any]] = {
     "usd": formatting.usd,
     "usd_price": formatting.usd_price,
     "ratio": formatting.ratio_pct,

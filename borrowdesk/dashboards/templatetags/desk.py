@@ -4,6 +4,9 @@ Thin wrappers over ``borrowdesk.formatting``, the same functions the table helpe
 exports use, so a figure reads the same on every page.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django import template
 from django.utils.html import format_html
 
@@ -17,7 +20,7 @@ register = template.Library()
 # qty 18,000,000 · plain_qty for an input box · usd $486,250.00 · usd_price $0.00001234 ·
 # when 2026-12-01 09:30 GMT · label pending_delivery → Pending delivery · ratio_pct 1.5 → 150.0% ·
 # pct 12.5 → 12.5% · duration 3 h 12 min.
-for _name, _function in {
+_FILTERS: dict[str, Callable[..., Any]] = {
     "qty": formatting.qty,
     "plain_qty": formatting.unpadded,
     "usd": formatting.usd,
@@ -27,7 +30,8 @@ for _name, _function in {
     "ratio_pct": formatting.ratio_pct,
     "pct": formatting.pct,
     "duration": formatting.duration,
-}.items():
+}
+for _name, _function in _FILTERS.items():
     register.filter(_name, _function)
 
 
