@@ -322,15 +322,16 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Collateral desk loaded: {calls} margin calls."))
         elif self._refresh_marks(users):
             self.stdout.write("Collateral desk already loaded: the feed's stale marks posted again.")
+        opened = self._compliance_cases(users)
+        if opened:
+            self.stdout.write(self.style.SUCCESS(f"Compliance cases loaded: {opened} opened."))
+        # After the demo's cases: BLUEFIN's large request joins the AML case opened for it there.
         ensure_default_rules()
         if not AmlAlert.objects.exists():
             _aml_demo(users)
             self.stdout.write(
                 self.style.SUCCESS(f"AML monitoring: {AmlAlert.objects.count()} alerts raised.")
             )
-        opened = self._compliance_cases(users)
-        if opened:
-            self.stdout.write(self.style.SUCCESS(f"Compliance cases loaded: {opened} opened."))
 
     def _compliance_cases(self, u: dict) -> int:
         """Issue 10 (cases): OFAC's 17-entry subset in force, a client it names (SUEXOTC, whose request
