@@ -56,6 +56,7 @@ class Column:
     link: Callable[[Any], str] | None = None  # URL of the row's page, for this cell
     badge: bool = False  # render as a status badge
     usd: bool = False  # a price in dollars ($97,250.00) on the page; a plain number in the CSV
+    nowrap: bool = False  # kept on one line (a time with its zone, a timer)
 
     def value(self, row: Any) -> Any:
         value = row
@@ -111,6 +112,7 @@ def _cell(column: Column, row: Any) -> dict[str, Any]:
         "numeric": column.numeric,
         "badge": column.badge,
         "link": column.link(row) if column.link else None,
+        "nowrap": column.nowrap,
     }
 
 

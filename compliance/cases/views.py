@@ -45,7 +45,9 @@ def sla_text(case: Case, now: datetime | None = None) -> str:
         return "Closed"
     now = now or timezone.now()
     left = case.sla_due_at - now
-    return f"Overdue by {duration(left)}" if left.total_seconds() <= 0 else f"Due in {duration(left)}"
+    # Each figure stays with its unit on a narrow screen ("2 d", not "2" above "d").
+    span = duration(left).replace(" ", "\u00a0")
+    return f"Overdue by {span}" if left.total_seconds() <= 0 else f"Due in {span}"
 
 
 def _with_timer(now: datetime):
@@ -68,9 +70,8 @@ QUEUE_COLUMNS = [
     Column("Priority", "priority", sort="priority", badge=True),
     Column("Status", "status", sort="status", badge=True),
     Column("Assignee", "assignee.username", sort="assignee__username"),
-    Column("SLA due", "sla_due_at", sort="sla_due_at"),
-    Column("SLA", "sla_timer"),
-    Column("Opened", "opened_at", sort="opened_at"),
+    Column("SLA due", "sla_due_at", sort="sla_due_at", nowrap=True),
+    Column("SLA", "sla_timer", nowrap=True),
 ]
 
 

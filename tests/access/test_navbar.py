@@ -18,8 +18,10 @@ def test_the_collateral_pages_are_one_menu_and_the_rest_plain_links(personas):
     assert shown == [link["label"] for link in navigation_for(rita)]
 
 
-def test_the_page_renders_one_dropdown_for_risk_and_none_for_compliance(login, personas):
+def test_the_page_renders_one_dropdown_for_risk_and_one_for_compliance(login, personas):
     page = login(personas["rita"]).get(reverse("home")).content.decode()
     assert page.count("dropdown-toggle") == 1
     page = login(personas["carl"]).get(reverse("home")).content.decode()
-    assert "dropdown-toggle" not in page
+    assert page.count("dropdown-toggle") == 1  # the Compliance menu (issue 10: cases, KYC, sanctions)
+    menus = [entry["label"] for entry in navbar_for(personas["carl"]) if "menu" in entry]
+    assert menus == ["Compliance"]

@@ -158,6 +158,10 @@ LIST_PAGES = [
     ("trader", "/requests/mine/"),
     ("trader", "/inventory/loans/"),
     ("compliance", "/compliance/kyc/"),
+    ("compliance", "/compliance/"),
+    ("compliance", "/compliance/cases/"),
+    ("compliance", "/compliance/cases/mine/"),
+    ("compliance", "/compliance/cases/backlog/"),
     ("auditor", "/accounts/access-log/"),
     ("ops", "/"),
 ]
@@ -171,4 +175,16 @@ def test_every_list_page_fits_1280_pixels(at_1280, demo):
         page.screenshot(
             path=str(ARTIFACTS / f"list-{username}-{path.strip('/').replace('/', '-') or 'home'}.png")
         )
+        page.close()
+
+
+def test_the_case_pages_fit(at_1280, demo):
+    """Issue 10 (cases): the demo's escalated AML case and the sanctions case with its timeline."""
+    from compliance.cases.models import Case
+
+    for case in (Case.objects.get(status="escalated"), Case.objects.get(kind="sanctions")):
+        page = at_1280("compliance", f"/compliance/cases/{case.pk}/")
+        expect(page.get_by_test_id("timeline")).to_be_visible()
+        _no_horizontal_scroll(page)
+        shot(page, f"screen-case-{case.kind}")
         page.close()
