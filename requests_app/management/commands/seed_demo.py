@@ -738,15 +738,19 @@ def _aml_demo(u: dict) -> None:
             )
         request = _approve_fully(u, request, "450")
         _settle_delivery(u, request)
-        loan = Loan.objects.get(pk=request.loan_id)
+        loan = request.loan
+        assert loan is not None  # approved in full: its loan is open and delivered
+        loan.refresh_from_db()
         return_loan(actor=u["ops"], loan=loan, quantity=loan.quantity)
     since = timezone.now() - timedelta(days=30)
-    notionals = list(
-        BorrowRequest.objects.filter(
+    notionals: list[Decimal] = [
+        n
+        for n in BorrowRequest.objects.filter(
             counterparty=cp["BLUEFIN"], submitted_at__gte=since, notional_usd__isnull=False
         ).values_list("notional_usd", flat=True)
-    )
-    average = sum(notionals, Decimal(0)) / len(notionals)
+        if n is not None
+    ]
+    average: Decimal = sum(notionals, Decimal(0)) / len(notionals)
     price = mark(btc)
     assert price is not None  # the feed posted every demo asset's price above
     quantity = (8 * average / price.price_usd).quantize(Decimal("0.01"))
