@@ -14,7 +14,7 @@ from compliance.cases.models import Case, CaseStatus
 
 # kind, counterparty code (None: no counterparty), subject, priority, opened days ago, worked to
 DEMO_CASES = [
-    ("aml", "BLUEFIN", "Request notional 12× the 30-day average", "high", 3, "escalated"),
+    ("aml", "BLUEFIN", "Request notional far above the 30-day average", "high", 3, "escalated"),
     ("kyc", "HIGHTIDE", "KYC pending: fund documents and UBO declaration missing", "medium", 1, "in_review"),
     (
         "travel_rule",

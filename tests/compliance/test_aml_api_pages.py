@@ -250,3 +250,48 @@ def test_the_auditor_reads_the_rules_page_without_forms(login, audrey):
     assert "Minimum value (USD)" in text and "100,000" in text
     assert "/compliance/aml/rules/new_address/" not in text  # no form to post
     assert login(audrey).post("/compliance/aml/rules/new_address/", {"min_usd": "1"}).status_code == 403
+
+
+# --- query counts --------------------------------------------------------------------------------
+
+
+def _more_alerts(rules, n: int) -> None:
+    from tests.refdata.factories import CounterpartyFactory
+
+    for i in range(n):
+        AmlAlert.objects.create(
+            rule=rules["new_address"],
+            rule_version=1,
+            counterparty=CounterpartyFactory(code=f"CP{i}"),
+            subject=f"Settlement {i}: 150,000 USD of BTC to a new address",
+            score=Decimal(150000),
+            settlement_id=1000 + i,
+            dedup_key=f"new_address:settlement:{1000 + i}",
+            detected_by="schedule",
+        )
+    aml.route_open_alerts()
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return queries
+
+
+def test_the_alerts_page_and_api_run_a_fixed_number_of_queries(
+    login, api, carl, alert, rules, django_assert_num_queries
+):
+    page, client = login(carl), api.as_user(carl)
+    few_page = len(_queries(page, "/compliance/aml/alerts/"))
+    few_api = len(_queries(client, ALERTS))
+    _more_alerts(rules, 4)
+    # Whatever the rows: the session and user (or token), the roles, the count, and one page of alerts
+    # joined with their rule, counterparty, case and dismissing officer.
+    with django_assert_num_queries(few_page):
+        text = page.get("/compliance/aml/alerts/").content.decode()
+    assert all(f"CP{i}" in text for i in range(4))
+    with django_assert_num_queries(few_api):
+        assert len(client.get(ALERTS).json()["results"]) == 5

@@ -56,7 +56,7 @@ def test_the_job_records_a_run_and_a_second_delivery_in_the_window_is_skipped(db
     assert AmlAlert.objects.count() == 1 and Case.objects.filter(kind="aml").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_event_and_the_schedule_racing_raise_one_alert_and_one_case(personas, acme):
     ensure_desk_config()
     aml.ensure_default_rules()

@@ -162,6 +162,9 @@ LIST_PAGES = [
     ("compliance", "/compliance/cases/"),
     ("compliance", "/compliance/cases/mine/"),
     ("compliance", "/compliance/cases/backlog/"),
+    ("compliance", "/compliance/aml/alerts/"),
+    ("compliance", "/compliance/aml/rules/"),
+    ("auditor", "/compliance/aml/alerts/"),
     ("auditor", "/accounts/access-log/"),
     ("ops", "/"),
 ]

@@ -333,6 +333,10 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Collateral desk loaded: {calls} margin calls."))
         elif self._refresh_marks(users):
             self.stdout.write("Collateral desk already loaded: the feed's stale marks posted again.")
+        opened = self._compliance_cases(users)
+        if opened:
+            self.stdout.write(self.style.SUCCESS(f"Compliance cases loaded: {opened} opened."))
+        # After the demo's cases: BLUEFIN's large request joins the AML case opened for it there.
         ensure_default_rules()
         if not AmlAlert.objects.exists():
             _aml_demo(users)
@@ -344,9 +348,6 @@ class Command(BaseCommand):
 
         if seed_travel_rule_and_regulator_requests(users):
             self.stdout.write(self.style.SUCCESS("Travel-rule messages and regulator requests loaded."))
-        opened = self._compliance_cases(users)
-        if opened:
-            self.stdout.write(self.style.SUCCESS(f"Compliance cases loaded: {opened} opened."))
         # Statements, today's run and breaks of every kind (reconciliation/demo.py; once).
         from reconciliation.demo import seed_reconciliation
 
@@ -758,8 +759,9 @@ def _aml_demo(u: dict) -> None:
             )
         request = _approve_fully(u, request, "450")
         _settle_delivery(u, request)
-        assert request.loan_id is not None
-        loan = Loan.objects.get(pk=request.loan_id)
+        loan = request.loan
+        assert loan is not None  # approved in full: its loan is open and delivered
+        loan.refresh_from_db()
         return_loan(actor=u["ops"], loan=loan, quantity=loan.quantity)
     since = timezone.now() - timedelta(days=30)
     notionals: list[Decimal] = [
@@ -769,7 +771,7 @@ def _aml_demo(u: dict) -> None:
         ).values_list("notional_usd", flat=True)
         if n is not None
     ]
-    average = sum(notionals, Decimal(0)) / len(notionals)
+    average: Decimal = sum(notionals, Decimal(0)) / len(notionals)
     price = mark(btc)
     assert price is not None  # the feed posted every demo asset's price above
     quantity = (8 * average / Decimal(price.price_usd)).quantize(Decimal("0.01"))
