@@ -9,6 +9,8 @@ error) instead of running it, and the orchestrating service sends them together.
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,3 +46,29 @@ def run_together(statements: Sequence[Statement]) -> tuple[Any, ...] | None:
                     raise mapped from None
             raise
         return cursor.fetchone() if cursor.description is not None else None
+
+
+# The statements prepared on each database connection of this process, by name. A prepared statement
+# lives as long as its session, whatever happens to the transaction that prepared it.
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def prepared(name: str, sql: str) -> str:
+    """Prepare ``sql`` (one statement, ``%s`` placeholders) on this connection under ``name`` the first
+    time (a round trip of its own, once per connection) and return the ``EXECUTE name (%s, …)`` that
+    runs it with the same parameters: for a hot statement whose planning costs more than running it."""
+    count = 0
+
+    def number(_match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    body = re.sub(r"%s", number, sql)
+    with connection.cursor() as cursor:
+        raw = connection.connection
+        names = _prepared.setdefault(raw, set())
+        if name not in names:
+            cursor.execute(f"PREPARE {name} AS {body}")
+            names.add(name)
+    return f"EXECUTE {name} ({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
