@@ -6,9 +6,11 @@ asset it has on loan, the tenor of its loans (an open-ended loan breaks a tenor 
 minimum coverage covenant. Exposure and coverage are coverage's figures
 (``collateral.selectors.coverage.coverage_rows``, the one valuation), never a second computation.
 
-- ``check_limits_for_final_approval``: called by requests_app inside the final approval's durable
-  transaction, after the loan is written and before its inventory is held; a breach raises
-  ``LimitExceeded`` (409 ``limit_exceeded``) and the whole approval rolls back.
+- ``check_limits_for_final_approval``: the check inside the final approval's durable transaction,
+  after the loan is written and before its inventory is held; a breach raises ``LimitExceeded`` (409
+  ``limit_exceeded``) and the whole approval rolls back. requests_app sends the same check in parts
+  (``limit_check_statements``) in one round trip with the hold, so the limit row's lock is held for that
+  round trip and the COMMIT only.
 - ``check_limits``: the scheduled check (every 15 minutes and before the open) opens a ``LimitBreach``
   for each breach found that is not open yet, keeps those still found (``last_seen_at`` and the latest
   figures) and resolves those no longer found.
