@@ -6,9 +6,11 @@ asset it has on loan, the tenor of its loans (an open-ended loan breaks a tenor 
 minimum coverage covenant. Exposure and coverage are coverage's figures
 (``collateral.selectors.coverage.coverage_rows``, the one valuation), never a second computation.
 
-- ``check_limits_for_final_approval``: called by requests_app inside the final approval's durable
-  transaction, after the loan is written and before its inventory is held; a breach raises
-  ``LimitExceeded`` (409 ``limit_exceeded``) and the whole approval rolls back.
+- ``check_limits_for_final_approval``: the check inside the final approval's durable transaction,
+  after the loan is written and before its inventory is held; a breach raises ``LimitExceeded`` (409
+  ``limit_exceeded``) and the whole approval rolls back. requests_app sends the same check in parts
+  (``limit_check_statements``) in one round trip with the hold, so the limit row's lock is held for that
+  round trip and the COMMIT only.
 - ``check_limits``: the scheduled check (every 15 minutes and before the open) opens a ``LimitBreach``
   for each breach found that is not open yet, keeps those still found (``last_seen_at`` and the latest
   figures) and resolves those no longer found.
@@ -16,6 +18,7 @@ minimum coverage covenant. Exposure and coverage are coverage's figures
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from borrowdesk.batch import Statement
 from borrowdesk.business_day import business_date
 from borrowdesk.formatting import qty, usd
 from borrowdesk.refdata.models import Asset
@@ -78,7 +82,8 @@ _LOCK_SQL = """
 # counterparty's open quantity of it, and coverage's figures (coverage's own SQL text, embedded). The
 # coverage is LATERAL to the limit, evaluated once per limit row: without a limit in force, never.
 _READ_SQL = """
-SELECT lim.id, cp.code, lim.max_exposure_usd, lim.max_tenor_days, lim.min_coverage_ratio, cap.max_quantity,
+SELECT lim.id AS limit_id, cp.code AS counterparty_code, lim.max_exposure_usd, lim.max_tenor_days,
+       lim.min_coverage_ratio, cap.max_quantity AS asset_cap,
        CASE WHEN cap.max_quantity IS NOT NULL THEN (
            SELECT coalesce(sum(l.open_quantity), 0) FROM inventory_loan l
            WHERE l.counterparty_id = lim.counterparty_id AND l.asset_id = %(asset_id)s::bigint
@@ -108,8 +113,14 @@ CROSS JOIN LATERAL (
 # inside the serialised stretch of every approval. Its parameters, in order of first appearance.
 _READ_NAME = "collateral_limit_check"
 _READ_PARAMS: list[str] = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", _READ_SQL)))
-_PREPARE_SQL = f"PREPARE {_READ_NAME} AS " + re.sub(
-    r"%\((\w+)\)s", lambda m: f"${_READ_PARAMS.index(str(m.group(1))) + 1}", _READ_SQL
+# The read's row comes back as JSON, and is also kept in a setting local to the transaction
+# (``collateral.limit_check``), so that a final approval sending the check with its ledger post in one
+# round trip (``limit_check_statements``) can read it back after the post, from the batch's last statement.
+_RESULT_SETTING = "collateral.limit_check"
+_PREPARE_SQL = (
+    f"PREPARE {_READ_NAME} AS SELECT set_config('{_RESULT_SETTING}', row_to_json(r)::text, true) FROM ("
+    + re.sub(r"%\((\w+)\)s", lambda m: f"${_READ_PARAMS.index(str(m.group(1))) + 1}", _READ_SQL)
+    + ") AS r"
 )
 # Lock, then read, in one round trip: two statements in one execute (the read a new statement).
 _CHECK_SQL = (
@@ -139,6 +150,16 @@ class _Read:
     exposure_usd: Decimal | None
     collateral_value_usd: Decimal | None
     review_reason: str
+
+
+_DECIMAL_FIELDS = (
+    "max_exposure_usd",
+    "min_coverage_ratio",
+    "asset_cap",
+    "open_quantity",
+    "exposure_usd",
+    "collateral_value_usd",
+)
 
 
 def check_limits_for_final_approval(
@@ -180,9 +201,83 @@ def check_limits_for_final_approval(
         _ensure_prepared(cursor)
         cursor.execute(_CHECK_SQL, params)
         found = cursor.fetchone()  # the last statement's row: the read
-    if found is None:
+    _verify(found[0] if found else None, asset=asset, quantity=quantity, term_days=term_days)
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """``check_limits_for_final_approval`` in parts, for the final approval's last round trip
+    (``borrowdesk.batch.run_together``): ``lock_and_read`` goes first (the limit row's lock, then the
+    read in a new statement), the ledger post after it, ``result`` last; ``verify`` takes the row of
+    ``result`` and raises ``LimitExceeded`` as the check does."""
+
+    lock_and_read: Statement
+    result: Statement
+    asset: Asset
+    quantity: Decimal
+    term_days: int | None
+
+    def verify(self, row: tuple[Any, ...] | None) -> None:
+        _verify(row[0] if row else None, asset=self.asset, quantity=self.quantity, term_days=self.term_days)
+
+
+def limit_check_statements(
+    *,
+    counterparty_id: int,
+    asset: Asset,
+    quantity: Decimal,
+    term_days: int | None,
+    at: datetime | None = None,
+) -> LimitCheck:
+    """The check of ``check_limits_for_final_approval``, not yet run: its lock and read, and the
+    statement that gives the read back at the end of the caller's round trip. Same rule, same lock
+    (taken by ``lock_and_read``, held to COMMIT), same read in a statement of its own after the lock;
+    the caller sends its ledger post between ``lock_and_read`` and ``result``, so the serialised stretch
+    (the limit row's lock to COMMIT) is one round trip and the COMMIT."""
+    if not connection.in_atomic_block:  # the lock means nothing outside the approval's transaction
+        raise RuntimeError("limit_check_statements runs inside the final approval's transaction.")
+    at = at or timezone.now()
+    params = {
+        **coverage_params(counterparty_ids=[counterparty_id], at=at),
+        "counterparty_id": counterparty_id,
+        "asset_id": asset.pk,
+        "at": at,
+    }
+    with connection.cursor() as cursor:
+        _ensure_prepared(cursor)  # a round trip of its own only the first time on a connection
+    # A setting left by an earlier check in this transaction never stands for this one's read (no limit
+    # in force: the read has no row and sets nothing).
+    sql, values = _positional(f"SELECT set_config('{_RESULT_SETTING}', '', true);\n{_CHECK_SQL}", params)
+    return LimitCheck(
+        lock_and_read=Statement(sql, values),
+        result=Statement(f"SELECT current_setting('{_RESULT_SETTING}', true)"),
+        asset=asset,
+        quantity=quantity,
+        term_days=term_days,
+    )
+
+
+def _positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """``%(name)s`` placeholders as ``%s`` with their values in order, to send with other statements."""
+    values: list[Any] = []
+
+    def take(match: re.Match[str]) -> str:
+        values.append(params[match.group(1)])
+        return "%s"
+
+    return re.sub(r"%\((\w+)\)s", take, sql), values
+
+
+def _verify(found: str | None, *, asset: Asset, quantity: Decimal, term_days: int | None) -> None:
+    """The read (its JSON; None or empty: no limit in force) against the loan: tenor, exposure, the
+    asset's cap, the coverage covenant. Raises ``LimitExceeded``."""
+    if not found:
         return
-    read = _Read(*found)
+    fields = json.loads(found, parse_float=Decimal)
+    for name in _DECIMAL_FIELDS:  # a whole number comes back from JSON as an int
+        if fields[name] is not None:
+            fields[name] = Decimal(fields[name])
+    read = _Read(**fields)
     _check_tenor(read, term_days)
     _check_exposure(read, asset, quantity)
     if read.asset_cap is not None and read.open_quantity is not None and read.open_quantity > read.asset_cap:

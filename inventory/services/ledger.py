@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import DatabaseError, connection
 
 from borrowdesk.access.policy import require
+from borrowdesk.batch import Statement
 from borrowdesk.errors import InvalidInput
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from borrowdesk.refdata.services import check_account_carries
@@ -101,6 +102,67 @@ def post_journal(
     savepoint; callers make it the last write of their transaction, so the hot balance row is locked
     only from there to commit.
     """
+    statement = _post_statement(
+        kind=kind,
+        lines=lines,
+        actor=actor,
+        reference=reference,
+        memo=memo,
+        source_counterparty=source_counterparty,
+        cost_rate_bps=cost_rate_bps,
+        loan=loan,
+        strict=strict,
+    )
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(statement.sql, statement.params)
+        except DatabaseError as exc:
+            short = _strict_short(exc, lines)
+            if short is None:
+                raise
+            raise short from None
+        journal_id, created_at, short_asset, short_account, short_bucket, short_delta = cursor.fetchone()
+    if journal_id is None:
+        line = next(
+            ln
+            for ln in lines
+            if (ln.asset.pk, ln.account.pk, ln.bucket) == (short_asset, short_account, short_bucket)
+        )
+        raise InsufficientInventory(
+            f"Not enough {line.asset.symbol} {short_bucket.replace('_', ' ')} in {line.account.code}: "
+            f"{-short_delta} needed."
+        )
+    created_by = actor if getattr(actor, "is_authenticated", False) else None
+    journal = Journal(
+        pk=journal_id,
+        kind=kind,
+        created_at=created_at,
+        created_by=created_by,
+        reference=reference[:120],
+        memo=memo[:500],
+        source_counterparty=source_counterparty,
+        cost_rate_bps=cost_rate_bps,
+        loan=loan,
+    )
+    journal._state.adding = False
+    journal._state.db = connection.alias
+    return journal
+
+
+def _post_statement(
+    *,
+    kind: str,
+    lines: list[LedgerLine],
+    actor,
+    reference: str,
+    memo: str,
+    source_counterparty: Counterparty | None,
+    cost_rate_bps: Decimal | None,
+    loan: Loan | None,
+    strict: bool,
+) -> Statement:
+    """Validate one journal (``post_journal``'s rules) and give the call of ``inventory_post_journal``
+    that writes it, not yet run. Raises ``InvalidInput``, ``UnbalancedJournal``, ``InvalidQuantity``."""
     if kind not in JournalKind.values:
         raise InvalidInput(f"Unknown journal kind {kind!r}.")
     if not lines:
@@ -116,61 +178,38 @@ def post_journal(
     if any(total != 0 for total in totals.values()):
         raise UnbalancedJournal("The journal's lines do not sum to zero per asset.")
     created_by = actor if getattr(actor, "is_authenticated", False) else None
-    reference, memo = reference[:120], memo[:500]
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(
-                _POST_SQL,
-                [
-                    kind,
-                    created_by.pk if created_by else None,
-                    reference,
-                    memo,
-                    source_counterparty.pk if source_counterparty else None,
-                    cost_rate_bps,
-                    loan.pk if loan else None,
-                    [ln.asset.pk for ln in lines],
-                    [ln.account.pk for ln in lines],
-                    [ln.bucket for ln in lines],
-                    [ln.quantity for ln in lines],
-                    strict,
-                ],
-            )
-        except DatabaseError as exc:
-            cause = exc.__cause__
-            if not strict or getattr(cause, "pgcode", None) != SHORT_IN_STRICT_MODE:
-                raise
-            short = json.loads(cause.diag.message_detail, parse_float=Decimal)  # type: ignore[union-attr]
-            symbol = lines[0].asset.symbol
-            raise InsufficientInventory(
-                f"Not enough {symbol} {short['bucket'].replace('_', ' ')} in {short['account']}: "
-                f"{short['needed']} needed."
-            ) from None
-        journal_id, created_at, short_asset, short_account, short_bucket, short_delta = cursor.fetchone()
-    if journal_id is None:
-        line = next(
-            ln
-            for ln in lines
-            if (ln.asset.pk, ln.account.pk, ln.bucket) == (short_asset, short_account, short_bucket)
-        )
-        raise InsufficientInventory(
-            f"Not enough {line.asset.symbol} {short_bucket.replace('_', ' ')} in {line.account.code}: "
-            f"{-short_delta} needed."
-        )
-    journal = Journal(
-        pk=journal_id,
-        kind=kind,
-        created_at=created_at,
-        created_by=created_by,
-        reference=reference,
-        memo=memo,
-        source_counterparty=source_counterparty,
-        cost_rate_bps=cost_rate_bps,
-        loan=loan,
+    return Statement(
+        _POST_SQL,
+        [
+            kind,
+            created_by.pk if created_by else None,
+            reference[:120],
+            memo[:500],
+            source_counterparty.pk if source_counterparty else None,
+            cost_rate_bps,
+            loan.pk if loan else None,
+            [ln.asset.pk for ln in lines],
+            [ln.account.pk for ln in lines],
+            [ln.bucket for ln in lines],
+            [ln.quantity for ln in lines],
+            strict,
+        ],
+        on_error=lambda exc: _strict_short(exc, lines),
     )
-    journal._state.adding = False
-    journal._state.db = connection.alias
-    return journal
+
+
+def _strict_short(exc: DatabaseError, lines: list[LedgerLine]) -> InsufficientInventory | None:
+    """A strict post's short bucket (SQLSTATE BD001, its JSON DETAIL) as ``InsufficientInventory``;
+    None for any other error."""
+    cause = exc.__cause__
+    if getattr(cause, "pgcode", None) != SHORT_IN_STRICT_MODE:
+        return None
+    short = json.loads(cause.diag.message_detail, parse_float=Decimal)  # type: ignore[union-attr]
+    symbol = lines[0].asset.symbol
+    return InsufficientInventory(
+        f"Not enough {symbol} {short['bucket'].replace('_', ' ')} in {short['account']}: "
+        f"{short['needed']} needed."
+    )
 
 
 def _move(asset: Asset, account: CustodyAccount, quantity: Decimal, src: str, dst: str) -> list[LedgerLine]:
@@ -303,6 +342,23 @@ def allocate_for_loan(*, loan: Loan, actor=None) -> Journal:
         kind=JournalKind.ALLOCATION,
         lines=_move(loan.asset, loan.account, loan.quantity, Bucket.AVAILABLE, Bucket.ALLOCATED),
         actor=actor,
+        loan=loan,
+        strict=True,
+    )
+
+
+def allocate_for_loan_statement(*, loan: Loan, actor=None) -> Statement:
+    """``allocate_for_loan``'s strict post as a ``Statement``, for a caller that sends it together with
+    other statements in one round trip (``borrowdesk.batch.run_together``) as the last write of its
+    transaction; a short bucket raises ``InsufficientInventory`` from there, the transaction spent."""
+    return _post_statement(
+        kind=JournalKind.ALLOCATION,
+        lines=_move(loan.asset, loan.account, loan.quantity, Bucket.AVAILABLE, Bucket.ALLOCATED),
+        actor=actor,
+        reference="",
+        memo="",
+        source_counterparty=None,
+        cost_rate_bps=None,
         loan=loan,
         strict=True,
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as
+from borrowdesk.batch import Statement
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from borrowdesk.formatting import qty
@@ -23,6 +24,7 @@ from inventory.services.ledger import (
     SOURCE_ACCOUNT_SQL,
     allocate,
     allocate_for_loan,
+    allocate_for_loan_statement,
     check_quantity,
     deliver,
     release_allocation,
@@ -119,6 +121,13 @@ def hold_loan(*, actor, loan: Loan) -> Loan:
     caller's ``atomic`` rolls the whole event back."""
     allocate_for_loan(loan=loan, actor=actor)
     return loan
+
+
+def hold_loan_statement(*, actor, loan: Loan) -> Statement:
+    """``hold_loan`` not yet run: its strict ledger post as a ``Statement``, for a final approval that
+    sends it in one round trip with the statements before it (``borrowdesk.batch.run_together``), as
+    the last write of its transaction. ``InsufficientInventory`` is raised from there."""
+    return allocate_for_loan_statement(loan=loan, actor=actor)
 
 
 def open_loan(

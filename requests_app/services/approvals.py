@@ -21,12 +21,13 @@ from django.utils import timezone
 from borrowdesk.access.policy import require
 from borrowdesk.access.roles import user_roles
 from borrowdesk.audit import acting_as
+from borrowdesk.batch import run_together
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import CustodyAccount
-from collateral.services.limits import check_limits_for_final_approval
+from collateral.services.limits import limit_check_statements
 from compliance.errors import NotCleared
-from inventory.services import check_quantity, hold_loan, start_loan
+from inventory.services import check_quantity, hold_loan_statement, start_loan
 from reconciliation.services.gate import check_preopen_gate
 from requests_app.errors import PriceUnavailable
 from requests_app.models import AWAITING_APPROVAL, Approval, BorrowRequest, Decision, RequestStatus
@@ -115,13 +116,13 @@ def open_loan_for(
     inventory's service), queue its delivery (treasury's), record the approval (``approval`` = its step
     and role; None for an accepted offer) and the request's decision, and hold the inventory, last
     (inventory's strict ledger post). Everything is already checked. Seven round trips from BEGIN to
-    COMMIT (BEGIN, the lock, loan, delivery, decision, hold, COMMIT); the hot balance row is locked only
-    by the last statement before COMMIT.
+    COMMIT (BEGIN, the lock, loan, delivery, decision, limit check and hold, COMMIT); the hot balance
+    row is locked only by the last write before COMMIT.
 
     Raises ``InsufficientInventory`` when the inventory does not cover the loan; after the hold refused
     the transaction is spent, so the caller's ``atomic`` rolls the whole approval back. Raises
-    ``LimitExceeded`` (collateral's limit check, before the hold) when the counterparty has a limit in
-    force that the loan would break: one more round trip (none for a counterparty without a limit).
+    ``LimitExceeded`` (collateral's limit check, sent with the hold) when the counterparty has a limit in
+    force that the loan would break: the approval rolls back whole too.
     """
     hold_until = business_day_end(business_date())
     loan = start_loan(  # account None: chosen in the same statement (InsufficientInventory if none covers)
@@ -143,20 +144,30 @@ def open_loan_for(
     request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
     request.source_account, request.loan, request.updated_at = loan.account, loan, now
     _record_final_decision(request, actor=actor, approval=approval, account=account)
-    # The counterparty's limits and covenant (collateral's rule), with this loan in its exposure:
-    # LimitExceeded rolls the whole approval back. Its lock (the limit row) is taken here, just before
-    # the hold, so it too is held only to COMMIT.
-    check_limits_for_final_approval(
+    # The counterparty's limits and covenant (collateral's rule), with this loan in its exposure, and
+    # the hold (inventory's strict ledger post), in ONE round trip: the limit row's lock and the read
+    # after it, the post (the hot balance row's lock: the last write before COMMIT), then the read's row
+    # back. Every final approval of a counterparty with a limit waits for that lock until the one
+    # holding it commits, so what it covers is this one round trip and the COMMIT, with no Python and
+    # no second trip to the server between the read and the post. InsufficientInventory (the post) or
+    # LimitExceeded (the read's row, checked once the round trip is back) rolls the whole approval back.
+    limits = limit_check_statements(
         counterparty_id=request.counterparty_id,
         asset=request.asset,
         quantity=quantity,
         term_days=request.term_days,
     )
-    hold_loan(actor=actor, loan=loan)  # the hot balance row's lock: the last write before COMMIT
+    row = run_together([limits.lock_and_read, hold_loan_statement(actor=actor, loan=loan), limits.result])
+    limits.verify(row)
 
 
 # The final decision in one round trip: the approval (none for an accepted offer) and the request's
 # new state. The hot path of every final approval, so hand-written rather than compiled by the ORM.
+# First, the foreign keys' checks (Django makes them DEFERRABLE INITIALLY DEFERRED) of the loan and the
+# delivery written so far run now, and this round trip's own as each statement ends: left to later,
+# they would run inside the last round trip, while this approval holds the counterparty's limit row
+# that the next approvals of the counterparty wait for.
+_IMMEDIATE_SQL = "SET CONSTRAINTS ALL IMMEDIATE;"
 _APPROVAL_SQL = """
     INSERT INTO requests_app_approval
         (request_id, step, role, user_id, decision, quantity, rate_bps, account_id, comment, at)
@@ -188,7 +199,7 @@ def _record_final_decision(
         request.updated_at,
         request.pk,
     ]
-    sql, params = _DECISION_SQL, update
+    sql, params = _IMMEDIATE_SQL + _DECISION_SQL, update
     if approval is not None:
         step, role = approval
         insert = [
@@ -202,7 +213,7 @@ def _record_final_decision(
             account.pk if account is not None else None,
             request.decided_at,
         ]
-        sql, params = _APPROVAL_SQL + _DECISION_SQL, [*insert, *update]
+        sql, params = _IMMEDIATE_SQL + _APPROVAL_SQL + _DECISION_SQL, [*insert, *update]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

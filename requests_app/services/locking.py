@@ -13,6 +13,7 @@ from typing import NamedTuple
 from django.db import connection
 
 from borrowdesk import rows
+from borrowdesk.batch import prepared
 from borrowdesk.business_day import business_date
 from borrowdesk.refdata.models import Asset, Counterparty
 from borrowdesk.refdata.selectors import mark_sql
@@ -22,16 +23,16 @@ from requests_app.services.matrix import Rule
 
 
 @functools.cache
-def _lock_sql() -> str:
-    # One round trip, two statements. The first locks the request row. The second, with a snapshot
-    # taken once the lock is ours, reads everything a decision needs: the request, its asset and
+def _read_sql() -> str:
+    # The second of the lock's two statements (``_lock_sql``): with a snapshot taken once the lock is
+    # ours, it reads everything a decision needs: the request, its asset and
     # counterparty, the decisions so far (user, decision) in step order, and whether compliance clears
     # the counterparty now (the rule is compliance's: ``cleared_sql``), and the active rules of the
     # approval matrix and the asset's mark (to work the path out again). In one statement, an approval
     # that waited for the lock would read the decisions and the KYC as they were before its wait.
-    # Parameters: id, business date, id.
+    # Parameters: business date, id. The read is prepared once per connection (``_lock_sql``): planning
+    # it cost more than running it.
     return (
-        "SELECT 1 FROM requests_app_borrowrequest WHERE id = %s FOR UPDATE; "
         f"SELECT {rows.select_list(BorrowRequest, 'r')}, {rows.select_list(Asset, 'a')}, "
         f"{rows.select_list(Counterparty, 'c')}, "
         "ARRAY(SELECT d.user_id FROM requests_app_approval d WHERE d.request_id = r.id ORDER BY d.step), "
@@ -47,6 +48,14 @@ def _lock_sql() -> str:
         "JOIN refdata_asset a ON a.id = r.asset_id "
         "JOIN refdata_counterparty c ON c.id = r.counterparty_id "
         "WHERE r.id = %s"
+    )
+
+
+def _lock_sql() -> str:
+    # Two statements, one round trip: the lock, then the read (a new statement, so its snapshot is taken
+    # once the lock is ours). Parameters: id, business date, id.
+    return "SELECT 1 FROM requests_app_borrowrequest WHERE id = %s FOR UPDATE; " + prepared(
+        "requests_locked_read", _read_sql()
     )
 
 

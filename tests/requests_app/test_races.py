@@ -178,7 +178,10 @@ def test_the_final_approval_takes_the_hot_balance_rows_lock_last(submit, bob, st
     def hold_the_balance_row():
         try:
             with transaction.atomic():
-                list(Position.objects.select_for_update().filter(asset=btc, bucket="available"))
+                # Only the balance row (of=self): Position's ordering joins the asset and the account,
+                # whose rows a plain FOR UPDATE would lock too, and the approval's foreign-key checks
+                # (run before its last round trip) would wait on those instead.
+                list(Position.objects.select_for_update(of=("self",)).filter(asset=btc, bucket="available"))
                 holding.set()
                 release.wait(10)
         finally:
