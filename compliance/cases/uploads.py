@@ -3,8 +3,9 @@
 - The size is limited (``CASE_ATTACHMENT_MAX_BYTES``); an empty file is refused too.
 - The type is decided by the bytes, never by the name or the browser's content type: PDF, PNG, JPEG,
   GIF, or plain UTF-8 text (CSV, notes, e-mail exports) without NUL bytes; anything else is refused.
-- The uploaded name is kept only to be shown: a name holding a path (``/``, ``\\``, ``..``), a NUL or
-  another control character is refused, so no one is misled about what was uploaded.
+- The uploaded name is kept only to be shown: a name holding a path (``/``, ``\\``, ``..``), a drive,
+  a NUL or another control character, or starting with a dot, is refused, so no one is misled about
+  what was uploaded (the checks are ``borrowdesk.filecheck``'s, shared with every upload).
 - The stored name is 32 random hex digits and the extension of the sniffed type, in
   ``CASE_ATTACHMENT_DIR``: it can never name a path outside the folder.
 """
@@ -14,25 +15,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
+from borrowdesk import filecheck
 from borrowdesk.errors import InvalidInput
 
 STORED = re.compile(r"[0-9a-f]{32}\.(pdf|png|jpg|gif|txt)")
 MAX_NAME = 200
-
-# (content type, extension, signature at offset 0)
-SIGNATURES: list[tuple[str, str, bytes]] = [
-    ("application/pdf", "pdf", b"%PDF-"),
-    ("image/png", "png", b"\x89PNG\r\n\x1a\n"),
-    ("image/jpeg", "jpg", b"\xff\xd8\xff"),
-    ("image/gif", "gif", b"GIF87a"),
-    ("image/gif", "gif", b"GIF89a"),
-]
+# What a case attachment may be (its signatures are in ``borrowdesk.filecheck``).
+ACCEPTED = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", filecheck.TEXT})
 
 
 @dataclass(frozen=True)
@@ -49,32 +43,22 @@ def _error(message: str) -> InvalidInput:
 
 
 def check_name(name: str) -> str:
-    """The uploaded name, to be shown: refused if it holds a path or a control character."""
+    """The uploaded name, to be shown: refused if it holds a path, a drive, a control character or a
+    leading dot (``borrowdesk.filecheck.name_problem``)."""
     name = (name or "").strip()
-    if not name:
-        raise _error("The file has no name.")
-    if "/" in name or "\\" in name or ".." in name:
-        raise _error("A file name may not hold a path (/, \\ or ..).")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise _error("A file name may not hold control characters.")
-    if len(name) > MAX_NAME:
-        raise _error(f"A file name has at most {MAX_NAME} characters.")
+    problem = filecheck.name_problem(name, max_length=MAX_NAME)
+    if problem:
+        raise _error(problem)
     return name
 
 
 def sniff(data: bytes) -> tuple[str, str]:
-    """The content type and extension decided by the bytes; refuses anything not on the list."""
-    for content_type, extension, signature in SIGNATURES:
-        if data.startswith(signature):
-            return content_type, extension
-    if b"\x00" not in data:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return "text/plain", "txt"
-    raise _error("Only PDF, PNG, JPEG, GIF or plain text files are accepted (judged by their content).")
+    """The content type and extension decided by the bytes (the whole file); refuses anything not on
+    the list."""
+    found = filecheck.sniff(data, ACCEPTED, whole=True)
+    if found is None:
+        raise _error("Only PDF, PNG, JPEG, GIF or plain text files are accepted (judged by their content).")
+    return found
 
 
 def check(name: str, data: bytes) -> Checked:
@@ -90,16 +74,9 @@ def check(name: str, data: bytes) -> Checked:
 
 
 def read_upload(upload) -> bytes:
-    """An uploaded file's bytes, reading at most one byte past the limit (a huge upload is not read
-    whole into memory to be refused)."""
-    limit = settings.CASE_ATTACHMENT_MAX_BYTES
-    chunks, size = [], 0
-    for chunk in upload.chunks():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    return b"".join(chunks)
+    """An uploaded file's bytes, reading at most one byte past ``CASE_ATTACHMENT_MAX_BYTES`` (a huge
+    upload is not read whole into memory to be refused)."""
+    return filecheck.read_upload(upload, settings.CASE_ATTACHMENT_MAX_BYTES)
 
 
 def _root() -> Path:

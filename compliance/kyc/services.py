@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Least
 
+from borrowdesk import filecheck
 from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as
 from borrowdesk.business_day import business_date
@@ -142,8 +143,9 @@ def set_kyc(
 # --- documents -------------------------------------------------------------------------------------
 
 
-def _check_document(*, upload: File, file_name: str) -> str:
-    """The document's type by its content; raises ``DocumentRefused`` before anything is written."""
+def _check_document(*, upload: File, file_name: str) -> tuple[str, str]:
+    """The document's type and extension by its content; raises ``DocumentRefused`` before anything
+    is written."""
     problem = name_problem(file_name)
     if problem:
         raise DocumentRefused(problem, code="unsafe_file_name")
@@ -156,14 +158,14 @@ def _check_document(*, upload: File, file_name: str) -> str:
     if size == 0:
         raise DocumentRefused("The file is empty.", code="empty_file")
     upload.seek(0)
-    content_type = sniff(upload.read(16))
+    found = sniff(upload.read(filecheck.HEAD_BYTES))
     upload.seek(0)
-    if content_type is None:
+    if found is None:
         raise DocumentRefused(
             "The file is not a PDF, PNG or JPEG (judged by its content, not its name).",
             code="unsupported_file_type",
         )
-    return content_type
+    return found
 
 
 def upload_kyc_document(
@@ -191,7 +193,7 @@ def upload_kyc_document(
             "The description is too long.", fields={"description": [f"At most {MAX_DESCRIPTION} characters."]}
         )
     file_name = upload.name if file_name is None else file_name
-    content_type = _check_document(upload=upload, file_name=file_name or "")
+    content_type, extension = _check_document(upload=upload, file_name=file_name or "")
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -199,7 +201,6 @@ def upload_kyc_document(
 
     storage = kyc_document_storage()
     stored: str | None = None
-    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[content_type]
     try:
         with transaction.atomic(durable=True), acting_as(actor):
             # The profile row is locked so a document never lands on a profile being replaced.

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from borrowdesk import filecheck
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
@@ -159,7 +160,10 @@ class RegulatorRequestViewSet(
                 f"The file is larger than {limit:,} bytes.", fields={"file": [f"At most {limit:,} bytes."]}
             )
         services.attach_evidence(
-            actor=request.user, request=self._get(pk), name=upload.name, content=upload.read()
+            actor=request.user,
+            request=self._get(pk),
+            name=upload.name,
+            content=filecheck.read_upload(upload, limit),
         )
         return self._out(self._get(pk), status=201)
 

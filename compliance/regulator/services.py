@@ -4,7 +4,6 @@ the daily reminders (due within ``REGULATOR_REMINDER_DAYS`` days, or overdue).""
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from borrowdesk import filecheck
 from borrowdesk.access.policy import allows, require
 from borrowdesk.audit import acting_as_if
 from borrowdesk.business_day import business_day_end
@@ -152,47 +152,37 @@ def close_request(*, actor, request: RegulatorRequest) -> RegulatorRequest:
 
 # --- evidence files -------------------------------------------------------------------------------
 
-# What evidence may be, read from the content (the name proves nothing): its first bytes.
-_SIGNATURES: list[tuple[bytes, str]] = [
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"PK\x03\x04", "application/zip"),  # xlsx, docx and zip archives
-]
+# What evidence may be, read from the content (the name proves nothing); the signatures are
+# ``borrowdesk.filecheck``'s. Plain text (CSV, a letter) is UTF-8 without NUL bytes.
+ACCEPTED = frozenset(
+    {"application/pdf", "image/png", "image/jpeg", "application/zip", filecheck.TEXT}  # zip: xlsx, docx
+)
+MAX_NAME = 200  # RegulatorEvidence.original_name
+SNIFF_BYTES = 4096
 
 
 def sniff(head: bytes) -> str | None:
-    """The content type of a file from its first bytes, or None when it is none we accept. Plain text
-    (CSV, a letter) is UTF-8 without NUL bytes."""
-    for signature, content_type in _SIGNATURES:
-        if head.startswith(signature):
-            return content_type
-    if b"\x00" in head:
-        return None
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # a character cut at the end of the sample is fine
-            return None
-    return "text/plain"
+    """The content type of a file from its first bytes, or None when it is none we accept."""
+    found = filecheck.sniff(head, ACCEPTED)
+    return found[0] if found else None
 
 
 def clean_name(name: str) -> str:
-    """The uploaded name for display only: no directories, no control characters, at most 200."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").split("/")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
-    return name[:200] or "evidence"
+    """The uploaded name as shown (once ``filecheck.name_problem`` has let it through)."""
+    return unicodedata.normalize("NFC", (name or "").strip())
 
 
 @transaction.atomic(durable=True)
 def attach_evidence(*, actor, request: RegulatorRequest, name: str, content: bytes) -> RegulatorEvidence:
     """Store an evidence file with the request: size limited (``REGULATOR_EVIDENCE_MAX_BYTES``), its
     type read from its content (PDF, PNG, JPEG, ZIP-based office files, UTF-8 text), stored under a
-    random name. Raises ``InvalidInput`` (empty, too large, a type we do not accept, a path in the name)
-    and ``InvalidState`` (closed request), with nothing stored."""
+    random name. Raises ``InvalidInput`` (empty, too large, a type we do not accept, a name refused by
+    ``filecheck.name_problem``: a path, a drive, control characters, a leading dot, too long) and
+    ``InvalidState`` (closed request), with nothing stored. A name is refused, never trimmed."""
     require(actor, "compliance.regulator.work", "Only compliance attaches evidence.")
-    if "/" in (name or "") or "\\" in (name or "") or (name or "").strip() in ("", ".", ".."):
-        raise InvalidInput("A file name without a path is required.", fields={"file": ["Invalid file name."]})
+    problem = filecheck.name_problem(clean_name(name), max_length=MAX_NAME)
+    if problem:
+        raise InvalidInput(problem, fields={"file": ["Invalid file name."]})
     if not content:
         raise InvalidInput("The file is empty.", fields={"file": ["Empty file."]})
     limit = settings.REGULATOR_EVIDENCE_MAX_BYTES
@@ -200,7 +190,7 @@ def attach_evidence(*, actor, request: RegulatorRequest, name: str, content: byt
         raise InvalidInput(
             f"The file is larger than {limit:,} bytes.", fields={"file": [f"At most {limit:,} bytes."]}
         )
-    content_type = sniff(content[:4096])
+    content_type = sniff(content[:SNIFF_BYTES])
     if content_type is None:
         raise InvalidInput(
             "Evidence is a PDF, an image (PNG, JPEG), an office file or plain text: this file is none "

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from borrowdesk import filecheck
 from borrowdesk.access.declared import requires
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.access.policy import allows
@@ -285,7 +286,10 @@ def regulator_action(request, pk: int, verb: str):
             if upload.size > limit:
                 raise DomainError(f"The file is larger than {limit:,} bytes.")
             regulator_services.attach_evidence(
-                actor=request.user, request=req, name=upload.name, content=upload.read()
+                actor=request.user,
+                request=req,
+                name=upload.name,
+                content=filecheck.read_upload(upload, limit),
             )
             done = f"has new evidence ({regulator_services.clean_name(upload.name)})"
         else:
