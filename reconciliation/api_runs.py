@@ -75,7 +75,7 @@ class ResolveIn(serializers.Serializer):
     text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class AssignIn(serializers.Serializer):
+class BreakAssignIn(serializers.Serializer):
     owner = serializers.CharField(max_length=150, help_text="Username of someone who works breaks.")
 
 
@@ -180,11 +180,11 @@ class BreakViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         resolve_break(actor=request.user, brk=brk, reason=v["reason"], text=v["text"])
         return self._out(pk)
 
-    @extend_schema(request=AssignIn, responses=BreakOut)
+    @extend_schema(request=BreakAssignIn, responses=BreakOut)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         brk = _get(self.get_queryset(), pk, "break")
-        v = valid(AssignIn, request.data)
+        v = valid(BreakAssignIn, request.data)
         assign_break(actor=request.user, brk=brk, owner=v["owner"])
         return self._out(pk)
 

@@ -91,23 +91,23 @@ class CaseIn(serializers.Serializer):
     detail = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
 
 
-class AssignIn(serializers.Serializer):
+class CaseAssignIn(serializers.Serializer):
     user = serializers.CharField(max_length=150)
 
 
-class NoteIn(serializers.Serializer):
+class CaseNoteIn(serializers.Serializer):
     text = serializers.CharField(max_length=MAX_TEXT)
 
 
-class ReasonIn(serializers.Serializer):
+class CaseReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=MAX_TEXT)
 
 
-class OptionalReasonIn(serializers.Serializer):
+class CaseOptionalReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
 
 
-class CloseIn(OptionalReasonIn):
+class CloseIn(CaseOptionalReasonIn):
     disposition = serializers.ChoiceField(choices=CaseDisposition.choices)
 
 
@@ -186,12 +186,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         response.status_code = 201
         return response
 
-    @extend_schema(request=AssignIn, responses=CaseDetailOut)
+    @extend_schema(request=CaseAssignIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         """Give the case to a compliance officer (``user``: a username)."""
         case = self._case(pk)
-        data = AssignIn(data=request.data)
+        data = CaseAssignIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = get_user_model().objects.filter(username=data.validated_data["user"], is_active=True).first()
         if user is None:
@@ -199,22 +199,22 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         services.assign_case(actor=request.user, case=case.pk, user=user)
         return self._detail(case.pk)
 
-    @extend_schema(request=NoteIn, responses=CaseDetailOut)
+    @extend_schema(request=CaseNoteIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def note(self, request, pk=None):
         """Add a note to the timeline."""
         case = self._case(pk)
-        data = NoteIn(data=request.data)
+        data = CaseNoteIn(data=request.data)
         data.is_valid(raise_exception=True)
         services.add_note(actor=request.user, case=case.pk, text=data.validated_data["text"])
         return self._detail(case.pk)
 
-    @extend_schema(request=ReasonIn, responses=CaseDetailOut)
+    @extend_schema(request=CaseReasonIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
         """Escalate, saying why: the closure then needs a second officer."""
         case = self._case(pk)
-        data = ReasonIn(data=request.data)
+        data = CaseReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         services.escalate_case(actor=request.user, case=case.pk, reason=data.validated_data["reason"])
         return self._detail(case.pk)
@@ -230,23 +230,23 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         services.close_case(actor=request.user, case=case.pk, **data.validated_data)
         return self._detail(case.pk)
 
-    @extend_schema(request=OptionalReasonIn, responses=CaseDetailOut)
+    @extend_schema(request=CaseOptionalReasonIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"], url_path="approve-closure")
     def approve_closure(self, request, pk=None):
         """A second officer approves the proposed closure (the proposer, the escalator or an officer
         who worked the case: 403 ``segregation_of_duties``)."""
         case = self._case(pk)
-        data = OptionalReasonIn(data=request.data)
+        data = CaseOptionalReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         services.approve_closure(actor=request.user, case=case.pk, reason=data.validated_data["reason"])
         return self._detail(case.pk)
 
-    @extend_schema(request=ReasonIn, responses=CaseDetailOut)
+    @extend_schema(request=CaseReasonIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"], url_path="reject-closure")
     def reject_closure(self, request, pk=None):
         """Send a proposed closure back, saying why."""
         case = self._case(pk)
-        data = ReasonIn(data=request.data)
+        data = CaseReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         services.reject_closure(actor=request.user, case=case.pk, reason=data.validated_data["reason"])
         return self._detail(case.pk)
