@@ -31,3 +31,18 @@ def test_a_wrong_password_shows_an_error_and_stays_on_the_login_page(browser, li
     assert "/accounts/login/" in page.url
     shot(page, "login-error")
     page.close()
+
+
+def test_every_roles_navigation_fits_1280_px_with_no_label_broken_in_two(login_page, personas):
+    """A role with many pages (ops_senior, admin) gets its links on rows of whole items: no label on
+    two lines, the Log out button on one, and no sideways scroll at 1280 px."""
+    for username in ROLE_PERSONA.values():
+        page = login_page(username, PASSWORD)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        broken = page.evaluate(
+            """() => [...document.querySelectorAll('.navbar-desk .nav-link, .navbar-desk .btn')]
+                 .filter(el => el.offsetHeight > 1.6 * parseFloat(getComputedStyle(el).lineHeight))
+                 .map(el => el.textContent.trim())"""
+        )
+        assert broken == [], f"{username}: {broken}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, username
