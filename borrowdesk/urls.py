@@ -20,6 +20,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("collateral.api_urls_stress")),  # stress runs (collateral/api/stress.py)
     path("reconciliation/", include("reconciliation.api_urls")),
     path("reconciliation/", include("reconciliation.api_urls_runs")),  # runs, breaks, gate (reconruns)
+    path("", include("borrowdesk.dashboards.api_urls")),
 ]
 
 urlpatterns = [

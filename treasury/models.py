@@ -1,11 +1,12 @@
-"""Treasury: settlement instructions (transfers, buffers and reconciliation come with their issues)."""
+"""Treasury: settlement instructions and buffer targets (transfers and the buffer checks come with their
+issues)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from borrowdesk.audit import audited
-from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
+from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount, Venue
 from inventory.models import QTY, Loan
 
 
@@ -105,3 +106,32 @@ class SettlementInstruction(models.Model):
         if self.counterparty_id is not None:
             return self.counterparty.code  # type: ignore[union-attr]
         return self.loan.counterparty.code if self.loan_id is not None else None  # type: ignore[union-attr]
+
+
+@audited
+class BufferTarget(models.Model):
+    """How much of an asset the firm keeps ready to deliver at one venue: below ``min_quantity`` the
+    venue is short (deliveries from it may fail), ``target_quantity`` is what treasury funds it back to.
+    The level compared with them is the firm's available balance of the asset in its own accounts at
+    the venue (treasury.selectors.buffer_levels)."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="+")
+    min_quantity = models.DecimalField(**QTY)
+    target_quantity = models.DecimalField(**QTY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset", "venue"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "venue"], name="buffer_target_one_per_asset_venue"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=0), name="buffer_target_min_not_negative"),
+            models.CheckConstraint(
+                condition=Q(target_quantity__gte=models.F("min_quantity")),
+                name="buffer_target_target_at_least_min",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"buffer {self.asset_id}@{self.venue_id} min {self.min_quantity} target {self.target_quantity}"

@@ -121,6 +121,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "reconciliation.gate.override": frozenset({"ops_senior"}),  # release the pre-open gate for an account
     # Operations and oversight.
     "operations.jobs.view": _OPS | _OVERSIGHT,
+    # The desk summary (GET /api/v1/dashboard/summary/): utilization, open requests, coverage, the
+    # settlement queue, open breaks, the case backlog and the buffers, as desk-wide counts and totals (no
+    # row of any request, case or break). For those who run the desk (ops, ops_senior), watch its risk
+    # (risk) and oversee it (manager, auditor, admin), as API.md lists; not for a trader.
+    "dashboard.summary.view": _APPROVERS | _OVERSIGHT,
     "audit.view": frozenset({"auditor", "admin"}),  # the audit trail
     "access_log.view": frozenset({"auditor", "admin"}),
     "admin.site": frozenset({"admin"}),  # the Django admin (users, configuration)
