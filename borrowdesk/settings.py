@@ -193,7 +193,8 @@ DESK_TIME_ZONE = env.str("DESK_TIME_ZONE", default="Europe/London")
 DESK_OPEN_TIME = time.fromisoformat(env.str("DESK_OPEN_TIME", default="07:00"))
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# collectstatic (bin/run, the production image) writes here; STATIC_ROOT moves it (the fault tests' stacks do).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -155,6 +155,7 @@ class Stack:
             CELERY_QUEUE="faults",
             PORT=str(self.port),
             BORROWDESK_VAR_DIR=str(self.var),
+            STATIC_ROOT=str(self.var / "staticfiles"),  # not the checkout's, which other test runs read
             ENV_FILE=str(self.env_file),
             VENV=str(VENV),
             WEB_CONCURRENCY="2",
