@@ -22,6 +22,8 @@ import pytest
 
 from tests.faults.conftest import ROOT, VENV, wait_for
 
+pytestmark = pytest.mark.faults
+
 SETUP = """
 from datetime import timedelta
 from django.utils import timezone
