@@ -33,13 +33,15 @@ UNITS: dict[str, Callable[[Any], Any]] = {
     "ratio": formatting.ratio_pct,
     "pct": formatting.pct,
     "qty": formatting.qty,
+    "count": formatting.qty,  # a number of things (cases, breaks): whole numbers, whole ticks
     "date": formatting.when,
     "state": formatting.label,
     "text": lambda value: "—" if value in (None, "") else str(value),
 }
-NUMERIC_UNITS = ("usd", "usd_price", "ratio", "pct", "qty")
-# The value axis: ``usd`` draws dollars, ``ratio`` draws a ratio as a percentage (1.5 → 150).
-AXIS_UNITS = ("usd", "ratio", "qty")
+NUMERIC_UNITS = ("usd", "usd_price", "ratio", "pct", "qty", "count")
+# The value axis: ``usd`` draws dollars, ``ratio`` draws a ratio as a percentage (1.5 → 150), ``count``
+# whole numbers (no 0.5 case on the axis).
+AXIS_UNITS = ("usd", "ratio", "qty", "count")
 
 
 @dataclass(frozen=True)

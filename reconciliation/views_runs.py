@@ -237,11 +237,11 @@ def statistics(request):
         key="breaks-per-account",
         title="Breaks per account and run date (last 30 days)",
         kind="line",
-        unit="qty",
+        unit="count",
         axis_label="Business date",
         labels=stats["dates"],
         columns=[
-            ChartColumn(code, [Decimal(n) for n in values], "qty", plot=True) for code, values in accounts
+            ChartColumn(code, [Decimal(n) for n in values], "count", plot=True) for code, values in accounts
         ],
         empty="No breaks in the last 30 days.",
         newest_first=True,
@@ -251,10 +251,10 @@ def statistics(request):
         key="ageing",
         title="Open breaks by age",
         kind="bar",
-        unit="qty",
+        unit="count",
         axis_label="Age",
         labels=[a["bucket"] for a in stats["ageing"]],
-        columns=[ChartColumn("Open breaks", [Decimal(a["open"]) for a in stats["ageing"]], "qty", plot=True)],
+        columns=[ChartColumn("Open breaks", [Decimal(a["open"]) for a in stats["ageing"]], "count", plot=True)],
         empty="No open breaks.",
         csv_name="breaks-ageing",
     )

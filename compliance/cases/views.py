@@ -159,15 +159,15 @@ def backlog_chart(backlog: selectors.Backlog) -> Chart:
         key="ageing",
         title="Open cases by kind and age",
         kind="bar",
-        unit="qty",
+        unit="count",
         axis_label="Kind",
         labels=[label for _, label in backlog.kinds],
         columns=[
             *(
-                ChartColumn(bucket, [backlog.counts[kind][i] for kind, _ in backlog.kinds], plot=True)
+                ChartColumn(bucket, [backlog.counts[kind][i] for kind, _ in backlog.kinds], "count", plot=True)
                 for i, bucket in enumerate(backlog.buckets)
             ),
-            ChartColumn("Overdue", [backlog.overdue[kind] for kind, _ in backlog.kinds]),
+            ChartColumn("Overdue", [backlog.overdue[kind] for kind, _ in backlog.kinds], "count"),
         ],
         empty="No open case.",
         note="Age since the case was opened. Overdue: past its SLA due time.",

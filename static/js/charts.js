@@ -100,6 +100,8 @@
         x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true } },
         y: { beginAtZero: true, ticks: { callback: function (value) { return short.format(value); } } }
       };
+      if (spec.unit === "count") options.scales.y.ticks.precision = 0; // whole ticks: 1, 2, 3 cases
+
     }
     return { type: spec.kind, data: { labels: spec.labels, datasets: datasets }, options: options };
   }

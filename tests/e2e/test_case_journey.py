@@ -113,6 +113,10 @@ def test_an_officer_works_a_sanctions_case_to_a_false_positive_with_a_second_off
 
     open_from_menu(second, "Case backlog", menu="Compliance")
     expect(second.get_by_test_id("chart-ageing-table")).to_contain_text("AML")
+    canvas = second.locator("[data-testid=chart-ageing] canvas")
+    expect(canvas).to_have_attribute("data-drawn", "true")
+    ticks = canvas.evaluate("c => window.Chart.getChart(c).scales.y.ticks.map(t => t.value)")
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks  # cases: 1, 2, never 0.5
     shot(second, "cases-backlog")
     widths = second.evaluate("document.documentElement.scrollWidth")
     assert widths <= 1440
