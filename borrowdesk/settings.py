@@ -193,7 +193,7 @@ DESK_TIME_ZONE = env.str("DESK_TIME_ZONE", default="Europe/London")
 DESK_OPEN_TIME = time.fromisoformat(env.str("DESK_OPEN_TIME", default="07:00"))
 
 STATIC_URL = "static/"
-# collectstatic (bin/run, the production image) writes here; STATIC_ROOT moves it (the fault tests' stacks do).
+# collectstatic (bin/run, the production image) writes here; STATIC_ROOT moves it (as the fault tests do).
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -254,7 +254,9 @@ def statistics(request):
         unit="count",
         axis_label="Age",
         labels=[a["bucket"] for a in stats["ageing"]],
-        columns=[ChartColumn("Open breaks", [Decimal(a["open"]) for a in stats["ageing"]], "count", plot=True)],
+        columns=[
+            ChartColumn("Open breaks", [Decimal(a["open"]) for a in stats["ageing"]], "count", plot=True)
+        ],
         empty="No open breaks.",
         csv_name="breaks-ageing",
     )

@@ -164,7 +164,9 @@ def backlog_chart(backlog: selectors.Backlog) -> Chart:
         labels=[label for _, label in backlog.kinds],
         columns=[
             *(
-                ChartColumn(bucket, [backlog.counts[kind][i] for kind, _ in backlog.kinds], "count", plot=True)
+                ChartColumn(
+                    bucket, [backlog.counts[kind][i] for kind, _ in backlog.kinds], "count", plot=True
+                )
                 for i, bucket in enumerate(backlog.buckets)
             ),
             ChartColumn("Overdue", [backlog.overdue[kind] for kind, _ in backlog.kinds], "count"),
