@@ -476,6 +476,37 @@ def _close(case: Case, actor, disposition: str, reason: str) -> None:
         sanctions.decide_matches(case)
 
 
+def kyc_approved(*, actor, profile) -> Case | None:
+    """A KYC approval (a renewal) recorded by ``actor``: the counterparty's open KYC review case, if
+    any, gets the decision on its timeline and is closed as cleared by that officer, since the review
+    it was opened for is done. An escalated case, or one with a closure already proposed, keeps its
+    four eyes: it only gets the event, and a second officer closes it. Runs inside the approval's
+    transaction (``set_kyc``); the case is locked first. Returns the case, or None."""
+    case = (
+        Case.objects.select_for_update()
+        .filter(kind=CaseKind.KYC, counterparty_id=profile.counterparty_id)
+        .exclude(status=CaseStatus.CLOSED)
+        .first()
+    )
+    if case is None:
+        return None
+    review = f"; next periodic review {profile.next_review_on:%Y-%m-%d}" if profile.next_review_on else ""
+    text = f"KYC approved by {actor.get_username()}, expires {profile.expires_on:%Y-%m-%d}{review}."
+    with acting_as_if(actor):
+        _event(
+            case,
+            CaseEventKind.EVIDENCE_DECIDED,
+            actor,
+            text,
+            evidence_type="kyc_profile",
+            evidence_id=profile.pk,
+        )
+        if needs_four_eyes(case, CaseDisposition.CLEARED) or case.closure_proposed_by_id is not None:
+            return case
+        _close(case, actor, CaseDisposition.CLEARED, text)
+    return case
+
+
 # --- attachments ----------------------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata import services as refdata_services
 from borrowdesk.refdata.models import Counterparty, RiskRating
 from compliance.cases.models import CasePriority, CaseStatus
-from compliance.cases.services import open_or_join_case
+from compliance.cases.services import kyc_approved, open_or_join_case
 from compliance.errors import DocumentRefused
 from compliance.kyc.documents import name_problem, sniff
 from compliance.models import DocumentKind, KycDocument, KycProfile, KycStatus, kyc_document_storage
@@ -134,6 +134,8 @@ def set_kyc(
                 **review,
             },
         )
+        if status == KycStatus.APPROVED:
+            kyc_approved(actor=actor, profile=profile)  # the review case, if one is open, is done
         # Told every time, not only on a change of clearance: a profile that had run out by date and
         # is now rejected was not cleared before either, and its requests must still go on hold.
         _tell_requests(counterparty.pk)

@@ -11,7 +11,7 @@ import pytest
 from borrowdesk.business_day import business_date
 from borrowdesk.operations.models import JobRun
 from compliance.cases.models import Case, CaseEvent
-from compliance.cases.services import close_case
+from compliance.cases.services import close_case, escalate_case
 from compliance.kyc.services import add_months, next_review_date, run_kyc_reviews
 from compliance.models import KycProfile
 from compliance.services import set_kyc
@@ -188,6 +188,46 @@ def test_a_renewal_due_again_later_opens_a_new_case_once_the_last_is_closed(carl
     # And once only.
     assert run_kyc_reviews(business_date=today + timedelta(days=2))["review_cases_opened"] == 0
     assert Case.objects.count() == 2
+
+
+def test_a_renewal_closes_the_open_review_case_as_cleared_by_the_officer(carl, acme, settings):
+    settings.KYC_REVIEW_LEAD_DAYS = 30
+    today = business_date()
+    _approve(carl, acme, expires_on=today + timedelta(days=10))
+    run_kyc_reviews(business_date=today)
+    case = Case.objects.get()
+    assert case.status == "open"
+    profile = _approve(carl, acme, "medium")  # renewed: the review is done
+    case.refresh_from_db()
+    assert (case.status, case.disposition, case.closed_by) == ("closed", "cleared", carl)
+    assert f"next periodic review {profile.next_review_on:%Y-%m-%d}" in case.closure_reason
+    decided = CaseEvent.objects.get(case=case, kind="evidence_decided")
+    assert (decided.actor, decided.evidence_type, decided.evidence_id) == (carl, "kyc_profile", profile.pk)
+    assert CaseEvent.objects.filter(case=case, kind="closed").count() == 1
+    # Not due again for two years: the next runs open nothing.
+    assert run_kyc_reviews(business_date=today + timedelta(days=1))["review_cases_opened"] == 0
+    assert Case.objects.count() == 1
+
+
+def test_a_renewal_leaves_an_escalated_review_case_to_four_eyes(carl, cora, acme, settings):
+    settings.KYC_REVIEW_LEAD_DAYS = 30
+    today = business_date()
+    _approve(carl, acme, expires_on=today + timedelta(days=10))
+    run_kyc_reviews(business_date=today)
+    case = Case.objects.get()
+    escalate_case(actor=cora, case=case, reason="adverse media on the director")
+    _approve(carl, acme, "high")
+    case.refresh_from_db()
+    assert case.status == "escalated" and case.disposition == ""  # a second officer closes it
+    assert CaseEvent.objects.filter(case=case, kind="evidence_decided", actor=carl).count() == 1
+
+
+def test_a_rejection_leaves_the_review_case_open(carl, acme, settings):
+    settings.KYC_REVIEW_LEAD_DAYS = 30
+    _approve(carl, acme, expires_on=business_date() + timedelta(days=10))
+    run_kyc_reviews(business_date=business_date())
+    set_kyc(actor=carl, counterparty=acme, status="rejected", risk_rating="high")
+    assert Case.objects.get().status == "open"
 
 
 def test_the_job_is_in_the_beat_schedule():
