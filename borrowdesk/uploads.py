@@ -36,6 +36,16 @@ def unsafe_upload_names(request: HttpRequest) -> list[str]:
     return list(getattr(request, "unsafe_upload_names", []))
 
 
+def sent_name(request: HttpRequest, upload) -> str:
+    """The name the client sent for ``upload``: the trimmed one Django gives, unless the client sent it
+    with a path (then the name as sent, so the upload check refuses it instead of storing a file under
+    a name the client did not choose). ``request`` is Django's request (DRF's ``request._request``)."""
+    for raw in unsafe_upload_names(request):
+        if MultiPartParser.sanitize_file_name(None, raw) == upload.name:  # type: ignore[arg-type]
+            return raw
+    return upload.name
+
+
 def parse_keeping_names(request: HttpRequest) -> list[str]:
     """Parse a multipart POST body now (unless something read it already) and install its form and
     files on ``request``. Returns the file names the client sent that had to be trimmed (empty when

@@ -18,6 +18,7 @@ from borrowdesk.access.roles import ROLES
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
 from borrowdesk.refdata.models import Counterparty
+from borrowdesk.uploads import sent_name
 from compliance.cases import selectors, services, uploads
 from compliance.cases.filters import CaseFilter
 from compliance.cases.models import Case, CaseDisposition, CaseKind, CasePriority
@@ -276,7 +277,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput("Attach a file.", fields={"file": ["Required."]})
-        services.attach(actor=request.user, case=case.pk, name=upload.name, data=uploads.read_upload(upload))
+        name = sent_name(request._request, upload)  # with its path, if the client sent one: refused
+        services.attach(actor=request.user, case=case.pk, name=name, data=uploads.read_upload(upload))
         response = self._detail(case.pk)
         response.status_code = 201
         return response

@@ -22,6 +22,7 @@ from borrowdesk.formatting import duration
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, table_page
 from borrowdesk.refdata.models import Counterparty
+from borrowdesk.uploads import sent_name
 from compliance.cases import selectors, services, uploads
 from compliance.cases.api import attachment_response
 from compliance.cases.filters import CaseFilter
@@ -354,7 +355,10 @@ def case_attach(request, pk: int):
     def act(case, data):
         upload = data["file"]
         attachment = services.attach(
-            actor=request.user, case=case.pk, name=upload.name, data=uploads.read_upload(upload)
+            actor=request.user,
+            case=case.pk,
+            name=sent_name(request, upload),  # with its path, if the client sent one: refused
+            data=uploads.read_upload(upload),
         )
         return f"{attachment.original_name} is attached."
 

@@ -16,6 +16,7 @@ from borrowdesk import filecheck
 from borrowdesk.access.middleware import sensitive_read
 from borrowdesk.api import PolicyPermission
 from borrowdesk.errors import InvalidInput, NotFoundError
+from borrowdesk.uploads import sent_name
 from compliance.regulator import services
 from compliance.regulator.models import RegulatorEvidence, RegulatorRequest
 from compliance.travel_rule import selectors
@@ -162,7 +163,7 @@ class RegulatorRequestViewSet(
         services.attach_evidence(
             actor=request.user,
             request=self._get(pk),
-            name=upload.name,
+            name=sent_name(request._request, upload),  # with its path, if the client sent one: refused
             content=filecheck.read_upload(upload, limit),
         )
         return self._out(self._get(pk), status=201)

@@ -22,6 +22,7 @@ from borrowdesk.access.policy import allows
 from borrowdesk.errors import DomainError
 from borrowdesk.forms import add_domain_error
 from borrowdesk.pages import Column, table_page
+from borrowdesk.uploads import sent_name
 from compliance.regulator import services as regulator_services
 from compliance.regulator.api import evidence_download
 from compliance.regulator.models import RegulatorEvidence, RegulatorRequest
@@ -288,7 +289,7 @@ def regulator_action(request, pk: int, verb: str):
             regulator_services.attach_evidence(
                 actor=request.user,
                 request=req,
-                name=upload.name,
+                name=sent_name(request, upload),  # with its path, if the client sent one: refused
                 content=filecheck.read_upload(upload, limit),
             )
             done = f"has new evidence ({regulator_services.clean_name(upload.name)})"

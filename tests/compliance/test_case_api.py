@@ -14,6 +14,7 @@ from borrowdesk.access.models import AccessLog
 from borrowdesk.access.services import create_desk_user
 from compliance.cases import services
 from compliance.cases.models import Case, CaseAttachment, CaseEvent
+from tests.compliance.test_kyc_documents import _multipart as multipart
 from tests.conftest import PASSWORD
 
 BASE = "/api/v1/compliance/cases/"
@@ -224,17 +225,28 @@ def test_bad_uploads_are_refused_and_store_nothing(api, carl, case, attachment_d
     assert not attachment_dir.exists() or not any(attachment_dir.iterdir())
 
 
-def test_a_path_in_an_uploaded_name_never_reaches_the_disk(api, carl, case, attachment_dir, tmp_path):
-    """Django's multipart parser keeps only the last part of a file name; the stored name is ours."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    upload = SimpleUploadedFile("../../outside.txt", b"hello")
-    response = api.as_user(carl).post(f"{BASE}{case.pk}/attachments/", {"file": upload}, format="multipart")
-    assert response.status_code == 201
-    attachment = CaseAttachment.objects.get()
-    assert attachment.original_name == "outside.txt"
-    assert [p.name for p in attachment_dir.iterdir()] == [attachment.stored_name]
+@pytest.mark.parametrize("name", ["../../outside.txt", "..\\..\\outside.txt", "/etc/outside.txt"])
+def test_a_path_in_an_uploaded_name_is_refused_and_nothing_reaches_the_disk(
+    api, carl, case, attachment_dir, tmp_path, name
+):
+    """Django's multipart parser trims a name to its last part before any view sees it; the upload
+    is refused on the name the client sent (the body written by hand: the test client trims too)."""
+    body, content_type = multipart(name, b"hello")
+    url = f"{BASE}{case.pk}/attachments/"
+    response = api.as_user(carl).generic("POST", url, body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "path" in response.json()["detail"]
+    assert not CaseAttachment.objects.exists()
+    assert not attachment_dir.exists() or list(attachment_dir.iterdir()) == []
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_a_path_in_an_uploaded_name_is_refused_on_the_case_page(client, carl, case, attachment_dir):
+    client.force_login(carl)
+    body, content_type = multipart("../../outside.txt", b"hello")
+    response = client.generic("POST", f"/compliance/cases/{case.pk}/attach/", body, content_type=content_type)
+    assert "The file name contains a path" in response.content.decode()
+    assert not CaseAttachment.objects.exists()
 
 
 @pytest.mark.parametrize(

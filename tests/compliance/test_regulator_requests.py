@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from compliance.regulator import services
 from compliance.regulator.models import RegulatorEvidence, RegulatorReminder, RegulatorRequest
+from tests.compliance.test_kyc_documents import _multipart as multipart
 
 URL = "/api/v1/compliance/regulator-requests/"
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -159,6 +160,17 @@ def test_evidence_is_stored_under_a_safe_name_and_downloaded_by_permitted_users(
     assert AccessLog.objects.filter(user=audrey).exists()
     assert api.as_user(bob).get(f"{URL}{req.pk}/evidence/{stored.pk}/").status_code == 403
     assert api.as_user(audrey).get(f"{URL}{req.pk}/evidence/{stored.pk + 1}/").status_code == 404
+
+
+def test_a_path_in_the_sent_evidence_name_is_refused_over_the_api(api, carl):
+    """The name as the client sent it, not Django's trimmed one (the body written by hand: the test
+    client would trim it)."""
+    req = _log(carl)
+    body, content_type = multipart("../../etc/letter.pdf", PDF)
+    response = api.as_user(carl).generic("POST", f"{URL}{req.pk}/evidence/", body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "path" in response.json()["detail"]
+    assert not RegulatorEvidence.objects.exists()
 
 
 @pytest.mark.parametrize(
