@@ -283,7 +283,8 @@ def test_a_negative_tolerance_is_refused_and_the_run_fails_without_breaks(book, 
     settings.RECONCILIATION_TOLERANCES = {"BTC": "-0.001"}
     statement(book["main"], {book["btc"]: "9.5"})
     rec = ReconciliationRun.objects.create(business_date=business_date(), scope="all")
-    with pytest.raises(ImproperlyConfigured, match=r"RECONCILIATION_TOLERANCES\['BTC'\] must be zero or more"):
+    refused = r"RECONCILIATION_TOLERANCES\['BTC'\] must be zero or more"
+    with pytest.raises(ImproperlyConfigured, match=refused):
         execute_run(run_id=rec.pk)
     rec.refresh_from_db()
     assert rec.status == "failed" and "zero or more" in rec.error
