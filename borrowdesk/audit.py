@@ -13,17 +13,26 @@ import pghistory
 import pgtrigger
 
 
-def audited(model=None, *, exclude: list[str] | None = None, bulk_inserts: bool = False):
+def audited(
+    model=None, *, exclude: list[str] | None = None, bulk_inserts: bool = False, bulk_updates: bool = False
+):
     """Class decorator: track inserts, updates and deletes of a model (fresh trackers per model).
 
     ``bulk_inserts``: record inserts with one statement-level trigger (over the statement's transition
     table) instead of one trigger call per row, for a table written thousands of rows at a time (a
     sanctions rescreen): the events are the same rows, the acting user read once per statement.
+    ``bulk_updates``: the same for updates (old and new transition tables joined by primary key; a row
+    whose values did not change records no event, as the row-level trigger's condition). For a table
+    updated thousands of rows at a time (a reconciliation re-run): per-row trigger calls there each
+    open and roll back two subtransactions (pghistory's and pgtrigger's settings look-ups), and
+    PostgreSQL rescans the statement's whole queue of after-trigger events on every such rollback, so
+    the cost of a row-level audit grows with the square of the rows written.
     """
 
     def decorate(cls):
         insert = pghistory.InsertEvent(level=pgtrigger.Statement) if bulk_inserts else pghistory.InsertEvent()
-        return pghistory.track(insert, pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=exclude)(cls)
+        update = pghistory.UpdateEvent(level=pgtrigger.Statement) if bulk_updates else pghistory.UpdateEvent()
+        return pghistory.track(insert, update, pghistory.DeleteEvent(), exclude=exclude)(cls)
 
     return decorate(model) if model is not None else decorate
 

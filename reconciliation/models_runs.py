@@ -104,7 +104,9 @@ class BreakReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-@audited
+# Audited with statement-level insert and update triggers: a run writes its breaks in one statement,
+# thousands at a time (borrowdesk/audit.py says why row-level triggers cost the square of that).
+@audited(bulk_inserts=True, bulk_updates=True)
 class Break(models.Model):
     """A difference between the book and a custodian's statement, owned until it is explained."""
 

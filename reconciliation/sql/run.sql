@@ -11,7 +11,9 @@
 --   book       the balance AS OF the statement's time. The ledger is append-only, so it is the current
 --              position minus the entries of journals written after that time (few: statements are
 --              recent), which reads the positions once instead of summing the whole ledger.
---   compare    book FULL OUTER JOIN statement lines on (account, asset):
+--   compare    book FULL OUTER JOIN statement lines on (account, asset), the same join as a bare one
+--              of the two tables (positions in their unique index's order, lines sorted to it); only the
+--              pairs that differ go on (to the tolerance, the statement's id, the breaks):
 --                both present, |external - internal| > tolerance  -> mismatch
 --                book zero or absent, statement beyond tolerance  -> missing_internal
 --                statement line absent, book beyond tolerance     -> missing_external
@@ -36,18 +38,6 @@ latest AS (
       AND s.as_of > %(cutoff)s::timestamptz - make_interval(hours => %(max_age_hours)s::integer)
     ORDER BY s.account_id, s.as_of DESC, s.id DESC
 ),
--- The current balances in scope (the positions), per account and asset: a firm account's available
--- plus its allocated (an allocation moves available to allocated, so an allocated position always has an
--- available row beside it), a collateral account's pledged. A join, not a GROUP BY: no hash of a million
--- groups.
-current_book AS (
-    SELECT p.account_id, p.asset_id, p.quantity + coalesce(al.quantity, 0) AS quantity
-    FROM inventory_position p
-    JOIN scoped sc ON sc.account_id = p.account_id
-    LEFT JOIN inventory_position al
-        ON sc.is_firm AND al.account_id = p.account_id AND al.asset_id = p.asset_id AND al.bucket = 'allocated'
-    WHERE (sc.is_firm AND p.bucket = 'available') OR (NOT sc.is_firm AND p.bucket = 'pledged')
-),
 -- What moved after each account's statement time (journals are immutable and stamped at creation).
 after_statement AS (
     SELECT e.account_id, e.asset_id, sum(e.quantity) AS quantity
@@ -60,28 +50,43 @@ after_statement AS (
            OR (NOT sc.is_firm AND e.bucket = 'pledged'))
     GROUP BY e.account_id, e.asset_id
 ),
+-- A firm account's allocated quantities (an allocation moves available to allocated, so an allocated
+-- position always has an available row beside it): added to the available row, no GROUP BY of a million.
+allocated AS (
+    SELECT al.account_id, al.asset_id, al.quantity
+    FROM inventory_position al
+    WHERE al.bucket = 'allocated' AND al.quantity <> 0
+),
+-- The book as of each statement's time: a firm account's available plus allocated, a collateral
+-- account's pledged, less what moved after the statement. The positions are read straight from their
+-- table (the planner knows its size and order); an account without a statement drops out after the join.
 book AS (
-    SELECT c.account_id, c.asset_id, c.quantity - coalesce(x.quantity, 0) AS quantity, l.statement_id
-    FROM current_book c
-    JOIN latest l ON l.account_id = c.account_id
-    LEFT JOIN after_statement x ON x.account_id = c.account_id AND x.asset_id = c.asset_id
+    SELECT p.account_id, p.asset_id,
+           p.quantity + coalesce(al.quantity, 0) - coalesce(x.quantity, 0) AS quantity
+    FROM inventory_position p
+    JOIN refdata_custodyaccount a ON a.id = p.account_id
+    LEFT JOIN allocated al ON p.bucket = 'available' AND al.account_id = p.account_id AND al.asset_id = p.asset_id
+    LEFT JOIN after_statement x ON x.account_id = p.account_id AND x.asset_id = p.asset_id
+    WHERE (%(scope)s IN ('inventory', 'all') AND a.owner_id IS NULL AND p.bucket = 'available')
+       OR (%(scope)s IN ('collateral', 'all') AND a.owner_id IS NOT NULL AND a.purpose = 'collateral'
+           AND p.bucket = 'pledged')
 ),
 -- A statement has one line per asset (a unique constraint): no aggregation needed.
 external_lines AS (
-    SELECT l.account_id, sl.asset_id, sl.quantity, l.statement_id
+    SELECT l.account_id, sl.asset_id, sl.quantity
     FROM latest l
     JOIN reconciliation_statementline sl ON sl.statement_id = l.statement_id
 ),
+-- Only the pairs that differ at all leave the join (tolerances are not negative: equal is never a break).
 compared AS (
     SELECT
         coalesce(b.account_id, x.account_id) AS account_id,
         coalesce(b.asset_id, x.asset_id) AS asset_id,
         b.quantity AS internal_quantity,
-        x.quantity AS external_quantity,
-        coalesce(x.quantity, 0) - coalesce(b.quantity, 0) AS difference,
-        coalesce(x.statement_id, b.statement_id) AS statement_id
+        x.quantity AS external_quantity
     FROM book b
     FULL OUTER JOIN external_lines x ON x.account_id = b.account_id AND x.asset_id = b.asset_id
+    WHERE x.quantity IS DISTINCT FROM b.quantity
 ),
 found AS (
     SELECT
@@ -94,10 +99,11 @@ found AS (
         END AS kind,
         c.internal_quantity,
         c.external_quantity,
-        c.difference,
-        c.statement_id
+        coalesce(c.external_quantity, 0) - coalesce(c.internal_quantity, 0) AS difference,
+        l.statement_id
     FROM compared c
-    WHERE abs(c.difference) > coalesce(
+    JOIN latest l ON l.account_id = c.account_id
+    WHERE abs(coalesce(c.external_quantity, 0) - coalesce(c.internal_quantity, 0)) > coalesce(
         (%(tolerances)s::jsonb ->> c.asset_id::text)::numeric, %(default_tolerance)s::numeric
     )
     UNION ALL

@@ -234,3 +234,58 @@ def test_a_run_failing_in_the_middle_writes_no_break_and_is_marked_failed(book, 
     rec.refresh_from_db()
     assert rec.status == "failed" and "division by zero" in rec.error
     assert Break.objects.count() == 0
+
+
+def test_the_run_audits_every_break_it_inserts_and_updates(book):
+    """Break's audit triggers are statement-level (one call per run, not per break): every inserted
+    break still has its insert event with the acting user, and a re-run's updates, from the upsert and
+    from the auto-resolution in the same statement, one update event each with the new values."""
+    from django.db.models import F
+
+    from borrowdesk.audit import acting_as
+
+    events = Break.pgh_event_model.objects
+    st = statement(book["main"], {book["btc"]: "9.5", book["sol"]: "3"})
+    ops = user("ops-audit", "ops")
+    with acting_as(ops):
+        first = run()
+    ids = {b.kind: b.pk for b in Break.objects.filter(run=first)}
+    inserted = list(events.filter(pgh_label="insert").select_related("pgh_context"))
+    assert sorted(e.pgh_obj_id for e in inserted) == sorted(ids.values())
+    assert {e.pgh_context.metadata["user"] for e in inserted} == {ops.pk}
+    assert {e.pgh_obj_id: (e.kind, e.difference) for e in inserted} == {
+        ids["mismatch"]: ("mismatch", D("-0.5")),
+        ids["missing_external"]: ("missing_external", D("-5")),
+        ids["missing_internal"]: ("missing_internal", D("3")),
+    }
+    assert not events.filter(pgh_label="update").exists()
+
+    # A corrected statement: BTC now 9.8 (updated by the upsert), ETH still missing (seen again), SOL
+    # gone (closed by the same statement's auto-resolution).
+    statement(book["main"], {book["btc"]: "9.8"}, as_of=st.as_of + timedelta(seconds=1))
+    run(now=st.as_of + timedelta(seconds=2))
+    updates = {e.pgh_obj_id: e for e in events.filter(pgh_label="update")}
+    assert set(updates) == set(ids.values()) and events.filter(pgh_label="update").count() == 3
+    assert (updates[ids["mismatch"]].difference, updates[ids["mismatch"]].status) == (D("-0.2"), "open")
+    assert updates[ids["missing_internal"]].status == "auto_resolved"
+    assert updates[ids["missing_internal"]].resolved_at is not None
+
+    # An update that changes nothing records nothing, as the row-level trigger's condition did.
+    Break.objects.filter(pk__in=ids.values()).update(status=F("status"))
+    assert events.filter(pgh_label="update").count() == 3
+
+
+def test_a_negative_tolerance_is_refused_and_the_run_fails_without_breaks(book, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from reconciliation.services.runs import execute_run
+
+    settings.RECONCILIATION_TOLERANCES = {"BTC": "-0.001"}
+    statement(book["main"], {book["btc"]: "9.5"})
+    rec = ReconciliationRun.objects.create(business_date=business_date(), scope="all")
+    refused = r"RECONCILIATION_TOLERANCES\['BTC'\] must be zero or more"
+    with pytest.raises(ImproperlyConfigured, match=refused):
+        execute_run(run_id=rec.pk)
+    rec.refresh_from_db()
+    assert rec.status == "failed" and "zero or more" in rec.error
+    assert not Break.objects.exists()
