@@ -258,7 +258,8 @@ def coverage_rows(
     # the same figures): the defaults go in their place. Without a scenario the base figures come back
     # NULL too, being the figures: each is a copy of its figure.
     defaults = tuple(params[name] for name in LEVEL_NAMES)
-    make, rows = CoverageRow._make, []
+    make = CoverageRow._make
+    rows: list[CoverageRow] = []
     append = rows.append
     if params["has_scenario"]:
         for row_values in values:
