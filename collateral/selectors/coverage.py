@@ -18,8 +18,8 @@ The interface (others call these)
     quantity)`` signed (a release checks its "after" with ``-quantity``). Rows come ordered by
     counterparty code. The book (loans, pledged positions) is read as it stands; ``at`` applies to
     marks and configuration. Over the issue's book (5,000 counterparties, 50,000 loans, 20,000
-    positions) it runs in about 2 to 2.5 times a plain SQL aggregate of the same figures
-    (tests/bench/test_coverage_bench.py).
+    positions) it runs in about 1.6 times a plain SQL aggregate of the same figures
+    (tests/bench/test_collateral_bench.py).
 ``coverage_for(counterparty, *, at=None, scenario=None) -> CoverageRow``
     One counterparty (one query).
 ``COVERAGE_SQL`` and ``coverage_params(*, counterparty_ids, at)``
