@@ -103,7 +103,7 @@ class CoverageView(APIView):
             risk = risks.get(row.counterparty_id)
             results.append(
                 {
-                    **row.__dict__,
+                    **row._asdict(),
                     "counterparty": row.counterparty_code,
                     "status": live_state(row, call.status if call else None),
                     "margin_call": call.pk if call else None,

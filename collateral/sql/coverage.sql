@@ -74,11 +74,12 @@ spreads AS (
 ),
 -- The assets whose mark is missing, stale or disputed, with the reason in words.
 asset_reviews AS (
-    SELECT asset_id, symbol, reason
+    SELECT asset_id, symbol, reason, no_mark
     FROM (
         SELECT
             a.asset_id,
             a.symbol,
+            a.mark IS NULL AS no_mark,
             concat_ws(
                 '; ',
                 CASE
@@ -116,47 +117,87 @@ rules AS (
         ORDER BY r.asset_id, r.counterparty_id, r.venue_id, r.effective_from DESC, r.id DESC
     ) AS in_force
 ),
+-- Every (asset, venue): the mark, the stressed price and the rule that applies when the counterparty
+-- has none of its own (venue > asset only), looked up once per pair rather than once per position.
+asset_venues AS (
+    SELECT
+        a.asset_id,
+        v.id AS venue_id,
+        a.mark,
+        a.stressed_price,
+        coalesce(venue_.factor, asset_.factor) AS factor,
+        coalesce(venue_.base_factor, asset_.base_factor) AS base_factor
+    FROM assets a
+    CROSS JOIN refdata_venue v
+    LEFT JOIN rules venue_ ON venue_.asset_id = a.asset_id
+        AND venue_.counterparty_id IS NULL AND venue_.venue_id = v.id
+    LEFT JOIN rules asset_ ON asset_.asset_id = a.asset_id
+        AND asset_.counterparty_id IS NULL AND asset_.venue_id IS NULL
+),
+-- The counterparty's own rules, one row per (asset, counterparty): the counterparty-wide one and the
+-- per-venue ones (arrays in venue order).
+cp_rules AS (
+    SELECT
+        asset_id,
+        counterparty_id,
+        min(factor) FILTER (WHERE venue_id IS NULL) AS factor,
+        min(base_factor) FILTER (WHERE venue_id IS NULL) AS base_factor,
+        array_agg(venue_id ORDER BY venue_id) FILTER (WHERE venue_id IS NOT NULL) AS venue_ids,
+        array_agg(factor ORDER BY venue_id) FILTER (WHERE venue_id IS NOT NULL) AS venue_factors,
+        array_agg(base_factor ORDER BY venue_id) FILTER (WHERE venue_id IS NOT NULL) AS venue_base_factors
+    FROM rules
+    WHERE counterparty_id IS NOT NULL
+    GROUP BY asset_id, counterparty_id
+),
 -- Pledged collateral: the pledged bucket of collateral accounts, keyed by the account's owner. The
 -- factor is NULL when no rule is in force (ineligible) and 0 at a haircut of 100 (ineligible too).
 collateral_lines AS NOT MATERIALIZED (
     SELECT
         acct.owner_id AS counterparty_id,
         pos.asset_id,
-        pos.quantity + coalesce(d.quantity, 0) AS quantity,
-        a.mark,
-        a.stressed_price,
+        q.quantity,
+        av.mark,
+        av.stressed_price,
         -- The most specific rule wins: counterparty+venue > counterparty > venue > asset only (a rule's
-        -- columns are never NULL, so each coalesce picks the same rule).
-        coalesce(both_.factor, cp_.factor, venue_.factor, asset_.factor) AS factor,
-        coalesce(both_.base_factor, cp_.base_factor, venue_.base_factor, asset_.base_factor) AS base_factor
+        -- columns are never NULL, so each coalesce picks the same rule; no counterparty rule: cr is NULL).
+        coalesce(
+            cr.venue_factors[array_position(cr.venue_ids, acct.venue_id)], cr.factor, av.factor
+        ) AS factor,
+        coalesce(
+            cr.venue_base_factors[array_position(cr.venue_ids, acct.venue_id)], cr.base_factor, av.base_factor
+        ) AS base_factor
     FROM inventory_position pos
     JOIN refdata_custodyaccount acct ON acct.id = pos.account_id
-    JOIN assets a ON a.asset_id = pos.asset_id
-    LEFT JOIN deltas d ON d.account_id = pos.account_id AND d.asset_id = pos.asset_id
-    LEFT JOIN rules both_ ON both_.asset_id = pos.asset_id
-        AND both_.counterparty_id = acct.owner_id AND both_.venue_id = acct.venue_id
-    LEFT JOIN rules cp_ ON cp_.asset_id = pos.asset_id
-        AND cp_.counterparty_id = acct.owner_id AND cp_.venue_id IS NULL
-    LEFT JOIN rules venue_ ON venue_.asset_id = pos.asset_id
-        AND venue_.counterparty_id IS NULL AND venue_.venue_id = acct.venue_id
-    LEFT JOIN rules asset_ ON asset_.asset_id = pos.asset_id
-        AND asset_.counterparty_id IS NULL AND asset_.venue_id IS NULL
+    JOIN asset_venues av ON av.asset_id = pos.asset_id AND av.venue_id = acct.venue_id
+    LEFT JOIN cp_rules cr ON cr.asset_id = pos.asset_id AND cr.counterparty_id = acct.owner_id
+    -- A release's hypothetical delta, looked up only when there are deltas (has_deltas; a constant when
+    -- the statement is planned with its values, so the whole book reads each quantity as it is, with no
+    -- join to an empty list of deltas).
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN %(has_deltas)s::boolean
+            THEN pos.quantity + coalesce(
+                (SELECT d.quantity FROM deltas d
+                 WHERE d.account_id = pos.account_id AND d.asset_id = pos.asset_id),
+                0
+            )
+            ELSE pos.quantity
+        END AS quantity
+    ) AS q
     WHERE pos.bucket = 'pledged'
       AND acct.purpose = 'collateral'
       AND acct.owner_id IS NOT NULL
       AND (%(counterparty_ids)s::bigint[] IS NULL OR acct.owner_id = ANY (%(counterparty_ids)s::bigint[]))
-      AND pos.quantity + coalesce(d.quantity, 0) > 0
+      AND q.quantity > 0
 ),
+-- Sums rounded here, once per counterparty: the figures below read each of them several times.
 collateral AS (
     SELECT
         counterparty_id,
-        -- A missing mark makes the figure it enters unknown, never zero.
-        bool_or(mark IS NULL AND base_factor > 0) AS base_value_unknown,
-        bool_or(mark IS NULL AND factor > 0) AS value_unknown,
-        bool_or(mark IS NULL AND coalesce(factor, 0) = 0) AS ineligible_unknown,
-        sum(CASE WHEN %(has_scenario)s::boolean THEN quantity * mark * base_factor END) AS base_value,
-        sum(quantity * stressed_price * factor) AS value,  -- NULL factor (no rule): not summed
-        sum(CASE WHEN coalesce(factor, 0) = 0 THEN quantity * stressed_price END) AS ineligible_value
+        round(sum(CASE WHEN %(has_scenario)s::boolean THEN quantity * mark * base_factor END), 8)
+            AS base_value,
+        round(sum(quantity * stressed_price * factor), 8) AS value,  -- NULL factor (no rule): not summed
+        round(sum(CASE WHEN coalesce(factor, 0) = 0 THEN quantity * stressed_price END), 8)
+            AS ineligible_value
     FROM collateral_lines
     GROUP BY counterparty_id
 ),
@@ -164,24 +205,33 @@ collateral AS (
 exposure AS (
     SELECT
         l.counterparty_id,
-        bool_or(a.mark IS NULL) AS unknown,
-        sum(CASE WHEN %(has_scenario)s::boolean THEN l.open_quantity * a.mark END) AS base_exposure,
-        sum(l.open_quantity * a.stressed_price) AS exposure
+        round(sum(CASE WHEN %(has_scenario)s::boolean THEN l.open_quantity * a.mark END), 8) AS base_exposure,
+        round(sum(l.open_quantity * a.stressed_price), 8) AS exposure
     FROM inventory_loan l
     JOIN assets a ON a.asset_id = l.asset_id
+    -- (Loans with nothing open add nothing: open_quantity >= 0 is a constraint of the table.)
     WHERE l.status IN ('pending_delivery', 'active')
-      AND l.open_quantity > 0
       AND (%(counterparty_ids)s::bigint[] IS NULL OR l.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
     GROUP BY l.counterparty_id
 ),
--- Who holds or owes an asset under review, and why (joins on the few assets under review: nothing
--- to scan when there are none).
+-- Who holds or owes an asset under review, and why; and whether a figure is unknown for want of a
+-- mark (a missing mark is always under review). Joins on the few assets under review: nothing to scan
+-- when there are none.
 reviews AS (
-    SELECT held.counterparty_id, string_agg(ar.reason, '; ' ORDER BY ar.symbol) AS reason
+    SELECT
+        held.counterparty_id,
+        string_agg(ar.reason, '; ' ORDER BY ar.symbol) AS reason,
+        bool_or(held.exposure_unknown) AS exposure_unknown,
+        bool_or(held.value_unknown) AS value_unknown,
+        bool_or(held.base_value_unknown) AS base_value_unknown,
+        bool_or(held.ineligible_unknown) AS ineligible_unknown
     FROM (
-        SELECT DISTINCT counterparty_id, asset_id
+        SELECT counterparty_id, asset_id, bool_or(exposure_unknown) AS exposure_unknown,
+               bool_or(value_unknown) AS value_unknown, bool_or(base_value_unknown) AS base_value_unknown,
+               bool_or(ineligible_unknown) AS ineligible_unknown
         FROM (
-            SELECT l.counterparty_id, l.asset_id
+            SELECT l.counterparty_id, l.asset_id, r.no_mark AS exposure_unknown, false AS value_unknown,
+                   false AS base_value_unknown, false AS ineligible_unknown
             FROM inventory_loan l
             JOIN asset_reviews r ON r.asset_id = l.asset_id
             WHERE l.status IN ('pending_delivery', 'active')
@@ -189,10 +239,13 @@ reviews AS (
               AND (%(counterparty_ids)s::bigint[] IS NULL
                    OR l.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
             UNION ALL
-            SELECT cl.counterparty_id, cl.asset_id
+            SELECT cl.counterparty_id, cl.asset_id, false,
+                   r.no_mark AND cl.factor > 0, r.no_mark AND cl.base_factor > 0,
+                   r.no_mark AND coalesce(cl.factor, 0) = 0
             FROM collateral_lines cl
             JOIN asset_reviews r ON r.asset_id = cl.asset_id
         ) AS both_sides
+        GROUP BY counterparty_id, asset_id
     ) AS held
     JOIN asset_reviews ar ON ar.asset_id = held.asset_id
     GROUP BY held.counterparty_id
@@ -209,17 +262,19 @@ figures AS (
     SELECT
         c.id AS counterparty_id,
         c.code AS counterparty_code,
-        CASE WHEN NOT coalesce(e.unknown, false) THEN round(coalesce(e.exposure, 0), 8) END AS exposure_usd,
-        CASE WHEN NOT coalesce(k.value_unknown, false) THEN round(coalesce(k.value, 0), 8) END
+        -- (Rounded already; a counterparty without loans or collateral: 0 at the same 8 places.)
+        CASE WHEN NOT coalesce(rv.exposure_unknown, false) THEN coalesce(e.exposure, 0.00000000) END
+            AS exposure_usd,
+        CASE WHEN NOT coalesce(rv.value_unknown, false) THEN coalesce(k.value, 0.00000000) END
             AS collateral_value_usd,
-        CASE WHEN NOT coalesce(k.ineligible_unknown, false) THEN round(coalesce(k.ineligible_value, 0), 8) END
+        CASE WHEN NOT coalesce(rv.ineligible_unknown, false) THEN coalesce(k.ineligible_value, 0.00000000) END
             AS ineligible_value_usd,
         -- Under a scenario only (without one, the base figures are the figures).
-        CASE WHEN %(has_scenario)s::boolean AND NOT coalesce(e.unknown, false)
-            THEN round(coalesce(e.base_exposure, 0), 8)
+        CASE WHEN %(has_scenario)s::boolean AND NOT coalesce(rv.exposure_unknown, false)
+            THEN coalesce(e.base_exposure, 0.00000000)
         END AS base_exposure_usd,
-        CASE WHEN %(has_scenario)s::boolean AND NOT coalesce(k.base_value_unknown, false)
-            THEN round(coalesce(k.base_value, 0), 8)
+        CASE WHEN %(has_scenario)s::boolean AND NOT coalesce(rv.base_value_unknown, false)
+            THEN coalesce(k.base_value, 0.00000000)
         END AS base_collateral_value_usd,
         coalesce(g.return_ratio, %(return_ratio)s::numeric(12, 6)) AS return_ratio,
         coalesce(g.required_ratio, %(required_ratio)s::numeric(12, 6)) AS required_ratio,

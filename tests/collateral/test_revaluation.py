@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from pghistory.models import Events
 
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError
 from collateral.models import CounterpartyRisk, CoverageSnapshot, MarginCall
@@ -189,6 +190,31 @@ def test_running_twice_at_the_same_instant_changes_nothing(desk, acme, globex):
         "calls_met": 0,
         "calls_escalated": 0,
     }
+
+
+def test_every_row_the_revaluation_writes_is_audited_with_its_job(desk, acme, globex):
+    # The revaluation answers the audit triggers' "ignore?" look-up without an error per row (an empty
+    # pgtrigger.ignore list): every risk row and margin call it writes still has its event.
+    marks(desk, T0, 600)  # ACME at 1.20: on call
+    h.pledge(h.collateral_account(globex), desk["sol"], 1)
+    counts = revalue(at=T0)
+    assert (counts["risk_rows_written"], counts["calls_issued"]) == (2, 1)
+    written = [
+        ("collateral.CounterpartyRisk", risk_of(acme).pk),
+        ("collateral.CounterpartyRisk", risk_of(globex).pk),
+        ("collateral.MarginCall", MarginCall.objects.get().pk),
+    ]
+    for model, pk in written:
+        [event] = Events.objects.filter(pgh_obj_model=model, pgh_obj_id=str(pk), pgh_label="insert")
+        assert event.pgh_context["job"] == "collateral.revalue", model
+    # A change at a later instant is audited as an update.
+    t1 = T0 + timedelta(minutes=10)
+    marks(desk, t1, 700)
+    revalue(at=t1)
+    [update] = Events.objects.filter(
+        pgh_obj_model="collateral.CounterpartyRisk", pgh_obj_id=str(risk_of(acme).pk), pgh_label="update"
+    )
+    assert D(str(update.pgh_data["coverage_ratio"])) == D("1.4")  # 70,000 / 50,000
 
 
 def test_a_stale_mark_never_issues_nor_escalates_a_call(desk, acme):
