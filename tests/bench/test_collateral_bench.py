@@ -27,8 +27,8 @@ runs on this machine, and this process's): on a shared machine the wall time als
 waiting for a core, the CPU time does not, so its ratio moves far less from run to run. The nodes that
 dominate the coverage query's plan (EXPLAIN ANALYZE, own time) are printed too.
 
-tests/bench/test_coverage_bench.py measures coverage and the revaluation on a simpler, uniform book
-(one venue, asset-level haircuts only); this one follows the issue's book with every refinement in play.
+The book follows the issue's, with every refinement in play (venue and counterparty haircuts, stale and
+divergent marks, ineligible collateral).
 """
 
 from __future__ import annotations
