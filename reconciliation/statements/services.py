@@ -318,7 +318,7 @@ def _import_clean_csv(data: bytes, parsed: Parsed, outcome: Outcome, *, actor, f
             cursor.execute(_sql("assets_by_symbol", parsed))
             cursor.execute(_sql("analyze_maps", parsed))
             with _Step("clean COPY"):
-                if not _copy_csv_file(data, parsed, "recon_staging_typed"):
+                if not _copy_csv_file(data, parsed, "recon_staging_clean"):
                     raise _NotClean
             counts = _fetch(cursor, "clean_counts", parsed)
             by_account = [(account, lines) for by_asset, account, _a, lines, _b in counts if not by_asset]
