@@ -177,18 +177,14 @@ FROM recon_accounts acc
 JOIN unnest(%s::bigint[], %s::bigint[]) AS n(statement_id, account_id) ON n.account_id = acc.account_id;
 ANALYZE recon_statements;
 
--- name: clean_lines
--- Every line straight from staging (all clean: clean_counts said so), in the lines' columns
--- (statement_id, asset_id, quantity, available, pending, locked, frozen; binary COPY needs their exact
--- types: bigint ids). The service copies them out and back into reconciliation_statementline by COPY,
--- which writes whole pages at a time (an
--- INSERT … SELECT writes row by row, twice the time for a million lines); the table checks them all
--- the same (primary key, CHECKs, numeric(38,18), the statement-level reference check). A second line
--- of the same asset for an account is refused by the primary key, and the file goes the text way.
-SELECT st.statement_id::bigint, ast.asset_id::bigint, s.quantity, s.available, s.pending, s.locked, s.frozen
+-- name: insert_clean_lines
+-- Every line straight from staging (all clean: clean_counts said so). A second line of the same asset
+-- for an account is refused here by the lines' primary key, and the file goes the text way.
+INSERT INTO reconciliation_statementline (statement_id, asset_id, quantity, available, pending, locked, frozen)
+SELECT st.statement_id, ast.asset_id, s.quantity, s.available, s.pending, s.locked, s.frozen
 FROM recon_staging_clean s
 JOIN recon_statements st ON st.ref = s.account
-JOIN recon_assets ast ON ast.ref = s.asset
+JOIN recon_assets ast ON ast.ref = s.asset;
 
 -- name: bad_count
 SELECT count(*) FROM recon_resolved WHERE NOT is_clean;

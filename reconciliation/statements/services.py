@@ -34,7 +34,6 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from psycopg2 import Error as DriverError
-from psycopg2 import IntegrityError as DriverIntegrityError
 
 from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as_if
@@ -346,25 +345,12 @@ def _import_clean_csv(data: bytes, parsed: Parsed, outcome: Outcome, *, actor, f
                     [[row[0] for row in statements], [row[1] for row in statements]],
                 )
             with _Step("insert lines"):
-                # Out and back in by binary COPY (see the section): the rows pass through this process
-                # once, as a buffer of about 70 bytes a line.
-                lines = io.BytesIO()
-                cursor.cursor.copy_expert(
-                    f"COPY ({_sql('clean_lines', parsed).strip()}) TO STDOUT WITH (FORMAT binary)", lines
-                )
-                lines.seek(0)
-                cursor.cursor.copy_expert(
-                    "COPY reconciliation_statementline "
-                    "(statement_id, asset_id, quantity, available, pending, locked, frozen) "
-                    "FROM STDIN WITH (FORMAT binary)",
-                    lines,
-                )
-                inserted = cursor.cursor.rowcount
-                del lines
+                cursor.execute(_sql("insert_clean_lines", parsed))
+                inserted = cursor.rowcount
             line_count = sum(n for _a, n in accounts)
             if inserted != line_count:  # every clean row has its statement and asset: never
                 raise AssertionError(f"{inserted} lines inserted of {line_count} staged")
-    except (_NotClean, IntegrityError, DriverIntegrityError):  # the driver's own: copy_expert
+    except (_NotClean, IntegrityError):
         return False
     outcome.statement_ids = [row[0] for row in statements]
     outcome.line_count = line_count
