@@ -249,14 +249,15 @@ class _Step:
         log.debug("statement import: %s in %.3f s", self.name, time.perf_counter() - self.start)
 
 
-def _stage(data: bytes | None, parsed: Parsed) -> Parsed:
+def _stage(data: bytes | None, parsed: Parsed, *, typed: bool = True) -> Parsed:
     """Fill ``recon_resolved``: the file's rows with their ids and numbers, and whether each is clean.
 
     A generic CSV first goes the fast way: one COPY of the file as it is into a typed table (COPY
     parses the numbers), one pass of lookups and checks. When COPY cannot read it or any row is not
     clean, that is undone and the file goes the text way — every value staged as text, parsed in SQL
     with a message for each fault (a row COPY cannot read at all is read here, row by row, for its
-    line). The other formats, parsed by their adapters, go the text way directly."""
+    line). The other formats, parsed by their adapters, go the text way directly. ``typed`` False: the
+    fast way was tried already (``_import_clean_csv``) and found a fault; straight to the text way."""
     with connection.cursor() as cursor:
         cursor.execute(_sql("staging", parsed))
         if parsed.custodian:
@@ -268,7 +269,7 @@ def _stage(data: bytes | None, parsed: Parsed) -> Parsed:
         cursor.execute(_sql("analyze_maps", parsed))
         if parsed.rows is None:
             assert data is not None
-            if _fast_csv(cursor, data, parsed):
+            if typed and _fast_csv(cursor, data, parsed):
                 return parsed
             if not _copy_csv_file(data, parsed, "recon_staging"):
                 log.debug("statement import: COPY could not read the file as it is; reading it row by row")
@@ -296,6 +297,66 @@ def _fast_csv(cursor, data: bytes, parsed: Parsed) -> bool:
             return True
     transaction.savepoint_rollback(sid)
     return False
+
+
+class _NotClean(Exception):
+    pass
+
+
+def _import_clean_csv(data: bytes, parsed: Parsed, outcome: Outcome, *, actor, filename: str) -> bool:
+    """A generic CSV imported the shortest way, when every row is clean: one COPY of the file into a
+    typed staging table, one read-only pass over it checking every row and counting each account's
+    lines (``clean_counts``), the statements, and the lines inserted straight from staging. True when
+    stored; False (nothing of it left: its savepoint is rolled back) when a row is not clean or an
+    asset comes twice for an account — the caller then goes the way that names every fault by line.
+    The lines' table still checks every line as it goes in (primary key, CHECKs, the statement-level
+    reference check)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_sql("staging", parsed))
+            cursor.execute(_sql("accounts_by_code", parsed))
+            cursor.execute(_sql("assets_by_symbol", parsed))
+            cursor.execute(_sql("analyze_maps", parsed))
+            with _Step("clean COPY"):
+                if not _copy_csv_file(data, parsed, "recon_staging_clean"):
+                    raise _NotClean
+            counts = _fetch(cursor, "clean_counts", parsed)
+            by_account = [(account, lines) for by_asset, account, _a, lines, _b in counts if not by_asset]
+            if not by_account or any(bad for *_x, bad in counts) or any(a is None for a, _n in by_account):
+                raise _NotClean
+            accounts = sorted(by_account)
+            with _Step("insert statements"):
+                cursor.execute(
+                    _sql("insert_counted_statements", parsed),
+                    [
+                        outcome.as_of,
+                        outcome.business_date,
+                        outcome.source,
+                        actor.pk if actor is not None else None,
+                        outcome.content_hash,
+                        filename[:255],
+                        [a for a, _n in accounts],
+                        [n for _a, n in accounts],
+                    ],
+                )
+                statements = cursor.fetchall()
+                cursor.execute(
+                    _sql("statements_by_ref", parsed),
+                    [[row[0] for row in statements], [row[1] for row in statements]],
+                )
+            with _Step("insert lines"):
+                cursor.execute(_sql("insert_clean_lines", parsed))
+                inserted = cursor.rowcount
+            line_count = sum(n for _a, n in accounts)
+            if inserted != line_count:  # every clean row has its statement and asset: never
+                raise AssertionError(f"{inserted} lines inserted of {line_count} staged")
+    except (_NotClean, IntegrityError):
+        return False
+    outcome.statement_ids = [row[0] for row in statements]
+    outcome.line_count = line_count
+    outcome.account_count = len(accounts)
+    outcome.asset_count = sum(1 for by_asset, _a, asset, _l, _b in counts if by_asset and asset is not None)
+    return True
 
 
 def _declared_account_ids(parsed: Parsed) -> tuple[list[int], list[LineError]]:
@@ -424,8 +485,20 @@ def _run(
             [outcome.content_hash],
         )
         outcome.already_imported = cursor.fetchone()[0]
+        clean_way = (
+            not dry_run
+            and not outcome.already_imported
+            and parsed.rows is None
+            and not parsed.custodian
+            and not parsed.accounts
+        )
+        if clean_way:
+            assert data is not None
+            if _import_clean_csv(data, parsed, outcome, actor=actor, filename=filename):
+                return outcome
+            log.debug("statement import: not clean; every fault by line")
         with _Step("stage and resolve"):
-            parsed = _stage(data, parsed)
+            parsed = _stage(data, parsed, typed=not clean_way)
         declared, declared_errors = _declared_account_ids(parsed)
         _validate(parsed, outcome, declared_errors, limit)
         outcome.line_count, outcome.account_count, outcome.asset_count = _fetch(cursor, "totals", parsed)[0]
