@@ -181,7 +181,12 @@ def queue_delivery(
         )
         instruction.pk, instruction.created_at = cursor.fetchone()
     instruction._state.adding, instruction._state.db = False, connection.alias
-    _monitor_after_commit(instruction.pk)
+    # AML's new-address rule judges where a leg goes: a leg with no destination yet (no settlement
+    # account named at intake) has nothing it could flag, so it is judged when it is settled (which
+    # monitors again) or by the hourly schedule, not here; that spares every such approval a second
+    # transaction after its COMMIT.
+    if to_account_id is not None:
+        _monitor_after_commit(instruction.pk)
     return instruction
 
 
