@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as, acting_as_if
+from borrowdesk.batch import prepared
 from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from collateral.models import Release
@@ -167,7 +168,7 @@ def queue_delivery(
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            _QUEUE_DELIVERY_SQL,
+            prepared("treasury_queue_delivery", _QUEUE_DELIVERY_SQL),  # planned once per connection
             [
                 instruction.kind,
                 loan.pk,
