@@ -37,16 +37,3 @@ def acting_as_if(user):
     """``acting_as(user)``, or nothing when there is no user (a command, the seed): an acting user set
     further out (a request, an outer ``acting_as``) stands, instead of being blanked."""
     return acting_as(user) if user is not None else contextlib.nullcontext()
-
-
-# Every trigger pgtrigger generates (the audit's, the append-only protections, the journal's balance
-# check) first asks whether the transaction told it to stand aside (the ``pgtrigger.ignore`` setting,
-# a list of trigger names). With the setting absent, asking raises an error that the trigger's function
-# catches: a subtransaction abort on every audited row written. This statement, run first in a
-# transaction, sets the list to empty ("ignore nothing", local to the transaction) unless a list is
-# already set further out, which it keeps: the answer is the same, with no error. Every row is still
-# audited and every protection still refuses.
-AUDIT_NOTHING_IGNORED_SQL = (
-    "SELECT set_config('pgtrigger.ignore', "
-    "coalesce(nullif(current_setting('pgtrigger.ignore', true), ''), '{}'), true)"
-)

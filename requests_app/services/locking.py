@@ -13,7 +13,6 @@ from typing import NamedTuple
 from django.db import connection
 
 from borrowdesk import rows
-from borrowdesk.audit import AUDIT_NOTHING_IGNORED_SQL
 from borrowdesk.batch import prepared
 from borrowdesk.business_day import business_date
 from borrowdesk.refdata.models import Asset, Counterparty
@@ -54,12 +53,9 @@ def _read_sql() -> str:
 
 def _lock_sql() -> str:
     # Two statements, one round trip: the lock, then the read (a new statement, so its snapshot is taken
-    # once the lock is ours). Parameters: id, business date, id. Before them, the transaction's audit
-    # triggers are told to ignore nothing (``AUDIT_NOTHING_IGNORED_SQL``): every action that locks a
-    # request writes audited rows next, and so each of them spares an error raised and caught.
-    return (
-        f"{AUDIT_NOTHING_IGNORED_SQL}; SELECT 1 FROM requests_app_borrowrequest WHERE id = %s FOR UPDATE; "
-        + prepared("requests_locked_read", _read_sql())
+    # once the lock is ours). Parameters: id, business date, id.
+    return "SELECT 1 FROM requests_app_borrowrequest WHERE id = %s FOR UPDATE; " + prepared(
+        "requests_locked_read", _read_sql()
     )
 
 
