@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from borrowdesk.access.policy import require
 from borrowdesk.audit import acting_as, acting_as_if
+from borrowdesk.batch import prepared
 from borrowdesk.errors import InvalidInput, InvalidState
 from borrowdesk.refdata.models import Asset, Counterparty, CustodyAccount
 from collateral.models import Release
@@ -167,7 +168,7 @@ def queue_delivery(
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            _QUEUE_DELIVERY_SQL,
+            prepared("treasury_queue_delivery", _QUEUE_DELIVERY_SQL),  # planned once per connection
             [
                 instruction.kind,
                 loan.pk,
@@ -181,7 +182,12 @@ def queue_delivery(
         )
         instruction.pk, instruction.created_at = cursor.fetchone()
     instruction._state.adding, instruction._state.db = False, connection.alias
-    _monitor_after_commit(instruction.pk)
+    # AML's new-address rule judges where a leg goes: a leg with no destination yet (no settlement
+    # account named at intake) has nothing it could flag, so it is judged when it is settled (which
+    # monitors again) or by the hourly schedule, not here; that spares every such approval a second
+    # transaction after its COMMIT.
+    if to_account_id is not None:
+        _monitor_after_commit(instruction.pk)
     return instruction
 
 

@@ -245,11 +245,8 @@ def limit_check_statements(
     }
     with connection.cursor() as cursor:
         _ensure_prepared(cursor)  # a round trip of its own only the first time on a connection
-    # A setting left by an earlier check in this transaction never stands for this one's read (no limit
-    # in force: the read has no row and sets nothing).
-    sql, values = _positional(f"SELECT set_config('{_RESULT_SETTING}', '', true);\n{_CHECK_SQL}", params)
     return LimitCheck(
-        lock_and_read=Statement(sql, values),
+        lock_and_read=Statement(_BATCHED_CHECK_SQL, [params[name] for name in _BATCHED_CHECK_NAMES]),
         result=Statement(f"SELECT current_setting('{_RESULT_SETTING}', true)"),
         asset=asset,
         quantity=quantity,
@@ -257,15 +254,18 @@ def limit_check_statements(
     )
 
 
-def _positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
-    """``%(name)s`` placeholders as ``%s`` with their values in order, to send with other statements."""
-    values: list[Any] = []
+def _positional_template(sql: str) -> tuple[str, list[str]]:
+    """``%(name)s`` placeholders as ``%s``, and the names in the order their values go."""
+    names = re.findall(r"%\((\w+)\)s", sql)
+    return re.sub(r"%\((\w+)\)s", "%s", sql), names
 
-    def take(match: re.Match[str]) -> str:
-        values.append(params[match.group(1)])
-        return "%s"
 
-    return re.sub(r"%\((\w+)\)s", take, sql), values
+# The check as ``limit_check_statements`` sends it, with positional placeholders (worked out once, not
+# per approval). A setting left by an earlier check in this transaction never stands for this one's
+# read (no limit in force: the read has no row and sets nothing).
+_BATCHED_CHECK_SQL, _BATCHED_CHECK_NAMES = _positional_template(
+    f"SELECT set_config('{_RESULT_SETTING}', '', true);\n{_CHECK_SQL}"
+)
 
 
 def _verify(found: str | None, *, asset: Asset, quantity: Decimal, term_days: int | None) -> None:

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from borrowdesk.access.policy import require
 from borrowdesk.access.roles import user_roles
 from borrowdesk.audit import acting_as
-from borrowdesk.batch import run_together
+from borrowdesk.batch import Statement, prepared, run_together
 from borrowdesk.business_day import business_date, business_day_end
 from borrowdesk.errors import InvalidInput, InvalidState, PermissionDeniedError, SegregationOfDuties
 from borrowdesk.refdata.models import CustodyAccount
@@ -115,9 +115,9 @@ def open_loan_for(
     delivery from ``account`` (None: the firm account with the most available that covers it;
     inventory's service), queue its delivery (treasury's), record the approval (``approval`` = its step
     and role; None for an accepted offer) and the request's decision, and hold the inventory, last
-    (inventory's strict ledger post). Everything is already checked. Seven round trips from BEGIN to
-    COMMIT (BEGIN, the lock, loan, delivery, decision, limit check and hold, COMMIT); the hot balance
-    row is locked only by the last write before COMMIT.
+    (inventory's strict ledger post). Everything is already checked. Six round trips from BEGIN to
+    COMMIT (BEGIN, the lock, loan, delivery, decision with limit check and hold, COMMIT); the hot
+    balance row is locked only by the last write before COMMIT.
 
     Raises ``InsufficientInventory`` when the inventory does not cover the loan; after the hold refused
     the transaction is spent, so the caller's ``atomic`` rolls the whole approval back. Raises
@@ -143,9 +143,10 @@ def open_loan_for(
     request.status, request.next_role, request.decided_at = RequestStatus.APPROVED, "", now
     request.approved_quantity, request.approved_rate_bps = quantity, rate_bps
     request.source_account, request.loan, request.updated_at = loan.account, loan, now
-    _record_final_decision(request, actor=actor, approval=approval, account=account)
-    # The counterparty's limits and covenant (collateral's rule), with this loan in its exposure, and
-    # the hold (inventory's strict ledger post), in ONE round trip: the limit row's lock and the read
+    decision = _final_decision(request, actor=actor, approval=approval, account=account)
+    # The decision, then the counterparty's limits and covenant (collateral's rule), with this loan in
+    # its exposure, and the hold (inventory's strict ledger post), in ONE round trip: the decision's
+    # writes first (before any lock but the request's own), then the limit row's lock and the read
     # after it, the post (the hot balance row's lock: the last write before COMMIT), then the read's row
     # back. Every final approval of a counterparty with a limit waits for that lock until the one
     # holding it commits, so what it covers is this one round trip and the COMMIT, with no Python and
@@ -157,16 +158,19 @@ def open_loan_for(
         quantity=quantity,
         term_days=request.term_days,
     )
-    row = run_together([limits.lock_and_read, hold_loan_statement(actor=actor, loan=loan), limits.result])
+    row = run_together(
+        [decision, limits.lock_and_read, hold_loan_statement(actor=actor, loan=loan), limits.result]
+    )
     limits.verify(row)
 
 
-# The final decision in one round trip: the approval (none for an accepted offer) and the request's
-# new state. The hot path of every final approval, so hand-written rather than compiled by the ORM.
-# First, the foreign keys' checks (Django makes them DEFERRABLE INITIALLY DEFERRED) of the loan and the
-# delivery written so far run now, and this round trip's own as each statement ends: left to later,
-# they would run inside the last round trip, while this approval holds the counterparty's limit row
-# that the next approvals of the counterparty wait for.
+# The final decision, sent at the head of the last round trip: the approval (none for an accepted
+# offer) and the request's new state. The hot path of every final approval, so hand-written rather than
+# compiled by the ORM. First, the foreign keys' checks (Django makes them DEFERRABLE INITIALLY DEFERRED)
+# of the loan and the delivery written so far run now, and the decision's own as each statement ends:
+# left to COMMIT, they would run while this approval holds the counterparty's limit row that the next
+# approvals of the counterparty wait for. The batch begins with this SET (not a SELECT), so pghistory
+# sets the acting user's context for it and the decision's audit rows carry it.
 _IMMEDIATE_SQL = "SET CONSTRAINTS ALL IMMEDIATE;"
 _APPROVAL_SQL = """
     INSERT INTO requests_app_approval
@@ -182,9 +186,9 @@ _DECISION_SQL = """
 """
 
 
-def _record_final_decision(
+def _final_decision(
     request: BorrowRequest, *, actor, approval: tuple[int, str] | None, account: CustodyAccount | None
-) -> None:
+) -> Statement:
     update = [
         request.status,
         request.next_role,
@@ -199,7 +203,10 @@ def _record_final_decision(
         request.updated_at,
         request.pk,
     ]
-    sql, params = _IMMEDIATE_SQL + _DECISION_SQL, update
+    # Both statements prepared once per connection (``borrowdesk.batch.prepared``): planning them cost
+    # more than running them.
+    decision = prepared("requests_final_decision", _DECISION_SQL)
+    sql, params = f"{_IMMEDIATE_SQL} {decision}", update
     if approval is not None:
         step, role = approval
         insert = [
@@ -213,9 +220,9 @@ def _record_final_decision(
             account.pk if account is not None else None,
             request.decided_at,
         ]
-        sql, params = _IMMEDIATE_SQL + _APPROVAL_SQL + _DECISION_SQL, [*insert, *update]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        approval_sql = prepared("requests_final_approval", _APPROVAL_SQL)
+        sql, params = f"{_IMMEDIATE_SQL} {approval_sql}; {decision}", [*insert, *update]
+    return Statement(sql, params)
 
 
 @transaction.atomic(durable=True)

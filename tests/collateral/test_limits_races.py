@@ -46,6 +46,17 @@ def _wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> str:
     raise AssertionError("no approval ever waited for a lock")
 
 
+def _rows_queued_for() -> list[str]:
+    """The tables of the rows the waiting backend queues for: a backend waiting for a row lock holds
+    that row's tuple lock meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE a.datname = current_database() AND a.wait_event_type = 'Lock' AND l.locktype = 'tuple'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @pytest.fixture
 def book(alice, acme):
     btc = desk_asset("BTC", 8, "50000")
@@ -143,7 +154,10 @@ def test_an_approval_waiting_for_the_limit_sees_the_loan_committed_meanwhile(boo
     approver.start()
     try:
         waiting = _wait_until_a_backend_waits_for_a_lock()
-        assert "collateral_borrowerlimit" in waiting and "FOR NO KEY UPDATE" in waiting
+        # The statement text is cut at track_activity_query_size (the decision now heads the batch),
+        # so what the approval queues for is read from its tuple lock: the limit's row.
+        assert "collateral_borrowerlimit" in waiting
+        assert _rows_queued_for() == ["collateral_borrowerlimit"]
     finally:
         release.set()
         holder.join(10)

@@ -299,3 +299,41 @@ def test_evm_addresses_compare_case_insensitively(btc, cleared_acme, deliver_to)
     deliver_to(lower, "3")
     deliver_to(upper, "3")  # the same EVM address, written in capitals
     assert len(alerts("new_address")) == 1
+
+
+def test_a_leg_queued_without_a_destination_is_judged_later_not_at_queueing(
+    btc, bob, cleared_acme, acme_wallets, django_capture_on_commit_callbacks
+):
+    # The new-address rule judges where a leg goes: a leg queued with no settlement account has no
+    # address to judge, so queueing it sends no monitoring after COMMIT (the final approval's hot path),
+    # and the schedule finds nothing on it either; one with an address is judged at once, as before.
+    from inventory.services import open_loan
+    from treasury.services import queue_delivery
+
+    account = firm_account()
+    stock(btc, account, "100")
+
+    def queued(to_account_id):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            loan = open_loan(
+                actor=bob,
+                request_id=None,
+                counterparty=cleared_acme,
+                asset=btc,
+                account=account,
+                quantity=Decimal("3"),  # 150,000 USD: above the rule's size
+                rate_bps=Decimal("400"),
+                term_days=None,
+                hold_expires_at=None,
+            )
+            leg = queue_delivery(loan=loan, to_account_id=to_account_id, due_at=None)
+        return leg, callbacks
+
+    _, callbacks = queued(None)
+    assert callbacks == []
+    aml.run_monitoring()
+    assert alerts("new_address") == []
+    leg, callbacks = queued(acme_wallets[0].pk)
+    assert len(callbacks) == 1
+    [alert] = alerts("new_address")
+    assert alert.settlement_id == leg.pk

@@ -55,3 +55,32 @@ def test_each_decision_is_audited_with_the_acting_user(submit, bob, stocked):
         ("insert", rejected.pk, "rejected"),
     ]
     assert all(e.pgh_context["user"] == bob.pk for e in events)
+
+
+def test_every_write_of_a_final_approval_is_audited_with_the_acting_user(submit, bob, stocked):
+    # The decision is sent in the last round trip, whose first statement is a SET (pghistory puts the
+    # acting user's context before it; it skips statements that begin with SELECT): the loan, its
+    # delivery leg, the approval and the request's decision are each recorded with the acting user.
+    request = submit()
+    approve_request(actor=bob, request=request.pk, rate_bps=Decimal("400"))
+    request.refresh_from_db()
+    events = {
+        (e.pgh_obj_model, e.pgh_label, e.pgh_obj_id)
+        for e in Events.objects.filter(pgh_obj_model__in=AUDITED_BY_FINAL_APPROVAL)
+        if (e.pgh_context or {}).get("user") == bob.pk
+    }
+    leg = request.loan.settlements.get()
+    assert events == {
+        ("inventory.Loan", "insert", str(request.loan_id)),
+        ("treasury.SettlementInstruction", "insert", str(leg.pk)),
+        ("requests_app.Approval", "insert", str(Approval.objects.get(request=request).pk)),
+        ("requests_app.BorrowRequest", "update", str(request.pk)),
+    }
+
+
+AUDITED_BY_FINAL_APPROVAL = [
+    "inventory.Loan",
+    "treasury.SettlementInstruction",
+    "requests_app.Approval",
+    "requests_app.BorrowRequest",
+]

@@ -206,12 +206,19 @@ def test_the_final_approval_takes_the_hot_balance_rows_lock_last(submit, bob, st
     try:
         _wait_until_a_backend_waits_for_a_lock()
         with connection.cursor() as cursor:
+            # The waiting backend's statement text (cut at track_activity_query_size), and the rows it
+            # queues for: a backend waiting for a row holds that row's tuple lock meanwhile.
             cursor.execute(
-                "SELECT query FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                "SELECT a.query, ARRAY(SELECT l.relation::regclass::text FROM pg_locks l"
+                "  WHERE l.pid = a.pid AND l.locktype = 'tuple')"
+                " FROM pg_stat_activity a"
+                " WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'"
             )
-            [(waiting,)] = cursor.fetchall()
-        assert "inventory_post_journal" in waiting
+            [(waiting, rows)] = cursor.fetchall()
+        # The last round trip waits (the decision at its head, so the decision is written), and what it
+        # waits for is the balance row: the ledger post, its last write.
+        assert "requests_final_decision" in waiting
+        assert rows == ["inventory_position"]
     finally:
         release.set()
         holder.join(10)
