@@ -162,6 +162,17 @@ _DECIMAL_FIELDS = (
 )
 
 
+def lock_counterparty_limit(counterparty_id: int, at: datetime | None = None) -> None:
+    """Take, until commit, the lock the counterparty's final approvals queue on (its first limit row,
+    when a limit is in force; nothing otherwise). A change that lowers the counterparty's coverage and
+    checks it (a collateral release) takes it too, so it and an approval each see the other's effect:
+    whichever comes second reads, in a later statement, what the first committed."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_counterparty_limit runs inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, {"counterparty_id": counterparty_id, "at": at or timezone.now()})
+
+
 def check_limits_for_final_approval(
     *,
     counterparty_id: int,

@@ -52,6 +52,7 @@ from collateral.models import (
     Release,
 )
 from collateral.selectors.coverage import CoverageRow, coverage_rows, live_state
+from collateral.services.limits import lock_counterparty_limit
 from collateral.signals import collateral_released
 from inventory.errors import InsufficientInventory
 from inventory.models import Bucket, JournalKind, Position
@@ -172,6 +173,9 @@ def release_collateral(
     # away and could both pass; the lock makes the second wait, then value what the first left (a
     # new snapshot per statement, READ COMMITTED).
     lock_counterparty_coverage(counterparty.pk)
+    # And a final approval of this counterparty (which checks its coverage covenant under the limit's
+    # lock) must not run beside it either: each would value the book without the other's change.
+    lock_counterparty_limit(counterparty.pk)
     held = _pledged(asset, account)
     if quantity > held:
         raise InsufficientInventory(

@@ -174,3 +174,77 @@ def test_racing_releases_never_leave_coverage_below_required(acme):
     assert sorted(outcomes) == ["coverage_breach", "ok"], outcomes
     assert pledged(book["sol"], book["account"]) == D("90")
     assert Release.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_release_waits_for_an_approval_holding_the_limit_and_values_its_loan(acme):
+    """A final approval checks the coverage covenant under the limit's lock; a release racing it takes
+    the same lock, so it values the loan the approval committed meanwhile. Without it, each would pass
+    on a book without the other's change: 10 SOL out (81,000 left) is fine against 50,000 of exposure
+    (1.62) but not against the 60,000 the approval makes it (1.35 < 1.50)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from collateral.services.limits import check_limits_for_final_approval
+    from inventory.services import open_loan
+    from tests.collateral.limit_helpers import limit
+    from tests.collateral.test_limits_races import _rows_queued_for, _wait_until_a_backend_waits_for_a_lock
+    from tests.conftest import ensure_desk_config
+    from tests.inventory.factories import stock
+
+    ensure_desk_config()
+    book = make_book(acme)
+    limit(acme, 1_000_000, min_coverage_ratio="1.0")
+    ops = h.ops_user()
+    stock(book["btc"], h.firm_inventory(), "0.2", actor=h._user("helper-treasury", "treasury"))
+    holding, go = threading.Event(), threading.Event()
+
+    def approve_a_loan():  # what a final approval does: the limit check, then its loan
+        try:
+            with transaction.atomic():
+                check_limits_for_final_approval(
+                    counterparty_id=acme.pk, asset=book["btc"], quantity=D("0.2"), term_days=None
+                )
+                holding.set()
+                go.wait(10)
+                open_loan(
+                    actor=ops,
+                    request_id=None,
+                    counterparty=acme,
+                    asset=book["btc"],
+                    account=h.firm_inventory(),
+                    quantity=D("0.2"),
+                    rate_bps=D("365"),
+                    term_days=None,
+                    hold_expires_at=None,
+                )
+        finally:
+            connection.close()
+
+    outcome = []
+
+    def release_ten():
+        try:
+            release(h._user("ops-release", "ops"), book, acme, "10")
+            outcome.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+            outcome.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    approver = threading.Thread(target=approve_a_loan)
+    approver.start()
+    assert holding.wait(10)
+    releaser = threading.Thread(target=release_ten)
+    releaser.start()
+    try:
+        _wait_until_a_backend_waits_for_a_lock()
+        assert _rows_queued_for() == ["collateral_borrowerlimit"]
+    finally:
+        go.set()
+        approver.join(10)
+        releaser.join(10)
+    assert outcome == ["coverage_breach"]
+    assert pledged(book["sol"], book["account"]) == D("100")
+    assert not Release.objects.exists()
