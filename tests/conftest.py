@@ -133,3 +133,18 @@ def api():
 
     client.as_user = as_user
     return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test (outside the benchmarks) rolls back by serialization: after a plain
+    flush Django re-runs post_migrate, which seeds the role groups again under new ids, and the next
+    serialized test's restore then clashes with them (a duplicate group name) — an error that depends
+    on the order the tests run in."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if item.get_closest_marker("bench") or marker is None:
+            continue
+        if marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: django_db(transaction=True) needs serialized_rollback=True here."
+            )
