@@ -2,10 +2,12 @@
 
 Django's multipart parser trims an uploaded file's name to its last path part before any view sees it
 (``../../etc/passwd.pdf`` arrives as ``passwd.pdf``): safe, but it hides that a client sent a path.
-Views that keep uploaded files (KYC documents) refuse such a name with a clear error instead. So the
-request hygiene middleware, which reads every form body first, parses multipart bodies with this
-parser: the same parse as Django's, which also lists on ``request.unsafe_upload_names`` every name it
-had to trim. The form and files are installed on the request exactly as Django installs them.
+Views that keep uploaded files (KYC documents, case attachments, regulator evidence) refuse such a name
+with a clear error instead. So the request hygiene middleware, which reads every form body first, parses
+multipart bodies with this parser: the same parse as Django's, which also lists on
+``request.unsafe_upload_names`` every name it had to trim, and keeps on ``request.sent_upload_names`` each
+trimmed name's original (``sent_name``). The form and files are installed on the request exactly as
+Django installs them.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ class NameKeepingMultiPartParser(MultiPartParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.unsafe_names: list[str] = []
+        self.sent_names: dict[str, str] = {}  # a trimmed name -> the name as the client sent it
 
     def sanitize_file_name(self, file_name):
         cleaned = super().sanitize_file_name(file_name)
         # A folder part, a parent or current folder, or control characters: what Django trims.
         if cleaned is None or "/" in file_name or "\\" in file_name or not file_name.isprintable():
             self.unsafe_names.append(file_name)
+            if cleaned is not None:
+                self.sent_names[cleaned] = file_name
         return cleaned
 
 
@@ -40,10 +45,7 @@ def sent_name(request: HttpRequest, upload) -> str:
     """The name the client sent for ``upload``: the trimmed one Django gives, unless the client sent it
     with a path (then the name as sent, so the upload check refuses it instead of storing a file under
     a name the client did not choose). ``request`` is Django's request (DRF's ``request._request``)."""
-    for raw in unsafe_upload_names(request):
-        if MultiPartParser.sanitize_file_name(None, raw) == upload.name:  # type: ignore[arg-type]
-            return raw
-    return upload.name
+    return getattr(request, "sent_upload_names", {}).get(upload.name, upload.name)
 
 
 def parse_keeping_names(request: HttpRequest) -> list[str]:
@@ -66,4 +68,5 @@ def parse_keeping_names(request: HttpRequest) -> list[str]:
         raise
     request._post, request._files = post, files  # type: ignore[attr-defined]
     request.unsafe_upload_names = parser.unsafe_names  # type: ignore[attr-defined]
+    request.sent_upload_names = parser.sent_names  # type: ignore[attr-defined]
     return parser.unsafe_names

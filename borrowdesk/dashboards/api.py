@@ -22,7 +22,6 @@ QTY: dict[str, Any] = {"max_digits": 38, "decimal_places": 18}
 USD: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
 RATIO: dict[str, Any] = {"max_digits": 12, "decimal_places": 6}
 SHARE: dict[str, Any] = {"max_digits": 6, "decimal_places": 4}
-OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_REVIEW, CaseStatus.ESCALATED)
 
 
 class SummaryAgeCountOut(serializers.Serializer):

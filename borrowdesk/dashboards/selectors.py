@@ -48,15 +48,16 @@ def desk_summary() -> DeskSummary:
     utilization 1, open requests 1, coverage 2, settlements 1, pre-open reconciliation and open breaks 2,
     cases 1, buffers 1."""
     now = timezone.now()
+    today = business_date(now)
     return DeskSummary(
         as_of=now,
-        business_date=business_date(now),
+        business_date=today,
         utilization=availability(),
         requests=pending_by_status_and_age(now),
         request_age_buckets=[key for key, _, _ in REQUEST_AGE_BUCKETS],
         coverage=coverage_summary(),
         settlements=settlement_summary(window_days=SETTLEMENT_FAIL_RATE_DAYS, now=now),
-        reconciliation=pre_open_status(business_date(now)),
+        reconciliation=pre_open_status(today),
         cases=desk_backlog(now),
         buffers=buffer_levels(),
     )
