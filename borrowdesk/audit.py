@@ -8,9 +8,14 @@ The acting user and URL come from ``pghistory.middleware.HistoryMiddleware`` in 
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pghistory
 import pgtrigger
+from django.apps import apps
+from django.db import connections
+
+TRIGGER_HELPERS_SQL = Path(__file__).resolve().parent / "sql" / "trigger_helpers.sql"
 
 
 def audited(
@@ -23,10 +28,9 @@ def audited(
     sanctions rescreen): the events are the same rows, the acting user read once per statement.
     ``bulk_updates``: the same for updates (old and new transition tables joined by primary key; a row
     whose values did not change records no event, as the row-level trigger's condition). For a table
-    updated thousands of rows at a time (a reconciliation re-run): per-row trigger calls there each
-    open and roll back two subtransactions (pghistory's and pgtrigger's settings look-ups), and
-    PostgreSQL rescans the statement's whole queue of after-trigger events on every such rollback, so
-    the cost of a row-level audit grows with the square of the rows written.
+    updated thousands of rows at a time (a reconciliation re-run): one trigger call per statement
+    instead of one per row. (Each row-level call also made two subtransactions, whose rollbacks rescan
+    the queue of after-trigger events, until ``install_trigger_helpers`` replaced the two look-ups.)
     """
 
     def decorate(cls):
@@ -46,3 +50,18 @@ def acting_as_if(user):
     """``acting_as(user)``, or nothing when there is no user (a command, the seed): an acting user set
     further out (a request, an outer ``acting_as``) stands, instead of being blanked."""
     return acting_as(user) if user is not None else contextlib.nullcontext()
+
+
+def install_trigger_helpers(using: str = "default") -> None:
+    """Install ``borrowdesk/sql/trigger_helpers.sql``: pgtrigger's and pghistory's settings look-ups,
+    called by every trigger, without the subtransaction each of theirs opens (the file says why)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(TRIGGER_HELPERS_SQL.read_text())
+
+
+def install_trigger_helpers_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate handler: once per migrate (or flush), when the last app with models has sent the
+    signal, so after any migration that installed a trigger (which re-creates pgtrigger's look-up)."""
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if sender.label == last.label:
+        install_trigger_helpers(using)

@@ -559,12 +559,6 @@ WHERE m.id = v.id
 """
 
 
-_AUDIT_NOTHING_IGNORED_SQL = (
-    "SELECT set_config('pgtrigger.ignore', "
-    "coalesce(nullif(current_setting('pgtrigger.ignore', true), ''), '{}'), true)"
-)
-
-
 def _json_rows(items: list, names: tuple[str, ...]) -> str:
     """Objects' attributes as a JSON array of records for jsonb_to_recordset: decimals as strings
     (exact), times in ISO 8601 with their offset."""
@@ -669,14 +663,6 @@ def revalue(*, at: datetime | None = None, actor: User | None = None) -> dict[st
         "changed": [o.changed_call for o in outcomes if o.changed_call is not None],
     }
     with acting_as(actor, job="collateral.revalue"), connection.cursor() as cursor:
-        if any(written.values()):
-            # The audit triggers ask pgtrigger whether to skip them: with its setting absent, that
-            # question raises and catches an error per row written, a subtransaction abort that scans
-            # the transaction's whole queue of deferred foreign-key checks, so writing the book's
-            # 10,000 rows grew quadratic (the margin calls, written last, cost 70 µs a row). An empty
-            # list ("ignore nothing"), local to this transaction, answers the same without an error;
-            # a list set further out (pgtrigger.ignore) is kept. Every row is still audited.
-            cursor.execute(_AUDIT_NOTHING_IGNORED_SQL)
         _write(cursor, at=at, day=day, known=set(risks), **written)
     events = [o.call_event for o in outcomes]
     return {

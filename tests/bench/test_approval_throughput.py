@@ -11,11 +11,17 @@ approval): an exposure limit, a cap on the hot asset and a coverage covenant aga
 each far beyond what the run can reach, so no approval is refused by it but every one pays for the whole
 check (the limit row's lock, which serialises the counterparty's approvals until COMMIT, the coverage
 read and the cap's open quantity). ``BENCH_LIMIT=0`` runs without it, to measure what the check costs.
+
+While the service side runs, the workers' database backends are sampled every 5 ms (pg_stat_activity):
+the report gives the share of samples waiting for a row lock, waiting for their client (the Python
+side), running SQL and flushing WAL, which says what bounds the rate on the machine at hand.
 """
 
 import multiprocessing as mp
 import os
+import threading
 import time
+from collections import Counter
 from decimal import Decimal
 
 import psycopg2
@@ -105,6 +111,46 @@ def _run(target, args_per_worker):
     for p in procs:
         p.join()
     return time.perf_counter() - started, sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
+
+
+def _state(state: str, wait_type: str | None, wait: str | None) -> str:
+    """A backend's state as the report names it."""
+    if wait_type == "Lock":
+        return "waiting for a row lock (the limit row, the hot balance row)"
+    if wait_type == "Client" or state.startswith("idle"):
+        return "waiting for its client (Python: the service's code, or no CPU to run it)"
+    if wait_type == "IO" and wait and wait.startswith("WAL"):
+        return "flushing WAL at COMMIT"
+    if wait_type is None:
+        return "running SQL"
+    return f"other ({wait_type} {wait})"
+
+
+class _Sampler(threading.Thread):
+    """What the workers' database backends do, sampled every 5 ms from pg_stat_activity while the
+    service side runs: where an approval's time goes under 8-way concurrency."""
+
+    def __init__(self, dsn: str):
+        super().__init__(daemon=True)
+        self.dsn, self.counts, self.done = dsn, Counter(), threading.Event()
+
+    def run(self) -> None:
+        conn = psycopg2.connect(self.dsn)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            while not self.done.is_set():
+                cur.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE backend_type = 'client backend' AND datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state IS NOT NULL"
+                )
+                self.counts.update(_state(*row) for row in cur.fetchall())
+                time.sleep(0.005)
+        conn.close()
+
+    def shares(self) -> list[tuple[str, str]]:
+        total = sum(self.counts.values()) or 1
+        return [(f"  {name}", f"{n / total:.0%}") for name, n in self.counts.most_common()]
 
 
 def _limit_never_hit(counterparty, asset) -> None:
@@ -198,9 +244,13 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
     assert BorrowRequest.objects.filter(status="pending_approval").count() == REQUESTS
     connection.close()
     chunks = [ids[i::WORKERS] for i in range(WORKERS)]
+    sampler = _Sampler(dsn)
+    sampler.start()
     svc_secs, svc_ok, svc_refused = _run(
         _service_worker, [(chunk, approvers[i].pk) for i, chunk in enumerate(chunks)]
     )
+    sampler.done.set()
+    sampler.join()
     available, allocated = _positions(asset, account)
     # Zero over-allocation: exactly the stock was allocated, never more; the rest were refused.
     assert (svc_ok, svc_refused) == (STOCK, REQUESTS - STOCK)
@@ -222,5 +272,7 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
             ("borrower limit", "in force, never hit" if with_limit else "none (BENCH_LIMIT=0)"),
             ("ratio", f"{svc_rate / base_rate:.2f} (goal >= 0.50)"),
             ("over-allocation", "none (allocated == stock on both sides)"),
+            ("service side: the workers' backends, sampled every 5 ms", ""),
+            *sampler.shares(),
         ],
     )
