@@ -29,8 +29,9 @@ NAV: list[NavItem] = [
     NavItem("My requests", "requests_app:mine"),
     NavItem("Approval queue", "requests_app:queue"),
     NavItem("Settlements", "treasury:settlements"),
-    NavItem("Borrow book", "inventory:loans"),
-    NavItem("Positions", "inventory:positions"),
+    # Inventory, one menu: the borrow book and the positions (so every role's bar is one row at 1280 px).
+    NavItem("Borrow book", "inventory:loans", group="Inventory"),
+    NavItem("Positions", "inventory:positions", group="Inventory"),
     # Collateral, one menu: coverage and margin calls, limit breaches, pledges (a trader: their
     # counterparties'), risk configuration (haircut rules, limits, agreements, approvals), concentration
     # and expiries, stress (risk, oversight), recall suggestions (operations, risk).
@@ -61,12 +62,13 @@ NAV: list[NavItem] = [
     NavItem("Break statistics", "reconciliation_runs:statistics", group="Reconciliation"),
     NavItem("Pre-open gate", "reconciliation_runs:gate", group="Reconciliation"),
     NavItem("Reconciled accounts", "reconciliation_runs:reconciled", group="Reconciliation"),
-    # A trader's list is their own counterparties (the selector scopes it).
-    NavItem("Counterparties", "refdata:counterparty_list"),
-    NavItem("Prices", "refdata:price_list"),
-    NavItem("Jobs", "operations:jobrun_list"),
-    NavItem("Audit", "access:audit"),
-    NavItem("Access log", "access:access_log"),
+    # Reference data, one menu ("Reference"). A trader's list is their own counterparties (the selector scopes it).
+    NavItem("Counterparties", "refdata:counterparty_list", group="Reference"),
+    NavItem("Prices", "refdata:price_list", group="Reference"),
+    # Oversight, one menu: the scheduled jobs' runs, the audit trail, the access log.
+    NavItem("Jobs", "operations:jobrun_list", group="Oversight"),
+    NavItem("Audit", "access:audit", group="Oversight"),
+    NavItem("Access log", "access:access_log", group="Oversight"),
 ]
 
 # The Django admin is gated by Django itself (is_staff, which the admin role sets); its links read

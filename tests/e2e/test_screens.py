@@ -191,3 +191,27 @@ def test_the_case_pages_fit(at_1280, demo):
         _no_horizontal_scroll(page)
         shot(page, f"screen-case-{case.kind}")
         page.close()
+
+
+DEMO_ROLES = ["trader", "ops", "ops_senior", "risk", "compliance", "treasury", "manager", "auditor", "admin"]
+
+
+def test_every_roles_navigation_is_one_row_at_1280_pixels(at_1280, demo):
+    """The bar's entries, the user's name, roles and Log out on one row (a second row pushed every
+    page down and split the menus from the user area)."""
+    wrapped = []
+    for role in DEMO_ROLES:
+        page = at_1280(role, "/")
+        rows = page.evaluate(
+            """() => new Set([...document.querySelectorAll('#desk-nav > ul.navbar-nav > li')]
+                             .map(item => Math.round(item.getBoundingClientRect().top))).size"""
+        )
+        height = page.evaluate("() => document.querySelector('nav.navbar').getBoundingClientRect().height")
+        # One row of entries, and the user area beside them (a bar of two rows is ~73 px high).
+        if not (rows == 1 and height < 50):
+            wrapped.append(f"{role}: {rows} rows of entries, {height:.0f} px high")
+        page.screenshot(
+            path=str(ARTIFACTS / f"nav-{role}.png"), clip={"x": 0, "y": 0, "width": WIDTH, "height": 80}
+        )
+        page.close()
+    assert not wrapped, wrapped
