@@ -52,7 +52,7 @@ def test_profile_of_one_final_approval(acme, desk_config):
     stock(asset, firm_account(), Decimal(WARM_UP + MEASURED))
     with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
     if with_limit:
-        _limit_never_hit(acme, asset)
+        _limit_never_hit([acme], asset)
     ids = [
         submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
         for _ in range(WARM_UP + MEASURED)

@@ -33,6 +33,7 @@ from borrowdesk.access.services import create_desk_user
 from inventory.models import Position
 from tests.bench.conftest import report
 from tests.inventory.factories import desk_asset, firm_account, stock
+from tests.refdata.factories import CounterpartyFactory
 
 WORKERS = 8
 REQUESTS = 2400
@@ -153,9 +154,9 @@ class _Sampler(threading.Thread):
         return [(f"  {name}", f"{n / total:.0%}") for name, n in self.counts.most_common()]
 
 
-def _limit_never_hit(counterparty, asset) -> None:
-    """A borrower limit for ``counterparty`` far above anything the run reaches: exposure at most
-    2,400 x $10 = $24,000 against a $1,000,000,000 limit, at most 2,400 HOT open against a cap of
+def _limit_never_hit(counterparties, asset) -> None:
+    """A borrower limit for each of ``counterparties`` far above anything the run reaches: exposure at
+    most 2,400 x $10 = $24,000 against a $1,000,000,000 limit, at most 2,400 HOT open against a cap of
     1,000,000,000, and 10,000,000 USDC of collateral (no haircut) against a 1 % covenant."""
     from collateral.models import AssetCap, BorrowerLimit, HaircutRule
     from inventory.models import Bucket, JournalKind
@@ -167,26 +168,29 @@ def _limit_never_hit(counterparty, asset) -> None:
     HaircutRule.objects.create(
         asset=usdc, haircut_pct=0, status="effective", effective_from="2020-01-01T00:00Z", proposed_by=risk
     )
-    collateral = CustodyAccountFactory(code="BENCH-COLL", owner=counterparty, purpose="collateral")
-    q = Decimal(10_000_000)
-    post_journal(
-        kind=JournalKind.PLEDGE,
-        lines=[
-            LedgerLine(usdc, collateral, Bucket.EXTERNAL, -q),
-            LedgerLine(usdc, collateral, Bucket.PLEDGED, q),
-        ],
-        actor=risk,
-        reference="bench collateral",
-    )
-    limit = BorrowerLimit.objects.create(
-        counterparty=counterparty,
-        max_exposure_usd=Decimal(1_000_000_000),
-        min_coverage_ratio=Decimal("0.01"),
-        status="effective",
-        effective_from="2020-01-01T00:00Z",
-        proposed_by=risk,
-    )
-    AssetCap.objects.create(limit=limit, asset=asset, max_quantity=Decimal(1_000_000_000))
+    for counterparty in counterparties:
+        collateral = CustodyAccountFactory(
+            code=f"BENCH-COLL-{counterparty.code}", owner=counterparty, purpose="collateral"
+        )
+        q = Decimal(10_000_000)
+        post_journal(
+            kind=JournalKind.PLEDGE,
+            lines=[
+                LedgerLine(usdc, collateral, Bucket.EXTERNAL, -q),
+                LedgerLine(usdc, collateral, Bucket.PLEDGED, q),
+            ],
+            actor=risk,
+            reference="bench collateral",
+        )
+        limit = BorrowerLimit.objects.create(
+            counterparty=counterparty,
+            max_exposure_usd=Decimal(1_000_000_000),
+            min_coverage_ratio=Decimal("0.01"),
+            status="effective",
+            effective_from="2020-01-01T00:00Z",
+            proposed_by=risk,
+        )
+        AssetCap.objects.create(limit=limit, asset=asset, max_quantity=Decimal(1_000_000_000))
 
 
 def _positions(asset, account):
@@ -199,13 +203,24 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
     from requests_app.models import BorrowRequest
     from requests_app.services import submit_request
 
-    KycProfile.objects.create(
-        counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01"
-    )
+    # BENCH_COUNTERPARTIES=N spreads the requests over N counterparties (ACME and N - 1 more, each
+    # with its limit), every worker approving for all of them in turn; 1 (the default): all for ACME,
+    # so every final approval queues on ACME's one limit row.
+    counterparties = [acme] + [
+        CounterpartyFactory(code=f"BENCH{i}", risk_rating="low")
+        for i in range(1, int(os.environ.get("BENCH_COUNTERPARTIES", "1")))
+    ]
+    for counterparty in counterparties:
+        KycProfile.objects.create(
+            counterparty=counterparty, status="approved", risk_rating="low", expires_on="2099-01-01"
+        )
     asset = desk_asset("HOT", 8, "10")  # $10: every request is small, one ops approval
     account = firm_account()
     trader = create_desk_user(
-        username="bench_trader", password="bench-password-123", roles=["trader"], counterparties=[acme]
+        username="bench_trader",
+        password="bench-password-123",
+        roles=["trader"],
+        counterparties=counterparties,
     )
     approvers = [
         create_desk_user(username=f"bench_ops{i}", password="bench-password-123", roles=["ops"])
@@ -236,10 +251,17 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
     stock(asset, account, STOCK)
     with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
     if with_limit:
-        _limit_never_hit(acme, asset)
+        _limit_never_hit(counterparties, asset)
+    # Request k goes to worker k % WORKERS; its counterparty changes every WORKERS requests, so each
+    # worker approves for every counterparty in turn.
     ids = [
-        submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
-        for _ in range(REQUESTS)
+        submit_request(
+            actor=trader,
+            counterparty=counterparties[(k // WORKERS) % len(counterparties)],
+            asset=asset,
+            quantity=Decimal(1),
+        ).pk
+        for k in range(REQUESTS)
     ]
     assert BorrowRequest.objects.filter(status="pending_approval").count() == REQUESTS
     connection.close()
@@ -270,6 +292,7 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
                 f"{int(STOCK) / base_secs:,.0f}/s baseline, {int(STOCK) / svc_secs:,.0f}/s service",
             ),
             ("borrower limit", "in force, never hit" if with_limit else "none (BENCH_LIMIT=0)"),
+            ("counterparties (BENCH_COUNTERPARTIES)", f"{len(counterparties)}"),
             ("ratio", f"{svc_rate / base_rate:.2f} (goal >= 0.50)"),
             ("over-allocation", "none (allocated == stock on both sides)"),
             ("service side: the workers' backends, sampled every 5 ms", ""),
