@@ -62,7 +62,8 @@ NAV: list[NavItem] = [
     NavItem("Break statistics", "reconciliation_runs:statistics", group="Reconciliation"),
     NavItem("Pre-open gate", "reconciliation_runs:gate", group="Reconciliation"),
     NavItem("Reconciled accounts", "reconciliation_runs:reconciled", group="Reconciliation"),
-    # Reference data, one menu ("Reference"). A trader's list is their own counterparties (the selector scopes it).
+    # Reference data, one menu ("Reference"). A trader's counterparties are their own (the selector
+    # scopes the list).
     NavItem("Counterparties", "refdata:counterparty_list", group="Reference"),
     NavItem("Prices", "refdata:price_list", group="Reference"),
     # Oversight, one menu: the scheduled jobs' runs, the audit trail, the access log.

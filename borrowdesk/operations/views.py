@@ -21,7 +21,7 @@ def jobrun_list(request):
         row_adapter=RunRow,
         extra={"stuck": selectors.stuck_runs()[:20]},
         columns=[
-            Column("Job", "job", sort="job"),
+            Column("Job", "job_label", sort="job"),
             Column("Business date", "business_date", sort="business_date"),
             Column("Window", "window"),
             Column("Outcome", "state", badge=True),
@@ -39,6 +39,7 @@ class RunRow:
     def __init__(self, run):
         self.run = run
         self.pk = run.pk
+        self.job_label = wording.job_label(run.job)
         self.state = "failed" if getattr(run, "stuck", False) else run.outcome
         self.outcome_label = wording.outcome_label(run.outcome, stuck=getattr(run, "stuck", False))
         self.counts_text = wording.describe_counts(run.counts)

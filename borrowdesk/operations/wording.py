@@ -1,8 +1,11 @@
-"""How the job pages say what a run did: counts as words, outcomes as labels."""
+"""How the job pages say what a run did: the job by its name on the schedule, counts as words,
+outcomes as labels."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from borrowdesk.formatting import label
 
 # count key → (singular, plural): "3 requests expired", "1 offer lapsed".
 COUNT_WORDS: dict[str, tuple[str, str]] = {
@@ -57,3 +60,15 @@ def error_summary(error: str) -> str:
     """The last line of a traceback (the exception), which is what an operator reads first."""
     lines = [line for line in error.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""
+
+
+def job_label(job: str) -> str:
+    """A job run's job as the desk reads it: the name its schedule entry shows operators ("Revalue
+    collateral and issue margin calls" for ``collateral.revalue``), else the task name's last part in
+    words (``compliance.sanctions.rescreen_after_import`` → "Rescreen after import")."""
+    from borrowdesk.operations.schedule import SCHEDULE
+
+    for entry in SCHEDULE:
+        if entry.task == job:
+            return entry.name
+    return label(job.rsplit(".", 1)[-1])

@@ -12,11 +12,11 @@ def _rows(page: str) -> str:
 
 
 def test_job_runs_page_lists_runs_and_filters_by_outcome(client, mona, bob):
-    run_job(job="demo.job", business_date=date(2026, 11, 25), work=lambda: {"rows": 2})
-    run_job(job="demo.job", business_date=date(2026, 11, 25), work=dict)  # skipped
+    run_job(job="demo.nightly_job", business_date=date(2026, 11, 25), work=lambda: {"rows": 2})
+    run_job(job="demo.nightly_job", business_date=date(2026, 11, 25), work=dict)  # skipped
     client.force_login(mona)
     page = client.get(reverse("operations:jobrun_list")).content.decode()
-    assert "demo.job" in page and "Succeeded" in page and "Skipped (duplicate)" in page
+    assert "Nightly job" in _rows(page) and "Succeeded" in page and "Skipped (duplicate)" in page
     page = client.get(reverse("operations:jobrun_list"), {"outcome": "skipped"}).content.decode()
     assert "Succeeded" not in _rows(page) and "Skipped (duplicate)" in _rows(page)
 
@@ -31,6 +31,8 @@ def test_job_runs_page_says_counts_in_words_and_outcomes_as_labels(client, mona)
     client.force_login(mona)
     rows = _rows(client.get(reverse("operations:jobrun_list")).content.decode())
     assert "3 requests expired, 1 offer lapsed" in rows
+    assert "Expire undecided requests and lapsed offers" in rows  # the job by its name on the schedule
+    assert "requests.expire_requests" not in rows
     assert "Succeeded" in rows
     assert "{" not in rows and "succeeded<" not in rows  # no Python dict, no raw outcome value
 
@@ -42,6 +44,7 @@ def test_job_runs_page_shows_a_stuck_run(client, mona):
     client.force_login(mona)
     page = client.get(reverse("operations:jobrun_list")).content.decode()
     assert 'data-testid="stuck-runs"' in page and "w1:77" in page
+    assert "Accrue loan fees for 2026-11-24" in page
     row = _rows(page).split(f'data-id="{stuck.pk}"')[1].split("</tr>")[0]
     assert 'class="badge state-failed"' in row and "Stuck: its worker died" in row
     only_stuck = client.get(reverse("operations:jobrun_list"), {"outcome": "stuck"}).content.decode()
@@ -61,3 +64,11 @@ def test_counts_read_as_words():
 def test_traders_cannot_see_job_runs(client, alice):
     client.force_login(alice)
     assert client.get(reverse("operations:jobrun_list")).status_code == 403
+
+
+def test_a_job_reads_by_its_name_on_the_schedule():
+    from borrowdesk.operations.wording import job_label
+
+    assert job_label("collateral.revalue") == "Revalue collateral and issue margin calls"
+    assert job_label("compliance.sanctions.rescreen_after_import") == "Rescreen after import"
+    assert job_label("accrue_loan_fees") == "Accrue loan fees"

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from borrowdesk import formatting
 from borrowdesk.access.roles import ROLE_LABELS
+from borrowdesk.operations import wording as operations_wording
 
 register = template.Library()
 
@@ -40,6 +41,12 @@ def aligned(value):
     """A quantity split on its decimal point, for a table column aligned on it (see ``.num .f``)."""
     whole, fraction = formatting.split_fraction(formatting.qty(value))
     return format_html('<span class="i">{}</span><span class="f">{}</span>', whole, fraction)
+
+
+@register.filter
+def job_label(value):
+    """A job run's job by its name on the schedule: collateral.revalue → Revalue collateral and …"""
+    return operations_wording.job_label(value)
 
 
 @register.filter
