@@ -18,6 +18,30 @@ COUNT_WORDS: dict[str, tuple[str, str]] = {
     "expired_sessions_deleted": ("expired session deleted", "expired sessions deleted"),
 }
 
+# The nouns of other jobs' count keys, for "1 call escalated" rather than "1 calls escalated".
+SINGULAR_NOUNS: dict[str, str] = {
+    "accounts": "account",
+    "alerts": "alert",
+    "breaches": "breach",
+    "breaks": "break",
+    "calls": "call",
+    "cases": "case",
+    "counterparties": "counterparty",
+    "holds": "hold",
+    "limits": "limit",
+    "lists": "list",
+    "loans": "loan",
+    "matches": "match",
+    "messages": "message",
+    "profiles": "profile",
+    "reminders": "reminder",
+    "requests": "request",
+    "rows": "row",
+    "snapshots": "snapshot",
+    "statements": "statement",
+    "transactions": "transaction",
+}
+
 OUTCOME_LABELS = {
     "running": "Running",
     "succeeded": "Succeeded",
@@ -33,11 +57,15 @@ def _words(key: str, value: Any) -> str | None:
     if key in ("caught_up", "failed") and isinstance(value, dict):  # the catch-up sweep
         verb = "caught up" if key == "caught_up" else "failed to catch up"
         return "; ".join(f"{verb} {job} for {', '.join(days)}" for job, days in value.items()) or None
+    words = key.replace("_", " ")
+    if isinstance(value, list):  # ids or codes the run could not handle: none, or which
+        return f"{words}: {', '.join(str(v) for v in value)}" if value else None
     if isinstance(value, bool) or not isinstance(value, int):
-        return f"{key.replace('_', ' ')}: {value}"
+        return f"{words}: {value}"
     if value == 0:
         return None
-    singular, plural = COUNT_WORDS.get(key, (key.replace("_", " "), key.replace("_", " ")))
+    one = " ".join(SINGULAR_NOUNS.get(word, word) for word in words.split())
+    singular, plural = COUNT_WORDS.get(key, (one, words))
     return f"{value:,} {singular if value == 1 else plural}"
 
 

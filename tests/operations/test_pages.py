@@ -59,6 +59,12 @@ def test_counts_read_as_words():
     assert describe_counts({"requests_expired": 0, "offers_lapsed": 0}) == "nothing to do"
     assert describe_counts({"duplicate_of": 7}) == "duplicate of run 7"
     assert describe_counts({}) == ""
+    # Other jobs' counts: the noun singular for one, an empty list left out, a list's items named.
+    assert (
+        describe_counts({"calls_escalated": 1, "breaches": 2, "counterparties_held": 1, "unvalued": []})
+        == "2 breaches, 1 call escalated, 1 counterparty held"
+    )
+    assert describe_counts({"new_matches": 1, "unvalued": ["ACME"]}) == "1 new match, unvalued: ACME"
 
 
 def test_traders_cannot_see_job_runs(client, alice):
