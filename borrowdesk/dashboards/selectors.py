@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from borrowdesk.business_day import business_date
+from borrowdesk.snapshot import one_snapshot
 from collateral.selectors.risk_views import CoverageSummary, coverage_summary
 from compliance.cases.selectors import Backlog, desk_backlog
 from inventory.selectors import Availability, availability
@@ -44,9 +45,15 @@ class DeskSummary:
 
 
 def desk_summary() -> DeskSummary:
-    """Every figure of ``GET /api/v1/dashboard/summary/``, as of now. Nine queries whatever the rows:
+    """Every figure of ``GET /api/v1/dashboard/summary/``, as of now and of one snapshot of the
+    database (``one_snapshot``: the figures add up with each other). Nine queries whatever the rows:
     utilization 1, open requests 1, coverage 2, settlements 1, pre-open reconciliation and open breaks 2,
     cases 1, buffers 1."""
+    with one_snapshot():
+        return _summary()
+
+
+def _summary() -> DeskSummary:
     now = timezone.now()
     today = business_date(now)
     return DeskSummary(

@@ -285,3 +285,37 @@ def test_the_database_refuses_a_buffer_target_below_its_minimum_or_twice(desk):
     with pytest.raises(IntegrityError), transaction.atomic():
         BufferTarget.objects.create(asset=btc, venue=venue, min_quantity=D("1"), target_quantity=D("2"))
     assert BufferTarget.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_every_figure_is_read_from_one_snapshot(personas, monkeypatch):
+    """Outside a transaction (as a request runs), the summary's queries share one read-only,
+    repeatable-read transaction: a figure read later sees nothing committed after the first."""
+    from borrowdesk.dashboards import selectors
+
+    seen = []
+    real_buffers = selectors.buffer_levels
+
+    def buffers_seen_from_the_same_snapshot():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only'),"
+                " txid_current_if_assigned() IS NULL, now()"
+            )
+            seen.append(cursor.fetchone())
+        return real_buffers()
+
+    def availability_first():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT now()")
+            seen.append(cursor.fetchone())
+        return []
+
+    monkeypatch.setattr(selectors, "availability", availability_first)
+    monkeypatch.setattr(selectors, "buffer_levels", buffers_seen_from_the_same_snapshot)
+    assert not connection.in_atomic_block
+    selectors.desk_summary()
+    (started,), (isolation, read_only, wrote_nothing, at) = seen
+    assert (isolation, read_only, wrote_nothing) == ("repeatable read", "on", True)
+    assert at == started  # now() is the transaction's start: both queries ran in one transaction
+    assert not connection.in_atomic_block
