@@ -90,13 +90,21 @@ def error_summary(error: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
+# Jobs that record runs but are not on the schedule: started by an action (a list import, a run asked
+# for from the page or the API).
+UNSCHEDULED_JOB_LABELS = {
+    "compliance.sanctions.rescreen": "Rescreen against a newly imported sanctions list",
+    "reconciliation.run": "Reconciliation run asked for",
+}
+
+
 def job_label(job: str) -> str:
     """A job run's job as the desk reads it: the name its schedule entry shows operators ("Revalue
-    collateral and issue margin calls" for ``collateral.revalue``), else the task name's last part in
-    words (``compliance.sanctions.rescreen_after_import`` → "Rescreen after import")."""
+    collateral and issue margin calls" for ``collateral.revalue``), or the name of a job started by an
+    action, else the task name's last part in words (``demo.nightly_job`` → "Nightly job")."""
     from borrowdesk.operations.schedule import SCHEDULE
 
     for entry in SCHEDULE:
         if entry.task == job:
             return entry.name
-    return label(job.rsplit(".", 1)[-1])
+    return UNSCHEDULED_JOB_LABELS.get(job) or label(job.rsplit(".", 1)[-1])

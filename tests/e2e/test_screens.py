@@ -27,7 +27,7 @@ def demo(desk_config):  # the approval matrix and desk settings, even after a fl
     now = timezone.now()
     day = business_date()
     JobRun.objects.create(
-        job="accrue_loan_fees",
+        job="inventory.accrue_loan_fees",
         business_date=day,
         outcome="succeeded",
         counts={"loans": 4, "charged": 4},
@@ -35,7 +35,7 @@ def demo(desk_config):  # the approval matrix and desk settings, even after a fl
         finished_at=now - timedelta(minutes=2),
     )
     JobRun.objects.create(
-        job="expire_requests",
+        job="requests.expire_requests",
         business_date=day,
         window="12:05",
         outcome="failed",

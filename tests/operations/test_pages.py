@@ -76,5 +76,6 @@ def test_a_job_reads_by_its_name_on_the_schedule():
     from borrowdesk.operations.wording import job_label
 
     assert job_label("collateral.revalue") == "Revalue collateral and issue margin calls"
-    assert job_label("compliance.sanctions.rescreen_after_import") == "Rescreen after import"
+    assert job_label("compliance.sanctions.rescreen") == "Rescreen against a newly imported sanctions list"
+    assert job_label("demo.nightly_job") == "Nightly job"
     assert job_label("accrue_loan_fees") == "Accrue loan fees"
