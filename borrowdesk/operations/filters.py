@@ -3,17 +3,14 @@
 import django_filters
 
 from borrowdesk.operations.models import JobOutcome, JobRun
-from borrowdesk.operations.schedule import SCHEDULE
 from borrowdesk.operations.selectors import stuck_runs
-from borrowdesk.operations.wording import OUTCOME_LABELS, STUCK_LABEL
+from borrowdesk.operations.wording import JOB_LABELS, OUTCOME_LABELS, STUCK_LABEL
 
 _OUTCOMES = [(value, OUTCOME_LABELS[value]) for value in JobOutcome.values] + [("stuck", STUCK_LABEL)]
 
 
 class JobRunFilter(django_filters.FilterSet):
-    job = django_filters.ChoiceFilter(
-        choices=[(job.task, job.name) for job in SCHEDULE], label="Job", empty_label="any job"
-    )
+    job = django_filters.ChoiceFilter(choices=list(JOB_LABELS.items()), label="Job", empty_label="any job")
     outcome = django_filters.ChoiceFilter(
         choices=_OUTCOMES, method="filter_outcome", label="Outcome", empty_label="any outcome"
     )

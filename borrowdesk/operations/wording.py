@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from borrowdesk.formatting import label
+from borrowdesk.operations.schedule import SCHEDULE
 
 # count key → (singular, plural): "3 requests expired", "1 offer lapsed".
 COUNT_WORDS: dict[str, tuple[str, str]] = {
@@ -90,21 +91,18 @@ def error_summary(error: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-# Jobs that record runs but are not on the schedule: started by an action (a list import, a run asked
-# for from the page or the API).
-UNSCHEDULED_JOB_LABELS = {
+# Every job that records runs, by task name, as operators read it: the scheduled ones by their schedule
+# entry's name, then those started by an action (a list import, a run asked for from the page or the
+# API). The job runs page's filter offers exactly these.
+JOB_LABELS: dict[str, str] = {
+    **{entry.task: entry.name for entry in SCHEDULE},
     "compliance.sanctions.rescreen": "Rescreen against a newly imported sanctions list",
     "reconciliation.run": "Reconciliation run asked for",
 }
 
 
 def job_label(job: str) -> str:
-    """A job run's job as the desk reads it: the name its schedule entry shows operators ("Revalue
-    collateral and issue margin calls" for ``collateral.revalue``), or the name of a job started by an
-    action, else the task name's last part in words (``demo.nightly_job`` → "Nightly job")."""
-    from borrowdesk.operations.schedule import SCHEDULE
-
-    for entry in SCHEDULE:
-        if entry.task == job:
-            return entry.name
-    return UNSCHEDULED_JOB_LABELS.get(job) or label(job.rsplit(".", 1)[-1])
+    """A job run's job as the desk reads it (``JOB_LABELS``: "Revalue collateral and issue margin
+    calls" for ``collateral.revalue``), else the task name's last part in words (``demo.nightly_job`` →
+    "Nightly job")."""
+    return JOB_LABELS.get(job) or label(job.rsplit(".", 1)[-1])

@@ -79,3 +79,17 @@ def test_a_job_reads_by_its_name_on_the_schedule():
     assert job_label("compliance.sanctions.rescreen") == "Rescreen against a newly imported sanctions list"
     assert job_label("demo.nightly_job") == "Nightly job"
     assert job_label("accrue_loan_fees") == "Accrue loan fees"
+
+
+def test_the_home_pages_link_to_a_job_started_by_an_action_filters_the_runs(client, mona):
+    # The home page links each last run to ?job=<task>; a list import's rescreen is not on the schedule.
+    run_job(job="compliance.sanctions.rescreen", business_date=date(2026, 11, 25), work=dict, window="list-1")
+    run_job(job="requests.expire_requests", business_date=date(2026, 11, 25), work=dict, window="10:05")
+    client.force_login(mona)
+    rows = _rows(
+        client.get(
+            reverse("operations:jobrun_list"), {"job": "compliance.sanctions.rescreen"}
+        ).content.decode()
+    )
+    assert "Rescreen against a newly imported sanctions list" in rows
+    assert "Expire undecided requests" not in rows
