@@ -95,7 +95,8 @@ class Journal(models.Model):
 class Entry(models.Model):
     """One line of a journal: a signed quantity into (or out of) one bucket of one account."""
 
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    # Indexed with the asset (journal, asset): the index journal_balanced's check reads.
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries", db_index=False)
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     account = models.ForeignKey(CustodyAccount, on_delete=models.PROTECT, related_name="+")
     bucket = models.CharField(max_length=16, choices=Bucket.choices)
@@ -103,7 +104,13 @@ class Entry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["asset", "account", "bucket"])]
+        indexes = [
+            models.Index(fields=["asset", "account", "bucket"]),
+            # journal_balanced's look-up, once per line at commit: with the journal's id alone, or with
+            # statistics a hot asset outgrew, the planner read every line of the asset instead (an
+            # approval's hold slowed with the size of the book).
+            models.Index(fields=["journal", "asset"], name="entry_journal_asset_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="entry_nonzero"),
             models.CheckConstraint(condition=Q(bucket__in=Bucket.values), name="entry_bucket_valid"),
@@ -162,6 +169,50 @@ class LoanStatus(models.TextChoices):
     CANCELLED = "cancelled"  # never delivered: the hold was released
 
 
+OPEN_LOAN_STATUSES = (LoanStatus.PENDING_DELIVERY, LoanStatus.ACTIVE)
+_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_LOAN_STATUSES)
+
+
+# The open_total trigger's function, on inventory_loan: the change of a loan's open quantity (counted
+# while the loan is pending delivery or active) into its (counterparty, asset) total; a change of
+# counterparty or asset moves it between the two totals. Deferred (see OpenLoanTotal, below).
+_OPEN_TOTAL_FUNC = f"""
+        old_open := 0;
+        new_open := 0;
+        IF TG_OP <> 'INSERT' AND OLD.status IN ({_OPEN_SQL}) THEN
+            old_open := OLD.open_quantity;
+        END IF;
+        IF TG_OP <> 'DELETE' AND NEW.status IN ({_OPEN_SQL}) THEN
+            new_open := NEW.open_quantity;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.counterparty_id = NEW.counterparty_id AND OLD.asset_id = NEW.asset_id
+        THEN
+            new_open := new_open - old_open;
+            old_open := 0;
+        END IF;
+        -- A decrease updates the total (and a total out of step with its loans, missing or going below
+        -- zero, stops the transaction instead of hiding); an increase adds to it, creating it at need.
+        -- (Not one upsert for both: INSERT ... ON CONFLICT checks the CHECK on the row it proposes.)
+        IF old_open > 0 OR new_open < 0 THEN
+            UPDATE inventory_openloantotal
+            SET open_quantity = open_quantity - old_open + least(new_open, 0)
+            WHERE counterparty_id = OLD.counterparty_id AND asset_id = OLD.asset_id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'no open total for counterparty % and asset %',
+                    OLD.counterparty_id, OLD.asset_id
+                    USING ERRCODE = 'check_violation';
+            END IF;
+        END IF;
+        IF new_open > 0 THEN
+            INSERT INTO inventory_openloantotal (counterparty_id, asset_id, open_quantity)
+            VALUES (NEW.counterparty_id, NEW.asset_id, new_open)
+            ON CONFLICT (counterparty_id, asset_id)
+            DO UPDATE SET open_quantity = inventory_openloantotal.open_quantity + EXCLUDED.open_quantity;
+        END IF;
+        RETURN NULL;
+"""
+
+
 @audited
 class Loan(models.Model):
     """One borrow in the book: the firm lends ``quantity`` of an asset to a counterparty."""
@@ -203,9 +254,78 @@ class Loan(models.Model):
             models.CheckConstraint(condition=Q(rate_bps__gte=0), name="loan_rate_not_negative"),
             models.CheckConstraint(condition=Q(status__in=LoanStatus.values), name="loan_status_valid"),
         ]
+        triggers = [
+            # Keeps OpenLoanTotal (its docstring; the function above).
+            pgtrigger.Trigger(
+                name="open_total",
+                operation=pgtrigger.Insert
+                | pgtrigger.UpdateOf("status", "open_quantity", "counterparty_id", "asset_id")
+                | pgtrigger.Delete,
+                when=pgtrigger.After,
+                timing=pgtrigger.Deferred,
+                declare=[("old_open", "numeric"), ("new_open", "numeric")],
+                func=_OPEN_TOTAL_FUNC,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Loan {self.pk} {self.counterparty_id} {self.open_quantity} {self.asset_id}"
+
+
+# Fires this transaction's pending changes of open loans into OpenLoanTotal now (the open_total trigger
+# is deferred): for a reader of the totals inside a transaction that wrote loans (collateral's coverage,
+# the limit check at final approval), so what it reads includes them.
+FIRE_OPEN_TOTALS_SQL = "SET CONSTRAINTS {pgid} IMMEDIATE".format(
+    pgid=next(t for t in Loan._meta.triggers if t.name == "open_total").get_pgid(Loan)  # type: ignore[attr-defined]
+)
+# ... and back to deferred, so the transaction's later loan writes lock their totals only at COMMIT.
+DEFER_OPEN_TOTALS_SQL = FIRE_OPEN_TOTALS_SQL.replace(" IMMEDIATE", " DEFERRED")
+
+
+class OpenLoanTotal(models.Model):
+    """What a counterparty has open of an asset: the sum of ``open_quantity`` over its open loans
+    (pending delivery or active), kept by the database.
+
+    A deferred constraint trigger on ``inventory_loan`` (``open_total``) adds each loan's change to its
+    (counterparty, asset) row when the transaction's deferred checks run (at COMMIT, or when a statement
+    sets them IMMEDIATE): so a final approval locks this row only from there, next to the limit row and
+    the hot balance row, not from the moment its loan is written. Nothing else may write the table (a
+    trigger refuses any write not made from within another trigger). Exposure (collateral's coverage)
+    and the borrower limits' caps read it: the open book of a counterparty in as many rows as it has
+    assets, instead of a scan of its loans inside every final approval's serialised stretch.
+    A reader inside a transaction that changed loans first fires the pending changes
+    (``FIRE_OPEN_TOTALS_SQL``)."""
+
+    # No index of their own: the unique (counterparty, asset) serves the look-ups, and a table written
+    # by every final approval keeps as few indexes as it can (one per counterparty and asset it holds:
+    # small enough that an asset's deletion check reads it whole).
+    counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="+", db_index=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
+    open_quantity = models.DecimalField(**QTY, default=0)
+
+    class Meta:
+        ordering = ["counterparty", "asset"]
+        constraints = [
+            models.UniqueConstraint(fields=["counterparty", "asset"], name="open_loan_total_unique"),
+            models.CheckConstraint(condition=Q(open_quantity__gte=0), name="open_loan_total_not_negative"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="written_by_loans_only",
+                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+                when=pgtrigger.Before,
+                func="""
+                    IF pg_trigger_depth() < 2 THEN
+                        RAISE EXCEPTION 'inventory_openloantotal is kept by the loans'' trigger only'
+                            USING ERRCODE = 'insufficient_privilege';
+                    END IF;
+                    RETURN COALESCE(NEW, OLD);
+                """,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.counterparty_id}/{self.asset_id} open {self.open_quantity}"
 
 
 class LoanAccrual(models.Model):

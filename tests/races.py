@@ -1,6 +1,7 @@
 """Run calls at the same moment on real threads, each with its own database connection."""
 
 import threading
+import time
 
 from django.db import connection
 
@@ -31,3 +32,31 @@ def race(calls):
     for t in threads:
         t.join(60)
     return outcomes
+
+
+def wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> str:
+    """The query of another backend of this database waiting for a lock (pg_stat_activity), once one
+    does, so the race is the one meant every time, however loaded the machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT query FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            waiting = [row[0] for row in cursor.fetchall()]
+        if waiting:
+            return waiting[0]
+        time.sleep(0.02)
+    raise AssertionError("no backend ever waited for a lock")
+
+
+def rows_queued_for() -> list[str]:
+    """The tables of the rows the waiting backends queue for: a backend waiting for a row lock holds
+    that row's tuple lock meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE a.datname = current_database() AND a.wait_event_type = 'Lock' AND l.locktype = 'tuple'"
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -41,6 +41,7 @@ from collateral.selectors.limits import (
     limits_in_force,
     loans_beyond_tenor,
 )
+from inventory.models import FIRE_OPEN_TOTALS_SQL
 
 
 def _percent(ratio: Decimal) -> str:
@@ -84,11 +85,10 @@ _LOCK_SQL = """
 _READ_SQL = """
 SELECT lim.id AS limit_id, cp.code AS counterparty_code, lim.max_exposure_usd, lim.max_tenor_days,
        lim.min_coverage_ratio, cap.max_quantity AS asset_cap,
-       CASE WHEN cap.max_quantity IS NOT NULL THEN (
-           SELECT coalesce(sum(l.open_quantity), 0) FROM inventory_loan l
-           WHERE l.counterparty_id = lim.counterparty_id AND l.asset_id = %(asset_id)s::bigint
-             AND l.status IN ('pending_delivery', 'active') AND l.open_quantity > 0
-       ) END AS open_quantity,
+       CASE WHEN cap.max_quantity IS NOT NULL THEN coalesce((
+           SELECT t.open_quantity FROM inventory_openloantotal t
+           WHERE t.counterparty_id = lim.counterparty_id AND t.asset_id = %(asset_id)s::bigint
+       ), 0) END AS open_quantity,
        cov.exposure_usd, cov.collateral_value_usd, cov.review_reason
 FROM (
     SELECT bl.id, bl.counterparty_id, bl.max_exposure_usd, bl.max_tenor_days, bl.min_coverage_ratio
@@ -122,10 +122,12 @@ _PREPARE_SQL = (
     + re.sub(r"%\((\w+)\)s", lambda m: f"${_READ_PARAMS.index(str(m.group(1))) + 1}", _READ_SQL)
     + ") AS r"
 )
-# Lock, then read, in one round trip: two statements in one execute (the read a new statement).
-_CHECK_SQL = (
-    f"{_LOCK_SQL.strip()};\nEXECUTE {_READ_NAME} ({', '.join(f'%({name})s' for name in _READ_PARAMS)})"
-)
+# Lock, then read, in one round trip: two statements in one execute (the read a new statement). First,
+# this transaction's pending loan changes go into inventory's open totals (their trigger is deferred), so
+# the read counts the loan being approved: the total's row is locked from there (before the limit row;
+# inventory's loan events take it before any balance row too, so the order is the same everywhere).
+_EXECUTE_READ = f"EXECUTE {_READ_NAME} ({', '.join(f'%({name})s' for name in _READ_PARAMS)})"
+_CHECK_SQL = f"{FIRE_OPEN_TOTALS_SQL};\n{_LOCK_SQL.strip()};\n{_EXECUTE_READ}"
 # The database connections this process has prepared the read on. A prepared statement lives as long
 # as its session, whatever happens to the transaction that prepared it.
 _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

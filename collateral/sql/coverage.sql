@@ -7,6 +7,7 @@
 --
 -- Rules (ARCHITECTURE.md "Collateral and limits"):
 --   exposure          = sum over open loans (pending_delivery, active) of open_quantity x price
+--                       (from inventory_openloantotal, the open quantity per counterparty and asset)
 --   collateral value  = sum over pledged positions (bucket pledged of collateral-purpose accounts, the
 --                       counterparty being the account's owner) of quantity x price x (1 - haircut/100)
 --   haircut           = the most specific HaircutRule in force at `at` (status effective, effective_from
@@ -201,18 +202,20 @@ collateral AS (
     FROM collateral_lines
     GROUP BY counterparty_id
 ),
--- Exposure: open loans (pending delivery and active) at the price.
+-- Exposure: open loans (pending delivery and active) at the price, read from inventory's open totals
+-- (inventory_openloantotal: per counterparty and asset, the sum of its open loans' open_quantity, kept
+-- by a trigger on the loans), one row per asset a counterparty has borrowed instead of one per loan.
+-- The same figure exactly: numeric sums and products are exact.
 exposure AS (
     SELECT
-        l.counterparty_id,
-        round(sum(CASE WHEN %(has_scenario)s::boolean THEN l.open_quantity * a.mark END), 8) AS base_exposure,
-        round(sum(l.open_quantity * a.stressed_price), 8) AS exposure
-    FROM inventory_loan l
-    JOIN assets a ON a.asset_id = l.asset_id
-    -- (Loans with nothing open add nothing: open_quantity >= 0 is a constraint of the table.)
-    WHERE l.status IN ('pending_delivery', 'active')
-      AND (%(counterparty_ids)s::bigint[] IS NULL OR l.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
-    GROUP BY l.counterparty_id
+        t.counterparty_id,
+        round(sum(CASE WHEN %(has_scenario)s::boolean THEN t.open_quantity * a.mark END), 8) AS base_exposure,
+        round(sum(t.open_quantity * a.stressed_price), 8) AS exposure
+    FROM inventory_openloantotal t
+    JOIN assets a ON a.asset_id = t.asset_id
+    -- (A total with nothing open adds nothing: open_quantity >= 0 is a constraint of the table.)
+    WHERE %(counterparty_ids)s::bigint[] IS NULL OR t.counterparty_id = ANY (%(counterparty_ids)s::bigint[])
+    GROUP BY t.counterparty_id
 ),
 -- Who holds or owes an asset under review, and why; and whether a figure is unknown for want of a
 -- mark (a missing mark is always under review). Joins on the few assets under review: nothing to scan
@@ -230,14 +233,13 @@ reviews AS (
                bool_or(value_unknown) AS value_unknown, bool_or(base_value_unknown) AS base_value_unknown,
                bool_or(ineligible_unknown) AS ineligible_unknown
         FROM (
-            SELECT l.counterparty_id, l.asset_id, r.no_mark AS exposure_unknown, false AS value_unknown,
+            SELECT t.counterparty_id, t.asset_id, r.no_mark AS exposure_unknown, false AS value_unknown,
                    false AS base_value_unknown, false AS ineligible_unknown
-            FROM inventory_loan l
-            JOIN asset_reviews r ON r.asset_id = l.asset_id
-            WHERE l.status IN ('pending_delivery', 'active')
-              AND l.open_quantity > 0
+            FROM inventory_openloantotal t
+            JOIN asset_reviews r ON r.asset_id = t.asset_id
+            WHERE t.open_quantity > 0
               AND (%(counterparty_ids)s::bigint[] IS NULL
-                   OR l.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
+                   OR t.counterparty_id = ANY (%(counterparty_ids)s::bigint[]))
             UNION ALL
             SELECT cl.counterparty_id, cl.asset_id, false,
                    r.no_mark AND cl.factor > 0, r.no_mark AND cl.base_factor > 0,

@@ -52,6 +52,19 @@ _START_LOAN_SQL = """
 _GIVEN_ACCOUNT_SQL = "SELECT %s::bigint AS id"
 
 
+def _lock_open_total(loan: Loan) -> None:
+    # A loan event that changes what is open (a cancel, a return) locks its (counterparty, asset)
+    # OpenLoanTotal right after the loan, before its ledger post locks any balance row: the order a
+    # final approval takes them in (the total, when its deferred trigger fires ahead of the limit row,
+    # then the balance rows). Left to the trigger at COMMIT, this event would take the balance rows
+    # first and the total last, and could deadlock with an approval of the same counterparty and asset.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM inventory_openloantotal WHERE counterparty_id = %s AND asset_id = %s FOR UPDATE",
+            [loan.counterparty_id, loan.asset_id],
+        )
+
+
 def start_loan(
     *,
     request_id: int | None,
@@ -198,6 +211,7 @@ def cancel_loan(*, actor, loan: Loan, reason: str) -> Loan:
             f"Loan {loan.pk} is {loan.get_status_display().lower()}; "
             "only a loan pending delivery can be cancelled."
         )
+    _lock_open_total(loan)
     release_allocation(
         asset=loan.asset, account=loan.account, quantity=loan.quantity, loan=loan, actor=actor, memo=reason
     )
@@ -227,6 +241,7 @@ def return_loan(*, actor, loan: Loan, quantity: Decimal) -> Loan:
                 f"Only {qty(loan.open_quantity)} {loan.asset.symbol} is open on loan {loan.pk}.",
                 fields={"quantity": [f"At most {qty(loan.open_quantity)}."]},
             )
+        _lock_open_total(loan)
         return_to_available(asset=loan.asset, account=loan.account, quantity=quantity, loan=loan, actor=actor)
         loan.open_quantity -= quantity
         if loan.open_quantity == 0:

@@ -166,12 +166,14 @@ def open_loan_for(
 
 # The final decision, sent at the head of the last round trip: the approval (none for an accepted
 # offer) and the request's new state. The hot path of every final approval, so hand-written rather than
-# compiled by the ORM. First, the foreign keys' checks (Django makes them DEFERRABLE INITIALLY DEFERRED)
-# of the loan and the delivery written so far run now, and the decision's own as each statement ends:
-# left to COMMIT, they would run while this approval holds the counterparty's limit row that the next
-# approvals of the counterparty wait for. The batch begins with this SET (not a SELECT), so pghistory
-# sets the acting user's context for it and the decision's audit rows carry it.
-_IMMEDIATE_SQL = "SET CONSTRAINTS ALL IMMEDIATE;"
+# compiled by the ORM. Then the transaction's deferred checks run (Django makes foreign keys DEFERRABLE
+# INITIALLY DEFERRED; the loan's change of inventory's open totals is deferred too): left to COMMIT, they
+# would run while this approval holds the counterparty's limit row that the next approvals of the
+# counterparty wait for. After the decision, not before it, so the open total's row (the loan's
+# counterparty and asset) is locked from the limit check on, not for the decision's writes as well. The
+# batch begins with an EXECUTE (not a SELECT), so pghistory sets the acting user's context for it and
+# the decision's audit rows carry it.
+_IMMEDIATE_SQL = "SET CONSTRAINTS ALL IMMEDIATE"
 _APPROVAL_SQL = """
     INSERT INTO requests_app_approval
         (request_id, step, role, user_id, decision, quantity, rate_bps, account_id, comment, at)
@@ -206,7 +208,7 @@ def _final_decision(
     # Both statements prepared once per connection (``borrowdesk.batch.prepared``): planning them cost
     # more than running them.
     decision = prepared("requests_final_decision", _DECISION_SQL)
-    sql, params = f"{_IMMEDIATE_SQL} {decision}", update
+    sql, params = f"{decision}; {_IMMEDIATE_SQL}", update
     if approval is not None:
         step, role = approval
         insert = [
@@ -221,7 +223,7 @@ def _final_decision(
             request.decided_at,
         ]
         approval_sql = prepared("requests_final_approval", _APPROVAL_SQL)
-        sql, params = f"{_IMMEDIATE_SQL} {approval_sql}; {decision}", [*insert, *update]
+        sql, params = f"{approval_sql}; {decision}; {_IMMEDIATE_SQL}", [*insert, *update]
     return Statement(sql, params)
 
 

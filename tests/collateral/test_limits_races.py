@@ -21,40 +21,12 @@ from requests_app.models import Approval, BorrowRequest
 from requests_app.services import approve_request, submit_request
 from tests.collateral.limit_helpers import limit
 from tests.inventory.factories import desk_asset, firm_account, stock
-from tests.races import race
+from tests.races import race, rows_queued_for, wait_until_a_backend_waits_for_a_lock
 
 D = Decimal
 
 # serialized_rollback: restore the roles and approval rules the migrations seeded, after a flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def _wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> str:
-    """The query of another backend of this database waiting for a lock (pg_stat_activity), once one
-    does, so the race is the one meant every time, however loaded the machine."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT query FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            waiting = [row[0] for row in cursor.fetchall()]
-        if waiting:
-            return waiting[0]
-        time.sleep(0.02)
-    raise AssertionError("no approval ever waited for a lock")
-
-
-def _rows_queued_for() -> list[str]:
-    """The tables of the rows the waiting backend queues for: a backend waiting for a row lock holds
-    that row's tuple lock meanwhile."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE a.datname = current_database() AND a.wait_event_type = 'Lock' AND l.locktype = 'tuple'"
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 @pytest.fixture
@@ -105,8 +77,12 @@ def test_six_approvals_racing_for_an_exposure_limit_that_allows_three_approve_ex
 def test_an_approval_waiting_for_the_limit_sees_the_loan_committed_meanwhile(book, alice, bob, acme):
     """While another transaction holds the limit row and commits a loan, the approval waits on the
     limit's lock (its loan, delivery and decision written); once it has the lock it reads the exposure
-    in a new statement, which sees that loan, and refuses."""
+    in a new statement, which sees that loan, and refuses. The other loan is of another asset (ETH):
+    one of the same asset would hold the counterparty's open total for that asset, which an approval
+    takes before the limit row, and the approval would queue there instead (the same outcome)."""
     btc, account = book["btc"], book["account"]
+    eth = desk_asset("ETH", 8, "50000")
+    stock(eth, account, "20")
     limit(acme, 100_000)
     request = _submit(alice, acme, btc, "1")
     holding, release = threading.Event(), threading.Event()
@@ -114,25 +90,26 @@ def test_an_approval_waiting_for_the_limit_sees_the_loan_committed_meanwhile(boo
     def hold_the_limit_and_lend():
         try:
             with transaction.atomic():
-                # The same check a final approval makes, then that approval's loan: 1.5 BTC, 75,000.
+                # What a final approval does, in its order: the loan (1.5 ETH, 75,000), then the check
+                # (its open total, then the limit row), then COMMIT once released.
                 from inventory.services import open_loan
 
-                check_limits_for_final_approval(
-                    counterparty_id=acme.pk, asset=btc, quantity=D("1.5"), term_days=None
-                )
-                holding.set()
-                release.wait(10)
                 open_loan(
                     actor=bob,
                     request_id=None,
                     counterparty=acme,
-                    asset=btc,
+                    asset=eth,
                     account=account,
                     quantity=D("1.5"),
                     rate_bps=D("400"),
                     term_days=None,
                     hold_expires_at=None,
                 )
+                check_limits_for_final_approval(
+                    counterparty_id=acme.pk, asset=eth, quantity=D("1.5"), term_days=None
+                )
+                holding.set()
+                release.wait(10)
         finally:
             connection.close()
 
@@ -153,11 +130,11 @@ def test_an_approval_waiting_for_the_limit_sees_the_loan_committed_meanwhile(boo
     approver = threading.Thread(target=approve)
     approver.start()
     try:
-        waiting = _wait_until_a_backend_waits_for_a_lock()
+        waiting = wait_until_a_backend_waits_for_a_lock()
         # The statement text is cut at track_activity_query_size (the decision now heads the batch),
         # so what the approval queues for is read from its tuple lock: the limit's row.
         assert "collateral_borrowerlimit" in waiting
-        assert _rows_queued_for() == ["collateral_borrowerlimit"]
+        assert rows_queued_for() == ["collateral_borrowerlimit"]
     finally:
         release.set()
         holder.join(10)
@@ -280,7 +257,7 @@ def test_a_new_limit_version_does_not_let_an_approval_past_one_holding_the_lock(
     b = threading.Thread(target=approval_b)
     b.start()
     try:
-        assert "collateral_borrowerlimit" in _wait_until_a_backend_waits_for_a_lock()
+        assert "collateral_borrowerlimit" in wait_until_a_backend_waits_for_a_lock()
     finally:
         release.set()
         a.join(10)
@@ -288,3 +265,63 @@ def test_a_new_limit_version_does_not_let_an_approval_past_one_holding_the_lock(
     assert outcome == ["limit_exceeded"]  # 75,000 + 50,000 = 125,000 > 100,000
     request.refresh_from_db()
     assert (request.status, request.loan_id) == ("pending_approval", None)
+
+
+def test_an_approval_takes_its_open_total_before_the_limit_row(book, alice, bob, acme):
+    """The lock order every path keeps: a final approval locks its (counterparty, asset) open total (its
+    loan's deferred change, fired after the decision) before the limit row, and inventory's loan events
+    take the total before any balance row. While another session holds ACME's BTC total, the approval
+    queues there, holding neither the limit row nor a balance row; released, it goes through."""
+    from tests.inventory.test_open_totals import _balance_rows_free
+
+    btc, account = book["btc"], book["account"]
+    limit(acme, 1_000_000)
+    approve_request(actor=bob, request=_submit(alice, acme, btc).pk, rate_bps=D("400"))  # the total exists
+    request = _submit(alice, acme, btc)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_total():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT 1 FROM inventory_openloantotal WHERE counterparty_id = %s AND asset_id = %s"
+                        " FOR UPDATE",
+                        [acme.pk, btc.pk],
+                    )
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    outcome = []
+
+    def approve():
+        try:
+            approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
+            outcome.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+            outcome.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_total)
+    holder.start()
+    assert holding.wait(10)
+    approver = threading.Thread(target=approve)
+    approver.start()
+    try:
+        wait_until_a_backend_waits_for_a_lock()
+        assert rows_queued_for() == ["inventory_openloantotal"]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM collateral_borrowerlimit WHERE counterparty_id = %s FOR NO KEY UPDATE NOWAIT",
+                [acme.pk],
+            )
+        assert _balance_rows_free(btc.pk, account.pk)
+    finally:
+        release.set()
+        holder.join(10)
+        approver.join(10)
+    assert outcome == ["ok"]
+    assert Loan.objects.filter(counterparty=acme, status="pending_delivery").count() == 2

@@ -19,7 +19,7 @@ from inventory.errors import InsufficientInventory
 from inventory.models import Position
 from tests.collateral import valuation_helpers as h
 from tests.inventory.factories import ledger_state
-from tests.races import race
+from tests.races import race, rows_queued_for, wait_until_a_backend_waits_for_a_lock
 from tests.refdata.factories import CounterpartyFactory
 
 D = Decimal
@@ -189,7 +189,6 @@ def test_a_release_waits_for_an_approval_holding_the_limit_and_values_its_loan(a
     from collateral.services.limits import check_limits_for_final_approval
     from inventory.services import open_loan
     from tests.collateral.limit_helpers import limit
-    from tests.collateral.test_limits_races import _rows_queued_for, _wait_until_a_backend_waits_for_a_lock
     from tests.conftest import ensure_desk_config
     from tests.inventory.factories import stock
 
@@ -239,8 +238,8 @@ def test_a_release_waits_for_an_approval_holding_the_limit_and_values_its_loan(a
     releaser = threading.Thread(target=release_ten)
     releaser.start()
     try:
-        _wait_until_a_backend_waits_for_a_lock()
-        assert _rows_queued_for() == ["collateral_borrowerlimit"]
+        wait_until_a_backend_waits_for_a_lock()
+        assert rows_queued_for() == ["collateral_borrowerlimit"]
     finally:
         go.set()
         approver.join(10)

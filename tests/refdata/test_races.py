@@ -1,7 +1,6 @@
 """A duplicate code committed between a service's checks and its INSERT is still a 400, not a 500."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -9,25 +8,12 @@ from django.db import connection, transaction
 from borrowdesk.errors import InvalidInput
 from borrowdesk.refdata.models import Counterparty
 from borrowdesk.refdata.services import create_counterparty
+from tests.races import wait_until_a_backend_waits_for_a_lock
 
 # serialized_rollback: restore the roles the migrations seeded, after the flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 INITECH = {"code": "INITECH", "legal_name": "Initech Ltd", "kind": "client", "jurisdiction": "US"}
-
-
-def _wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.02)
-    raise AssertionError("the second writer never blocked on the first one's row")
 
 
 def test_a_code_committed_by_a_concurrent_writer_is_refused_as_invalid_input(bob, olivia):
@@ -58,7 +44,7 @@ def test_a_code_committed_by_a_concurrent_writer_is_refused_as_invalid_input(bob
     threads[0].start()
     assert first_inserted.wait(10)
     threads[1].start()
-    _wait_until_a_backend_waits_for_a_lock()
+    wait_until_a_backend_waits_for_a_lock()
     first_may_commit.set()
     for thread in threads:
         thread.join(20)

@@ -1,6 +1,5 @@
 """Races on real PostgreSQL with real threads: the ledger never over-allocates, one winner per request."""
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -10,24 +9,7 @@ from borrowdesk.access.services import create_desk_user
 from inventory.models import Position
 from requests_app.models import Approval, BorrowRequest
 from requests_app.services import approve_request, cancel_request
-from tests.races import race
-
-
-def _wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> None:
-    """Return once another backend of this database waits for a lock (pg_stat_activity), so the race is
-    the one meant every time, however loaded the machine."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.02)
-    raise AssertionError("the approval never blocked on the request's row lock")
-
+from tests.races import race, wait_until_a_backend_waits_for_a_lock
 
 # serialized_rollback: restore the roles and approval rules the migrations seeded, after a flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -152,7 +134,7 @@ def test_an_approval_waiting_on_the_lock_sees_a_kyc_rejection_committed_meanwhil
 
     approver = threading.Thread(target=approve)
     approver.start()
-    _wait_until_a_backend_waits_for_a_lock()  # the approval is now waiting for the row lock
+    wait_until_a_backend_waits_for_a_lock()  # the approval is now waiting for the row lock
     release.set()
     holder.join(10)
     approver.join(10)
@@ -204,7 +186,7 @@ def test_the_final_approval_takes_the_hot_balance_rows_lock_last(submit, bob, st
     approver = threading.Thread(target=approve)
     approver.start()
     try:
-        _wait_until_a_backend_waits_for_a_lock()
+        wait_until_a_backend_waits_for_a_lock()
         with connection.cursor() as cursor:
             # The waiting backend's statement text (cut at track_activity_query_size), and the rows it
             # queues for: a backend waiting for a row holds that row's tuple lock meanwhile.
