@@ -527,6 +527,7 @@ def _build_book() -> Book:
         "refdata_custodyaccount",
         "refdata_price",
         "inventory_loan",
+        "inventory_openloantotal",
         "inventory_position",
         "collateral_haircutrule",
         "collateral_collateralagreement",
