@@ -4,7 +4,9 @@ Both sides do the allocation's ledger writes against the same hot position row: 
 those (journal, two entries, a conditional UPDATE of available, an upsert of allocated); the service
 layer the whole final approval (request lock, checks, approval row, loan, settlement instruction,
 audit triggers, and the same ledger writes). Inventory covers 80% of the requests, so the race for the
-last units is part of the run; the test asserts zero over-allocation on both sides.
+last units is part of the run; the test asserts zero over-allocation on both sides. Three rounds
+(``BENCH_ROUNDS``), each the baseline then the service side on accounts of their own; the ratio
+reported is the median of the rounds' ratios (one run of the baseline swings by half on 2 cores).
 
 The service layer's counterparty has a borrower limit in force (collateral's limit check at final
 approval): an exposure limit, a cap on the hot asset and a coverage covenant against pledged collateral,
@@ -19,6 +21,7 @@ side), running SQL and flushing WAL, which says what bounds the rate on the mach
 
 import multiprocessing as mp
 import os
+import statistics
 import threading
 import time
 from collections import Counter
@@ -38,6 +41,9 @@ from tests.refdata.factories import CounterpartyFactory
 WORKERS = 8
 REQUESTS = 2400
 STOCK = Decimal(REQUESTS * 4 // 5)
+# The baseline's rate swings by half from one run to the next on a 2-core machine (scheduling of 8
+# processes on one hot row): each round runs both sides, the report gives the median of the rounds.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -129,23 +135,40 @@ def _state(state: str, wait_type: str | None, wait: str | None) -> str:
 
 class _Sampler(threading.Thread):
     """What the workers' database backends do, sampled every 5 ms from pg_stat_activity while the
-    service side runs: where an approval's time goes under 8-way concurrency."""
+    service side runs (``resume`` … ``pause``, once per round): where an approval's time goes under
+    8-way concurrency. Started with the first ``resume``; ``stop`` ends it."""
 
     def __init__(self, dsn: str):
         super().__init__(daemon=True)
-        self.dsn, self.counts, self.done = dsn, Counter(), threading.Event()
+        self.dsn, self.counts = dsn, Counter()
+        self.active, self.done = threading.Event(), threading.Event()
+
+    def resume(self) -> None:
+        self.active.set()
+        if not self.is_alive():
+            self.start()
+
+    def pause(self) -> None:
+        self.active.clear()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.active.set()
+        if self.is_alive():
+            self.join()
 
     def run(self) -> None:
         conn = psycopg2.connect(self.dsn)
         conn.autocommit = True
         with conn.cursor() as cur:
-            while not self.done.is_set():
+            while self.active.wait() and not self.done.is_set():
                 cur.execute(
                     "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
                     "WHERE backend_type = 'client backend' AND datname = current_database() "
                     "AND pid <> pg_backend_pid() AND state IS NOT NULL"
                 )
-                self.counts.update(_state(*row) for row in cur.fetchall())
+                if self.active.is_set():
+                    self.counts.update(_state(*row) for row in cur.fetchall())
                 time.sleep(0.005)
         conn.close()
 
@@ -200,8 +223,6 @@ def _positions(asset, account):
 
 def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
     from compliance.models import KycProfile
-    from requests_app.models import BorrowRequest
-    from requests_app.services import submit_request
 
     # BENCH_COUNTERPARTIES=N spreads the requests over N counterparties (ACME and N - 1 more, each
     # with its limit), every worker approving for all of them in turn; 1 (the default): all for ACME,
@@ -215,7 +236,6 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
             counterparty=counterparty, status="approved", risk_rating="low", expires_on="2099-01-01"
         )
     asset = desk_asset("HOT", 8, "10")  # $10: every request is small, one ops approval
-    account = firm_account()
     trader = create_desk_user(
         username="bench_trader",
         password="bench-password-123",
@@ -227,9 +247,6 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
         for i in range(WORKERS)
     ]
 
-    # --- baseline: raw SQL on its own hot row --------------------------------------------------
-    base_account = firm_account("INV-BASELINE")
-    stock(asset, base_account, STOCK)
     db = settings.DATABASES["default"]
     dsn = psycopg2.extensions.make_dsn(
         dbname=db["NAME"],
@@ -238,64 +255,88 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
         port=db["PORT"] or None,
         password=db["PASSWORD"] or None,
     )
+    with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
+    if with_limit:
+        _limit_never_hit(counterparties, asset)
+    sampler = _Sampler(dsn)
+    rounds = []
+    try:
+        for k in range(ROUNDS):
+            base_secs = _baseline_round(dsn, asset, k)
+            svc_secs = _service_round(k, counterparties, asset, trader, approvers, sampler)
+            rounds.append((REQUESTS / base_secs, REQUESTS / svc_secs))
+    finally:
+        sampler.stop()
+    base_rate = statistics.median(base for base, _ in rounds)
+    svc_rate = statistics.median(svc for _, svc in rounds)
+    ratio = statistics.median(svc / base for base, svc in rounds)
+    report(
+        "Final approvals on one hot asset, 8 worker processes",
+        [
+            ("requests / stock, per round", f"{REQUESTS} / {STOCK}"),
+            ("rounds (BENCH_ROUNDS), each the baseline then the service", f"{ROUNDS}"),
+            *(
+                (
+                    f"  round {k + 1}: raw SQL baseline, service layer, ratio",
+                    f"{base:,.0f} attempts/s, {svc:,.0f} attempts/s, {svc / base:.2f}",
+                )
+                for k, (base, svc) in enumerate(rounds)
+            ),
+            ("raw SQL baseline, median", f"{base_rate:,.0f} attempts/s"),
+            ("service layer, median", f"{svc_rate:,.0f} attempts/s"),
+            ("borrower limit", "in force, never hit" if with_limit else "none (BENCH_LIMIT=0)"),
+            ("counterparties (BENCH_COUNTERPARTIES)", f"{len(counterparties)}"),
+            ("ratio, median of the rounds'", f"{ratio:.2f} (goal >= 0.50)"),
+            ("over-allocation", "none (allocated == stock on both sides, every round)"),
+            ("service side: the workers' backends, sampled every 5 ms", ""),
+            *sampler.shares(),
+        ],
+    )
+
+
+def _baseline_round(dsn: str, asset, k: int) -> float:
+    """The raw SQL baseline on an account of its own, stocked for the round; its seconds."""
+    base_account = firm_account(f"INV-BASELINE-{k}")
+    stock(asset, base_account, STOCK)
     connection.close()
     per = REQUESTS // WORKERS
     base_secs, base_ok, base_refused = _run(
         _baseline_worker, [(dsn, per, asset.pk, base_account.pk) for _ in range(WORKERS)]
     )
-    base_available, base_allocated = _positions(asset, base_account)
     assert (base_ok, base_refused) == (STOCK, REQUESTS - STOCK)
-    assert (base_available, base_allocated) == (0, STOCK)
+    assert _positions(asset, base_account) == (0, STOCK)
+    return base_secs
 
-    # --- service layer: full final approvals ----------------------------------------------------
+
+def _service_round(k: int, counterparties, asset, trader, approvers, sampler: "_Sampler") -> float:
+    """Full final approvals of REQUESTS new requests against a firm account stocked for the round (the
+    accounts of earlier rounds are empty, so every loan comes from this one); its seconds."""
+    from requests_app.models import BorrowRequest
+    from requests_app.services import submit_request
+
+    account = firm_account(f"INV-SERVICE-{k}")
     stock(asset, account, STOCK)
-    with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
-    if with_limit:
-        _limit_never_hit(counterparties, asset)
-    # Request k goes to worker k % WORKERS; its counterparty changes every WORKERS requests, so each
+    # Request i goes to worker i % WORKERS; its counterparty changes every WORKERS requests, so each
     # worker approves for every counterparty in turn.
     ids = [
         submit_request(
             actor=trader,
-            counterparty=counterparties[(k // WORKERS) % len(counterparties)],
+            counterparty=counterparties[(i // WORKERS) % len(counterparties)],
             asset=asset,
             quantity=Decimal(1),
         ).pk
-        for k in range(REQUESTS)
+        for i in range(REQUESTS)
     ]
-    assert BorrowRequest.objects.filter(status="pending_approval").count() == REQUESTS
+    approved_before = BorrowRequest.objects.filter(status="approved").count()
     connection.close()
     chunks = [ids[i::WORKERS] for i in range(WORKERS)]
-    sampler = _Sampler(dsn)
-    sampler.start()
+    sampler.resume()
     svc_secs, svc_ok, svc_refused = _run(
         _service_worker, [(chunk, approvers[i].pk) for i, chunk in enumerate(chunks)]
     )
-    sampler.done.set()
-    sampler.join()
-    available, allocated = _positions(asset, account)
+    sampler.pause()
     # Zero over-allocation: exactly the stock was allocated, never more; the rest were refused.
     assert (svc_ok, svc_refused) == (STOCK, REQUESTS - STOCK)
-    assert (available, allocated) == (0, STOCK)
-    assert BorrowRequest.objects.filter(status="approved").count() == STOCK
-
-    base_rate = REQUESTS / base_secs
-    svc_rate = REQUESTS / svc_secs
-    report(
-        "Final approvals on one hot asset, 8 worker processes",
-        [
-            ("requests / stock", f"{REQUESTS} / {STOCK}"),
-            ("raw SQL baseline", f"{base_rate:,.0f} attempts/s ({base_secs:.2f} s)"),
-            ("service layer", f"{svc_rate:,.0f} attempts/s ({svc_secs:.2f} s)"),
-            (
-                "allocations",
-                f"{int(STOCK) / base_secs:,.0f}/s baseline, {int(STOCK) / svc_secs:,.0f}/s service",
-            ),
-            ("borrower limit", "in force, never hit" if with_limit else "none (BENCH_LIMIT=0)"),
-            ("counterparties (BENCH_COUNTERPARTIES)", f"{len(counterparties)}"),
-            ("ratio", f"{svc_rate / base_rate:.2f} (goal >= 0.50)"),
-            ("over-allocation", "none (allocated == stock on both sides)"),
-            ("service side: the workers' backends, sampled every 5 ms", ""),
-            *sampler.shares(),
-        ],
-    )
+    assert _positions(asset, account) == (0, STOCK)
+    assert BorrowRequest.objects.filter(status="approved").count() - approved_before == STOCK
+    return svc_secs
