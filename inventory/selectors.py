@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -37,6 +38,8 @@ from borrowdesk.business_day import business_date
 from borrowdesk.refdata.models import Asset
 from borrowdesk.refdata.selectors import counterparties_for_trader
 from inventory.models import (
+    DEFER_OPEN_TOTALS_SQL,
+    FIRE_OPEN_TOTALS_SQL,
     Bucket,
     Entry,
     Journal,
@@ -275,3 +278,12 @@ def loan_detail(user, pk: int) -> Loan:
 def recent_accruals(loan: Loan, limit: int = 30) -> QuerySet[LoanAccrual]:
     """A loan's latest daily accruals, newest first (one query)."""
     return loan.accruals.order_by("-business_date")[:limit]
+
+
+def reading_open_totals(sql: str) -> str:
+    """``sql`` (one statement reading ``inventory_openloantotal``) as a reader must send it: inside a
+    transaction, this transaction's pending loan changes are fired into the totals first (the trigger
+    that keeps them is deferred) and the trigger deferred again, in the same round trip, the read last."""
+    if not connection.in_atomic_block:
+        return sql
+    return f"{FIRE_OPEN_TOTALS_SQL}; {DEFER_OPEN_TOTALS_SQL}; {sql}"

@@ -82,7 +82,7 @@ from collateral.models import (
     MarginCall,
     MarginCallStatus,
 )
-from inventory.models import DEFER_OPEN_TOTALS_SQL, FIRE_OPEN_TOTALS_SQL
+from inventory.selectors import reading_open_totals
 
 SQL_PATH = Path(__file__).resolve().parent.parent / "sql" / "coverage.sql"
 # The mark is refdata's rule (mark_sql), as it stood at the valuation's instant, with its as_of for
@@ -90,8 +90,6 @@ SQL_PATH = Path(__file__).resolve().parent.parent / "sql" / "coverage.sql"
 COVERAGE_SQL = SQL_PATH.read_text().replace(
     "{mark_of_asset}", mark_sql("ast.id", select="p.price_usd, p.as_of", at="%(at)s::timestamptz")
 )
-
-_IN_TRANSACTION_SQL = f"{FIRE_OPEN_TOTALS_SQL}; {DEFER_OPEN_TOTALS_SQL}; {COVERAGE_SQL}"
 
 
 @dataclass(frozen=True)
@@ -252,10 +250,9 @@ def coverage_rows(
         pledged_deltas=pledged_deltas,
     )
     with connection.cursor() as cursor:
-        # Inside a transaction, its own loan changes first (inventory's open totals are kept by a
-        # deferred trigger), and back to deferred: the same round trip, the read the last statement.
-        sql = _IN_TRANSACTION_SQL if connection.in_atomic_block else COVERAGE_SQL
-        cursor.execute(sql, params)
+        # Inside a transaction, its own loan changes count (inventory's open totals are kept by a
+        # deferred trigger): inventory's rule for reading them.
+        cursor.execute(reading_open_totals(COVERAGE_SQL), params)
         names = [c.name for c in cursor.description]
         values = cursor.fetchall()
     if tuple(names) != CoverageRow._fields:  # the one place the two orders meet

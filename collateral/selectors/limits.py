@@ -16,6 +16,8 @@ from django.db.models import QuerySet
 
 from borrowdesk.refdata.selectors import counterparties_for_trader, is_trader_only
 from collateral.models import BorrowerLimit, ConfigStatus, LimitBreach
+from inventory.models import OPEN_LOAN_STATUSES
+from inventory.selectors import reading_open_totals
 
 
 def limits_in_force(at: datetime) -> list[BorrowerLimit]:
@@ -42,19 +44,17 @@ class CapUse:
     open_quantity: Decimal
 
 
-# Open loans are the ones coverage counts as exposure: pending delivery (inventory held) or active.
-OPEN_LOAN_STATUSES = ("pending_delivery", "active")
-
+# What is open: inventory's open totals (per counterparty and asset, the open quantity of its open
+# loans), as the limit check at final approval reads it.
 _CAP_USE_SQL = """
     SELECT cap.limit_id, bl.counterparty_id, cap.asset_id, ast.symbol, cap.max_quantity,
-           coalesce(sum(l.open_quantity), 0) AS open_quantity
+           coalesce(t.open_quantity, 0) AS open_quantity
     FROM collateral_assetcap cap
     JOIN collateral_borrowerlimit bl ON bl.id = cap.limit_id
     JOIN refdata_asset ast ON ast.id = cap.asset_id
-    LEFT JOIN inventory_loan l ON l.counterparty_id = bl.counterparty_id AND l.asset_id = cap.asset_id
-        AND l.status = ANY (%(statuses)s) AND l.open_quantity > 0
+    LEFT JOIN inventory_openloantotal t
+        ON t.counterparty_id = bl.counterparty_id AND t.asset_id = cap.asset_id
     WHERE cap.limit_id = ANY (%(limit_ids)s::bigint[])
-    GROUP BY cap.limit_id, bl.counterparty_id, cap.asset_id, ast.symbol, cap.max_quantity
     ORDER BY bl.counterparty_id, ast.symbol
 """
 
@@ -65,7 +65,7 @@ def cap_use(limit_ids: list[int]) -> list[CapUse]:
     if not limit_ids:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(_CAP_USE_SQL, {"limit_ids": limit_ids, "statuses": list(OPEN_LOAN_STATUSES)})
+        cursor.execute(reading_open_totals(_CAP_USE_SQL), {"limit_ids": limit_ids})
         return [CapUse(*row) for row in cursor.fetchall()]
 
 

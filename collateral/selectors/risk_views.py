@@ -62,12 +62,11 @@ from collateral.models import (
     MarginCall,
     Pledge,
 )
-from inventory.models import Bucket, Loan, LoanStatus, Position
+from inventory.models import OPEN_LOAN_STATUSES, Bucket, Loan, Position
 from inventory.selectors import book
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-OPEN_LOAN_STATUSES = (LoanStatus.PENDING_DELIVERY, LoanStatus.ACTIVE)
 HISTORY_DAYS = 90  # business dates of coverage history on the page
 RECENT = 20  # margin calls and breaches listed on the page (newest first, open ones on top)
 CONFIG_VERSIONS = 50  # versions of each kind of configuration listed on the page

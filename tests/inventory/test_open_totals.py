@@ -100,6 +100,19 @@ def test_coverage_inside_a_transaction_counts_its_own_loan_changes(bob, acme, bt
 
 
 @pytest.mark.django_db
+def test_the_scheduled_limit_check_reads_the_open_totals_with_the_transactions_own_changes(
+    bob, acme, btc, stocked, loan
+):
+    from collateral.selectors.limits import cap_use
+    from tests.collateral.limit_helpers import limit
+
+    capped = limit(acme, 10_000_000, caps={btc: "10"})
+    return_loan(actor=bob, loan=loan, quantity=D("1.5"))
+    (use,) = cap_use([capped.pk])
+    assert (use.symbol, use.max_quantity, use.open_quantity) == ("BTC", D("10"), D("2.5"))
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("write", ["insert", "update", "delete"])
 def test_nothing_but_the_loans_trigger_writes_the_totals(write, bob, acme, btc, stocked, loan):
     _fire()
