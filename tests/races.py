@@ -34,6 +34,27 @@ def race(calls):
     return outcomes
 
 
+def in_thread(call) -> tuple[threading.Thread, list[str]]:
+    """Start ``call`` on a thread of its own (its own database connection); the list gets its outcome
+    once it ends, as ``race`` reports it."""
+    outcome: list[str] = []
+
+    def run():
+        try:
+            call()
+            outcome.append("ok")
+        except DomainError as exc:
+            outcome.append(exc.code)
+        except Exception as exc:  # noqa: BLE001 - reported in the outcome, asserted by the test
+            outcome.append(repr(exc))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
 def wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> str:
     """The query of another backend of this database waiting for a lock (pg_stat_activity), once one
     does, so the race is the one meant every time, however loaded the machine."""

@@ -21,7 +21,7 @@ from requests_app.models import Approval, BorrowRequest
 from requests_app.services import approve_request, submit_request
 from tests.collateral.limit_helpers import limit
 from tests.inventory.factories import desk_asset, firm_account, stock
-from tests.races import race, rows_queued_for, wait_until_a_backend_waits_for_a_lock
+from tests.races import in_thread, race, rows_queued_for, wait_until_a_backend_waits_for_a_lock
 
 D = Decimal
 
@@ -113,22 +113,10 @@ def test_an_approval_waiting_for_the_limit_sees_the_loan_committed_meanwhile(boo
         finally:
             connection.close()
 
-    outcome = []
-
-    def approve():
-        try:
-            approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
-            outcome.append("ok")
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
-            outcome.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
-
     holder = threading.Thread(target=hold_the_limit_and_lend)
     holder.start()
     assert holding.wait(10)
-    approver = threading.Thread(target=approve)
-    approver.start()
+    approver, outcome = in_thread(lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400")))
     try:
         waiting = wait_until_a_backend_waits_for_a_lock()
         # The statement text is cut at track_activity_query_size (the decision now heads the batch),
@@ -294,22 +282,10 @@ def test_an_approval_takes_its_open_total_before_the_limit_row(book, alice, bob,
         finally:
             connection.close()
 
-    outcome = []
-
-    def approve():
-        try:
-            approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
-            outcome.append("ok")
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
-            outcome.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
-
     holder = threading.Thread(target=hold_the_total)
     holder.start()
     assert holding.wait(10)
-    approver = threading.Thread(target=approve)
-    approver.start()
+    approver, outcome = in_thread(lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400")))
     try:
         wait_until_a_backend_waits_for_a_lock()
         assert rows_queued_for() == ["inventory_openloantotal"]

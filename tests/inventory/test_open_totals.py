@@ -14,7 +14,7 @@ from collateral.selectors.coverage import coverage_for
 from inventory.models import OpenLoanTotal
 from inventory.services import cancel_loan, open_loan, return_loan
 from tests.inventory.factories import active_loan, desk_asset, stock
-from tests.races import rows_queued_for, wait_until_a_backend_waits_for_a_lock
+from tests.races import in_thread, rows_queued_for, wait_until_a_backend_waits_for_a_lock
 
 D = Decimal
 PROTECT = "inventory.OpenLoanTotal:written_by_loans_only"
@@ -218,23 +218,15 @@ def test_a_loan_event_locks_its_total_before_any_balance_row(event, bob, acme, b
     holder = threading.Thread(target=_holder, args=(total_locked, release, acme.pk, btc.pk))
     holder.start()
     assert total_locked.wait(10)
-    outcome: list[str] = []
 
     def run_the_event():
-        try:
-            if event == "return":
-                return_loan(actor=bob, loan=loan, quantity=D("4"))
-            else:
-                with transaction.atomic():
-                    cancel_loan(actor=bob, loan=loan, reason="not wanted")
-            outcome.append("ok")
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
-            outcome.append(repr(exc))
-        finally:
-            connection.close()
+        if event == "return":
+            return_loan(actor=bob, loan=loan, quantity=D("4"))
+        else:
+            with transaction.atomic():
+                cancel_loan(actor=bob, loan=loan, reason="not wanted")
 
-    worker = threading.Thread(target=run_the_event)
-    worker.start()
+    worker, outcome = in_thread(run_the_event)
     try:
         wait_until_a_backend_waits_for_a_lock()
         assert rows_queued_for() == ["inventory_openloantotal"]
