@@ -2,8 +2,9 @@
 
 import threading
 import time
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 from borrowdesk.errors import DomainError
 
@@ -53,6 +54,31 @@ def in_thread(call) -> tuple[threading.Thread, list[str]]:
     thread = threading.Thread(target=run)
     thread.start()
     return thread, outcome
+
+
+@contextmanager
+def held_elsewhere(sql: str, params: list):
+    """Another session runs ``sql`` (a row lock) in a transaction of its own, on a thread of its own,
+    and keeps that transaction open until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10), "the other session never took its lock"
+        yield
+    finally:
+        release.set()
+        holder.join(10)
 
 
 def wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> str:

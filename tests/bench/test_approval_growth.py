@@ -9,17 +9,14 @@ not one per loan) and the ledger post's balance check per journal (journal_balan
 machine in the same run (1.0: no growth); the test asserts only that every approval was made.
 """
 
-import os
 import statistics
 import time
 from decimal import Decimal
 
 import pytest
 
-from borrowdesk.access.services import create_desk_user
 from tests.bench.conftest import report
-from tests.bench.test_approval_throughput import _limit_never_hit
-from tests.inventory.factories import desk_asset, firm_account, stock
+from tests.bench.test_approval_throughput import serial_approvals_setup
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -27,26 +24,10 @@ APPROVALS, BLOCK = 2000, 400
 
 
 def test_a_final_approval_costs_the_same_with_2000_loans_open_as_with_none(acme, desk_config):
-    from compliance.models import KycProfile
     from requests_app.models import BorrowRequest
-    from requests_app.services import approve_request, submit_request
+    from requests_app.services import approve_request
 
-    KycProfile.objects.create(
-        counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01"
-    )
-    asset = desk_asset("HOT", 8, "10")
-    trader = create_desk_user(
-        username="growth_trader", password="bench-password-123", roles=["trader"], counterparties=[acme]
-    )
-    ops = create_desk_user(username="growth_ops", password="bench-password-123", roles=["ops"])
-    stock(asset, firm_account(), Decimal(APPROVALS))
-    with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
-    if with_limit:
-        _limit_never_hit([acme], asset)
-    ids = [
-        submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
-        for _ in range(APPROVALS)
-    ]
+    ops, ids, with_limit = serial_approvals_setup(acme, APPROVALS, "growth")
     walls = []
     for pk in ids:
         started = time.perf_counter()

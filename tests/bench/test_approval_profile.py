@@ -6,7 +6,6 @@ machine and that file is readable (the embedded server, or a local one as root);
 Prints a table; asserts only that every approval was made (a profile, not a goal).
 """
 
-import os
 import time
 from collections import defaultdict
 from decimal import Decimal
@@ -14,10 +13,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from borrowdesk.access.services import create_desk_user
 from tests.bench.conftest import report
-from tests.bench.test_approval_throughput import _limit_never_hit
-from tests.inventory.factories import desk_asset, firm_account, stock
+from tests.bench.test_approval_throughput import serial_approvals_setup
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -37,26 +34,10 @@ def _backend_cpu(pid: int) -> float | None:
 
 
 def test_profile_of_one_final_approval(acme, desk_config):
-    from compliance.models import KycProfile
     from requests_app.models import BorrowRequest
-    from requests_app.services import approve_request, submit_request
+    from requests_app.services import approve_request
 
-    KycProfile.objects.create(
-        counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01"
-    )
-    asset = desk_asset("HOT", 8, "10")
-    trader = create_desk_user(
-        username="profile_trader", password="bench-password-123", roles=["trader"], counterparties=[acme]
-    )
-    ops = create_desk_user(username="profile_ops", password="bench-password-123", roles=["ops"])
-    stock(asset, firm_account(), Decimal(WARM_UP + MEASURED))
-    with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
-    if with_limit:
-        _limit_never_hit([acme], asset)
-    ids = [
-        submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
-        for _ in range(WARM_UP + MEASURED)
-    ]
+    ops, ids, with_limit = serial_approvals_setup(acme, WARM_UP + MEASURED, "profile")
     for pk in ids[:WARM_UP]:  # prepared statements, caches
         approve_request(actor=ops, request=pk, rate_bps=Decimal("400"))
     with connection.cursor() as cursor:

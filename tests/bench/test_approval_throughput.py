@@ -216,6 +216,33 @@ def _limit_never_hit(counterparties, asset) -> None:
         AssetCap.objects.create(limit=limit, asset=asset, max_quantity=Decimal(1_000_000_000))
 
 
+def serial_approvals_setup(acme, count: int, prefix: str):
+    """The serial approval benchmarks' desk (profile, growth): ACME cleared by KYC, the $10 HOT asset
+    stocked for ``count`` loans, a trader and an ops approver, ACME's limit never hit (unless
+    ``BENCH_LIMIT=0``) and ``count`` requests of 1 HOT awaiting the final approval. Returns the
+    approver, the request ids in order and whether a limit is in force."""
+    from compliance.models import KycProfile
+    from requests_app.services import submit_request
+
+    KycProfile.objects.create(
+        counterparty=acme, status="approved", risk_rating="low", expires_on="2099-01-01"
+    )
+    asset = desk_asset("HOT", 8, "10")
+    trader = create_desk_user(
+        username=f"{prefix}_trader", password="bench-password-123", roles=["trader"], counterparties=[acme]
+    )
+    ops = create_desk_user(username=f"{prefix}_ops", password="bench-password-123", roles=["ops"])
+    stock(asset, firm_account(), Decimal(count))
+    with_limit = os.environ.get("BENCH_LIMIT", "1") != "0"
+    if with_limit:
+        _limit_never_hit([acme], asset)
+    ids = [
+        submit_request(actor=trader, counterparty=acme, asset=asset, quantity=Decimal(1)).pk
+        for _ in range(count)
+    ]
+    return ops, ids, with_limit
+
+
 def _positions(asset, account):
     rows = dict(Position.objects.filter(asset=asset, account=account).values_list("bucket", "quantity"))
     return rows.get("available", Decimal(0)), rows.get("allocated", Decimal(0))

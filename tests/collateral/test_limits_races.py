@@ -21,7 +21,13 @@ from requests_app.models import Approval, BorrowRequest
 from requests_app.services import approve_request, submit_request
 from tests.collateral.limit_helpers import limit
 from tests.inventory.factories import desk_asset, firm_account, stock
-from tests.races import in_thread, race, rows_queued_for, wait_until_a_backend_waits_for_a_lock
+from tests.races import (
+    held_elsewhere,
+    in_thread,
+    race,
+    rows_queued_for,
+    wait_until_a_backend_waits_for_a_lock,
+)
 
 D = Decimal
 
@@ -260,33 +266,16 @@ def test_an_approval_takes_its_open_total_before_the_limit_row(book, alice, bob,
     loan's deferred change, fired after the decision) before the limit row, and inventory's loan events
     take the total before any balance row. While another session holds ACME's BTC total, the approval
     queues there, holding neither the limit row nor a balance row; released, it goes through."""
-    from tests.inventory.test_open_totals import _balance_rows_free
+    from tests.inventory.test_open_totals import LOCK_THE_TOTAL, _balance_rows_free
 
     btc, account = book["btc"], book["account"]
     limit(acme, 1_000_000)
     approve_request(actor=bob, request=_submit(alice, acme, btc).pk, rate_bps=D("400"))  # the total exists
     request = _submit(alice, acme, btc)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_total():
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT 1 FROM inventory_openloantotal WHERE counterparty_id = %s AND asset_id = %s"
-                        " FOR UPDATE",
-                        [acme.pk, btc.pk],
-                    )
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_total)
-    holder.start()
-    assert holding.wait(10)
-    approver, outcome = in_thread(lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400")))
-    try:
+    with held_elsewhere(LOCK_THE_TOTAL, [acme.pk, btc.pk]):
+        approver, outcome = in_thread(
+            lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
+        )
         wait_until_a_backend_waits_for_a_lock()
         assert rows_queued_for() == ["inventory_openloantotal"]
         with transaction.atomic(), connection.cursor() as cursor:
@@ -295,9 +284,6 @@ def test_an_approval_takes_its_open_total_before_the_limit_row(book, alice, bob,
                 [acme.pk],
             )
         assert _balance_rows_free(btc.pk, account.pk)
-    finally:
-        release.set()
-        holder.join(10)
-        approver.join(10)
+    approver.join(10)
     assert outcome == ["ok"]
     assert Loan.objects.filter(counterparty=acme, status="pending_delivery").count() == 2

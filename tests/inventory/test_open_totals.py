@@ -2,11 +2,9 @@
 deferred trigger on the loans, written by nothing else, and locked by a loan event before any balance
 row (the order a final approval takes them in)."""
 
-import threading
 from decimal import Decimal
 
 import pgtrigger
-import psycopg2
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -14,7 +12,7 @@ from collateral.selectors.coverage import coverage_for
 from inventory.models import OpenLoanTotal
 from inventory.services import cancel_loan, open_loan, return_loan
 from tests.inventory.factories import active_loan, desk_asset, stock
-from tests.races import in_thread, rows_queued_for, wait_until_a_backend_waits_for_a_lock
+from tests.races import held_elsewhere, in_thread, rows_queued_for, wait_until_a_backend_waits_for_a_lock
 
 D = Decimal
 PROTECT = "inventory.OpenLoanTotal:written_by_loans_only"
@@ -164,29 +162,10 @@ def test_the_migration_counts_the_open_loans_of_the_book_as_it_stands(bob, acme,
     assert _totals() == _from_the_loans() == {("ACME", "BTC"): D("3"), ("GLOBEX", "BTC"): D("2")}
 
 
-def _holder(total_locked: threading.Event, release: threading.Event, counterparty_id, asset_id):
-    """Another session holding the (counterparty, asset) total's row, as a final approval of the same
-    counterparty and asset does from its limit check to COMMIT."""
-    settings = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        password=settings["PASSWORD"] or None,
-    )
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM inventory_openloantotal WHERE counterparty_id = %s AND asset_id = %s"
-                " FOR UPDATE",
-                [counterparty_id, asset_id],
-            )
-            total_locked.set()
-            release.wait(10)
-        conn.rollback()
-    finally:
-        conn.close()
+# What a final approval of the same counterparty and asset holds from its limit check to COMMIT.
+LOCK_THE_TOTAL = (
+    "SELECT 1 FROM inventory_openloantotal WHERE counterparty_id = %s AND asset_id = %s FOR UPDATE"
+)
 
 
 def _balance_rows_free(asset_id, account_id) -> bool:
@@ -214,10 +193,6 @@ def test_a_loan_event_locks_its_total_before_any_balance_row(event, bob, acme, b
         loan = active_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="4")
     else:
         loan = _pending(bob, acme, btc, stocked, "4")
-    total_locked, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_holder, args=(total_locked, release, acme.pk, btc.pk))
-    holder.start()
-    assert total_locked.wait(10)
 
     def run_the_event():
         if event == "return":
@@ -226,14 +201,11 @@ def test_a_loan_event_locks_its_total_before_any_balance_row(event, bob, acme, b
             with transaction.atomic():
                 cancel_loan(actor=bob, loan=loan, reason="not wanted")
 
-    worker, outcome = in_thread(run_the_event)
-    try:
+    with held_elsewhere(LOCK_THE_TOTAL, [acme.pk, btc.pk]):
+        worker, outcome = in_thread(run_the_event)
         wait_until_a_backend_waits_for_a_lock()
         assert rows_queued_for() == ["inventory_openloantotal"]
         assert _balance_rows_free(btc.pk, stocked.pk)
-    finally:
-        release.set()
-        holder.join(10)
-        worker.join(10)
+    worker.join(10)
     assert outcome == ["ok"]
     assert _totals() == _from_the_loans() == {}
