@@ -39,17 +39,34 @@ def active_loan(*, actor, counterparty, asset, account, quantity="4", rate_bps="
         return _open_and_deliver(actor, counterparty, asset, account, quantity, rate_bps, term_days)
 
 
+def pending_loan(
+    *, actor, counterparty, asset, account, quantity="4", rate_bps="365", term_days=None
+) -> Loan:
+    """Open a loan (inventory held), not delivered: pending delivery. In the caller's transaction, or
+    one of its own."""
+    with transaction.atomic():
+        return open_loan(
+            actor=actor,
+            request_id=None,
+            counterparty=counterparty,
+            asset=asset,
+            account=account,
+            quantity=Decimal(quantity),
+            rate_bps=Decimal(rate_bps),
+            term_days=term_days,
+            hold_expires_at=None,
+        )
+
+
 def _open_and_deliver(actor, counterparty, asset, account, quantity, rate_bps, term_days) -> Loan:
-    loan = open_loan(
+    loan = pending_loan(
         actor=actor,
-        request_id=None,
         counterparty=counterparty,
         asset=asset,
         account=account,
-        quantity=Decimal(quantity),
-        rate_bps=Decimal(rate_bps),
+        quantity=quantity,
+        rate_bps=rate_bps,
         term_days=term_days,
-        hold_expires_at=None,
     )
     return deliver_loan(actor=actor, loan=loan)
 

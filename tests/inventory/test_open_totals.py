@@ -10,8 +10,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from collateral.selectors.coverage import coverage_for
 from inventory.models import OpenLoanTotal
-from inventory.services import cancel_loan, open_loan, return_loan
-from tests.inventory.factories import active_loan, desk_asset, stock
+from inventory.services import cancel_loan, return_loan
+from tests.inventory.factories import active_loan, desk_asset, pending_loan, stock
 from tests.races import held_elsewhere, in_thread, rows_queued_for, wait_until_a_backend_waits_for_a_lock
 
 D = Decimal
@@ -46,28 +46,13 @@ def _from_the_loans() -> dict[tuple[str, str], Decimal]:
         return {(code, symbol): total for code, symbol, total in cursor.fetchall()}
 
 
-def _pending(bob, counterparty, asset, account, quantity):
-    with transaction.atomic():
-        return open_loan(
-            actor=bob,
-            request_id=None,
-            counterparty=counterparty,
-            asset=asset,
-            account=account,
-            quantity=D(quantity),
-            rate_bps=D("400"),
-            term_days=None,
-            hold_expires_at=None,
-        )
-
-
 @pytest.mark.django_db
 def test_the_totals_follow_every_loan_event(bob, acme, globex, btc, stocked, tess):
     eth = desk_asset("ETH", 8, "3000")
     stock(eth, stocked, "50", actor=tess)
     first = active_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="4")
     active_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="1.5")
-    pending = _pending(bob, acme, eth, stocked, "10")
+    pending = pending_loan(actor=bob, counterparty=acme, asset=eth, account=stocked, quantity="10")
     active_loan(actor=bob, counterparty=globex, asset=btc, account=stocked, quantity="2")
     assert (
         _totals()
@@ -148,7 +133,7 @@ def test_the_migration_counts_the_open_loans_of_the_book_as_it_stands(bob, acme,
     active_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="3")
     closed = active_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="1")
     return_loan(actor=bob, loan=closed, quantity=D("1"))
-    _pending(bob, globex, btc, stocked, "2")
+    pending_loan(actor=bob, counterparty=globex, asset=btc, account=stocked, quantity="2")
     _fire()
     with pgtrigger.ignore(PROTECT):
         OpenLoanTotal.objects.all().delete()
@@ -192,7 +177,7 @@ def test_a_loan_event_locks_its_total_before_any_balance_row(event, bob, acme, b
     if event == "return":
         loan = active_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="4")
     else:
-        loan = _pending(bob, acme, btc, stocked, "4")
+        loan = pending_loan(actor=bob, counterparty=acme, asset=btc, account=stocked, quantity="4")
 
     def run_the_event():
         if event == "return":
