@@ -149,6 +149,11 @@ def post_journal(
     return journal
 
 
+# The kinds and buckets a journal may name, worked out once (the enums' ``values`` builds a new list on
+# every call, and every post checks them).
+_JOURNAL_KINDS, _BUCKETS = frozenset(JournalKind.values), frozenset(Bucket.values)
+
+
 def _post_statement(
     *,
     kind: str,
@@ -163,13 +168,13 @@ def _post_statement(
 ) -> Statement:
     """Validate one journal (``post_journal``'s rules) and give the call of ``inventory_post_journal``
     that writes it, not yet run. Raises ``InvalidInput``, ``UnbalancedJournal``, ``InvalidQuantity``."""
-    if kind not in JournalKind.values:
+    if kind not in _JOURNAL_KINDS:
         raise InvalidInput(f"Unknown journal kind {kind!r}.")
     if not lines:
         raise UnbalancedJournal("A journal needs lines.")
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for line in lines:
-        if line.bucket not in Bucket.values:
+        if line.bucket not in _BUCKETS:
             raise InvalidInput(f"Unknown bucket {line.bucket!r}.")
         if line.quantity == 0:
             raise InvalidQuantity("A ledger line cannot be zero.")
