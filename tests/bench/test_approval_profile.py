@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from tests.bench.conftest import report
+from tests.bench.conftest import backend_cpu, report
 from tests.bench.test_approval_throughput import serial_approvals_setup
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -23,14 +23,6 @@ _CONTEXT_PREFIX = (
     "SELECT set_config('pghistory.context_id', %s, true), "
     "set_config('pghistory.context_metadata', %s, true); "
 )
-
-
-def _backend_cpu(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e9
-    except OSError:
-        return None
 
 
 def test_profile_of_one_final_approval(acme, desk_config):
@@ -49,23 +41,23 @@ def test_profile_of_one_final_approval(acme, desk_config):
 
     def measure(execute, sql, params, many, context):
         nonlocal trips
-        started, cpu_before = time.perf_counter(), _backend_cpu(backend)
+        started, cpu_before = time.perf_counter(), backend_cpu(backend)
         try:
             return execute(sql, params, many, context)
         finally:
             key = " ".join(sql.replace(_CONTEXT_PREFIX, "").split())[:72]
             wall[key] += time.perf_counter() - started
-            cpu_after = _backend_cpu(backend)
+            cpu_after = backend_cpu(backend)
             if cpu_before is not None and cpu_after is not None:
                 cpu[key] += cpu_after - cpu_before
             trips += 1
 
-    started, client_before, backend_before = time.perf_counter(), time.process_time(), _backend_cpu(backend)
+    started, client_before, backend_before = time.perf_counter(), time.process_time(), backend_cpu(backend)
     with connection.execute_wrapper(measure):
         for pk in ids[WARM_UP:]:
             approve_request(actor=ops, request=pk, rate_bps=Decimal("400"))
     elapsed, client = time.perf_counter() - started, time.process_time() - client_before
-    backend_after = _backend_cpu(backend)
+    backend_after = backend_cpu(backend)
     assert BorrowRequest.objects.filter(status="approved").count() == WARM_UP + MEASURED
 
     def ms(seconds: float) -> str:

@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from decimal import Decimal
+from typing import NamedTuple
 
 import psycopg2
 import pytest
@@ -34,7 +35,7 @@ from django.db import connection, connections
 
 from borrowdesk.access.services import create_desk_user
 from inventory.models import Position
-from tests.bench.conftest import report
+from tests.bench.conftest import backend_cpu, client_cpu, report
 from tests.inventory.factories import desk_asset, firm_account, stock
 from tests.refdata.factories import CounterpartyFactory
 
@@ -58,6 +59,10 @@ def _service_worker(request_ids, approver_id, results):
     from requests_app.services import approve_request
 
     approver = User.objects.get(pk=approver_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu_before = (client_cpu(), backend_cpu(backend))
     ok = refused = 0
     for request_id in request_ids:
         try:
@@ -66,8 +71,9 @@ def _service_worker(request_ids, approver_id, results):
         except DomainError as exc:
             assert exc.code == "insufficient_inventory", exc.detail
             refused += 1
+    cpu = _spent(cpu_before, (client_cpu(), backend_cpu(backend)))
     connections.close_all()
-    results.put((ok, refused))
+    results.put((ok, refused, *cpu))
 
 
 _BASELINE_TX = """
@@ -83,6 +89,8 @@ FROM j, (VALUES ('available', -1::numeric), ('allocated', 1::numeric)) v(b, q)
 
 def _baseline_worker(dsn, count, asset_id, account_id, results):
     conn = psycopg2.connect(dsn)
+    backend = conn.get_backend_pid()
+    cpu_before = (client_cpu(), backend_cpu(backend))
     ok = refused = 0
     for _ in range(count):
         with conn, conn.cursor() as cur:
@@ -103,21 +111,45 @@ def _baseline_worker(dsn, count, asset_id, account_id, results):
                 [asset_id, account_id],
             )
             ok += 1
+    cpu = _spent(cpu_before, (client_cpu(), backend_cpu(backend)))
     conn.close()
-    results.put((ok, refused))
+    results.put((ok, refused, *cpu))
 
 
-def _run(target, args_per_worker):
+def _spent(before, after) -> tuple[float, float | None]:
+    """CPU seconds a worker spent, (its own, its database backend's; None if unreadable)."""
+    backend = after[1] - before[1] if after[1] is not None and before[1] is not None else None
+    return after[0] - before[0], backend
+
+
+class _Round(NamedTuple):
+    secs: float
+    ok: int
+    refused: int
+    client_cpu: float  # seconds, all workers
+    backend_cpu: float | None  # seconds, all workers' backends (None: not readable here)
+
+
+def _run(target, args_per_worker, on_started=None) -> _Round:
     ctx = mp.get_context("fork")
     results = ctx.Queue()
     procs = [ctx.Process(target=target, args=(*args, results)) for args in args_per_worker]
     started = time.perf_counter()
     for p in procs:
         p.start()
+    if on_started is not None:  # once every worker is forked (see _Sampler)
+        on_started()
     outcomes = [results.get(timeout=600) for _ in procs]
     for p in procs:
         p.join()
-    return time.perf_counter() - started, sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
+    backends = [o[3] for o in outcomes]
+    return _Round(
+        time.perf_counter() - started,
+        sum(o[0] for o in outcomes),
+        sum(o[1] for o in outcomes),
+        sum(o[2] for o in outcomes),
+        None if None in backends else sum(backends),
+    )
 
 
 def _state(state: str, wait_type: str | None, wait: str | None) -> str:
@@ -136,12 +168,18 @@ def _state(state: str, wait_type: str | None, wait: str | None) -> str:
 class _Sampler(threading.Thread):
     """What the workers' database backends do, sampled every 5 ms from pg_stat_activity while the
     service side runs (``resume`` … ``pause``, once per round): where an approval's time goes under
-    8-way concurrency. Started with the first ``resume``; ``stop`` ends it."""
+    8-way concurrency. Started with the first ``resume``; ``stop`` ends it.
+
+    Never sampling while a worker is forked: a fork taken while this thread is inside libpq can leave
+    the child a lock that no thread will release (a worker hung in ``connect`` was seen). So ``resume``
+    comes after the round's workers are started, and ``pause`` returns only once the sample in flight
+    (if any) is done."""
 
     def __init__(self, dsn: str):
         super().__init__(daemon=True)
         self.dsn, self.counts = dsn, Counter()
         self.active, self.done = threading.Event(), threading.Event()
+        self.busy = threading.Lock()
 
     def resume(self) -> None:
         self.active.set()
@@ -150,6 +188,8 @@ class _Sampler(threading.Thread):
 
     def pause(self) -> None:
         self.active.clear()
+        with self.busy:  # the sample in flight, if any, is over
+            pass
 
     def stop(self) -> None:
         self.done.set()
@@ -162,12 +202,14 @@ class _Sampler(threading.Thread):
         conn.autocommit = True
         with conn.cursor() as cur:
             while self.active.wait() and not self.done.is_set():
-                cur.execute(
-                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
-                    "WHERE backend_type = 'client backend' AND datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND state IS NOT NULL"
-                )
-                if self.active.is_set():
+                with self.busy:
+                    if not self.active.is_set():
+                        continue
+                    cur.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                        "WHERE backend_type = 'client backend' AND datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state IS NOT NULL"
+                    )
                     self.counts.update(_state(*row) for row in cur.fetchall())
                 time.sleep(0.005)
         conn.close()
@@ -286,12 +328,13 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
     if with_limit:
         _limit_never_hit(counterparties, asset)
     sampler = _Sampler(dsn)
-    rounds = []
+    rounds, measured = [], []
     try:
         for k in range(ROUNDS):
-            base_secs = _baseline_round(dsn, asset, k)
-            svc_secs = _service_round(k, counterparties, asset, trader, approvers, sampler)
-            rounds.append((REQUESTS / base_secs, REQUESTS / svc_secs))
+            base = _baseline_round(dsn, asset, k)
+            svc = _service_round(k, counterparties, asset, trader, approvers, sampler)
+            rounds.append((REQUESTS / base.secs, REQUESTS / svc.secs))
+            measured.append((base, svc))
     finally:
         sampler.stop()
     base_rate = statistics.median(base for base, _ in rounds)
@@ -317,27 +360,64 @@ def test_final_approvals_per_second_service_layer_vs_raw_sql(acme, desk_config):
             ("over-allocation", "none (allocated == stock on both sides, every round)"),
             ("service side: the workers' backends, sampled every 5 ms", ""),
             *sampler.shares(),
+            *_cpu_rows(measured, base_rate),
         ],
     )
 
 
-def _baseline_round(dsn: str, asset, k: int) -> float:
-    """The raw SQL baseline on an account of its own, stocked for the round; its seconds."""
+def _cpu_rows(measured: list[tuple[_Round, _Round]], base_rate: float) -> list[tuple[str, str]]:
+    """What one attempt costs in CPU on each side (medians of the rounds), and the rate the service side
+    could not exceed on this machine's cores even with no lock to wait for: cores / CPU per attempt.
+    Both sides' processes and database backends share the same cores."""
+    cores = len(os.sched_getaffinity(0))
+
+    def per_attempt(side: int, field: str) -> float | None:
+        values = [getattr(pair[side], field) for pair in measured]
+        return None if None in values else statistics.median(values) / REQUESTS
+
+    rows = []
+    for side, name in ((0, "raw SQL baseline"), (1, "service layer")):
+        client, backend = per_attempt(side, "client_cpu"), per_attempt(side, "backend_cpu")
+        assert client is not None
+        if backend is None:
+            rows.append((f"CPU per attempt, {name}", f"client {client * 1000:.2f} ms (backend not readable)"))
+            continue
+        rows.append(
+            (
+                f"CPU per attempt, {name}",
+                f"client {client * 1000:.2f} ms + database {backend * 1000:.2f} ms",
+            )
+        )
+        if side == 1:
+            ceiling, db_only = cores / (client + backend), cores / backend
+            rows += [
+                (
+                    f"  its ceiling on {cores} cores (cores / CPU per attempt)",
+                    f"{ceiling:,.0f} attempts/s = {ceiling / base_rate:.2f} x the baseline's median",
+                ),
+                (
+                    "  the same with the client's CPU at zero (database only)",
+                    f"{db_only:,.0f} attempts/s = {db_only / base_rate:.2f} x the baseline's median",
+                ),
+            ]
+    return rows
+
+
+def _baseline_round(dsn: str, asset, k: int) -> _Round:
+    """The raw SQL baseline on an account of its own, stocked for the round."""
     base_account = firm_account(f"INV-BASELINE-{k}")
     stock(asset, base_account, STOCK)
     connection.close()
     per = REQUESTS // WORKERS
-    base_secs, base_ok, base_refused = _run(
-        _baseline_worker, [(dsn, per, asset.pk, base_account.pk) for _ in range(WORKERS)]
-    )
-    assert (base_ok, base_refused) == (STOCK, REQUESTS - STOCK)
+    base = _run(_baseline_worker, [(dsn, per, asset.pk, base_account.pk) for _ in range(WORKERS)])
+    assert (base.ok, base.refused) == (STOCK, REQUESTS - STOCK)
     assert _positions(asset, base_account) == (0, STOCK)
-    return base_secs
+    return base
 
 
-def _service_round(k: int, counterparties, asset, trader, approvers, sampler: "_Sampler") -> float:
+def _service_round(k: int, counterparties, asset, trader, approvers, sampler: "_Sampler") -> _Round:
     """Full final approvals of REQUESTS new requests against a firm account stocked for the round (the
-    accounts of earlier rounds are empty, so every loan comes from this one); its seconds."""
+    accounts of earlier rounds are empty, so every loan comes from this one)."""
     from requests_app.models import BorrowRequest
     from requests_app.services import submit_request
 
@@ -357,13 +437,14 @@ def _service_round(k: int, counterparties, asset, trader, approvers, sampler: "_
     approved_before = BorrowRequest.objects.filter(status="approved").count()
     connection.close()
     chunks = [ids[i::WORKERS] for i in range(WORKERS)]
-    sampler.resume()
-    svc_secs, svc_ok, svc_refused = _run(
-        _service_worker, [(chunk, approvers[i].pk) for i, chunk in enumerate(chunks)]
+    svc = _run(
+        _service_worker,
+        [(chunk, approvers[i].pk) for i, chunk in enumerate(chunks)],
+        on_started=sampler.resume,
     )
     sampler.pause()
     # Zero over-allocation: exactly the stock was allocated, never more; the rest were refused.
-    assert (svc_ok, svc_refused) == (STOCK, REQUESTS - STOCK)
+    assert (svc.ok, svc.refused) == (STOCK, REQUESTS - STOCK)
     assert _positions(asset, account) == (0, STOCK)
     assert BorrowRequest.objects.filter(status="approved").count() - approved_before == STOCK
-    return svc_secs
+    return svc
