@@ -60,12 +60,26 @@ def in_thread(call) -> tuple[threading.Thread, list[str]]:
 def held_elsewhere(sql: str, params: list):
     """Another session runs ``sql`` (a row lock) in a transaction of its own, on a thread of its own,
     and keeps that transaction open until the block ends."""
+
+    def run_sql():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    with held_by(run_sql):
+        yield
+
+
+@contextmanager
+def held_by(take_locks):
+    """Another session calls ``take_locks()`` (a service step that leaves row locks until COMMIT) in a
+    transaction of its own, on a thread of its own, and keeps that transaction open until the block
+    ends."""
     locked, release = threading.Event(), threading.Event()
 
     def hold():
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
+            with transaction.atomic():
+                take_locks()
                 locked.set()
                 release.wait(10)
         finally:

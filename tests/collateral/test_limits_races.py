@@ -2,7 +2,6 @@
 row's lock serialises them, and each one, reading after the lock, sees the loans the ones before it
 committed, so the exposure never ends above the limit."""
 
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from requests_app.services import approve_request, submit_request
 from tests.collateral.limit_helpers import limit
 from tests.inventory.factories import desk_asset, firm_account, stock
 from tests.races import (
+    held_by,
     held_elsewhere,
     in_thread,
     race,
@@ -51,6 +51,25 @@ def book(alice, acme):
 
 def _submit(alice, acme, btc, quantity="1"):
     return submit_request(actor=alice, counterparty=acme, asset=btc, quantity=D(quantity))
+
+
+def _lend_and_check(bob, acme, asset, account):
+    """What a final approval does before its COMMIT, in its order: the loan (1.5 of ``asset``), then the
+    check (its open total, then the limit row), which leaves the limit row locked until COMMIT."""
+    from inventory.services import open_loan
+
+    open_loan(
+        actor=bob,
+        request_id=None,
+        counterparty=acme,
+        asset=asset,
+        account=account,
+        quantity=D("1.5"),
+        rate_bps=D("400"),
+        term_days=None,
+        hold_expires_at=None,
+    )
+    check_limits_for_final_approval(counterparty_id=acme.pk, asset=asset, quantity=D("1.5"), term_days=None)
 
 
 def test_six_approvals_racing_for_an_exposure_limit_that_allows_three_approve_exactly_three(
@@ -91,48 +110,18 @@ def test_an_approval_waiting_for_the_limit_sees_the_loan_committed_meanwhile(boo
     stock(eth, account, "20")
     limit(acme, 100_000)
     request = _submit(alice, acme, btc, "1")
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_limit_and_lend():
-        try:
-            with transaction.atomic():
-                # What a final approval does, in its order: the loan (1.5 ETH, 75,000), then the check
-                # (its open total, then the limit row), then COMMIT once released.
-                from inventory.services import open_loan
-
-                open_loan(
-                    actor=bob,
-                    request_id=None,
-                    counterparty=acme,
-                    asset=eth,
-                    account=account,
-                    quantity=D("1.5"),
-                    rate_bps=D("400"),
-                    term_days=None,
-                    hold_expires_at=None,
-                )
-                check_limits_for_final_approval(
-                    counterparty_id=acme.pk, asset=eth, quantity=D("1.5"), term_days=None
-                )
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_limit_and_lend)
-    holder.start()
-    assert holding.wait(10)
-    approver, outcome = in_thread(lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400")))
-    try:
+    # Another approval of 1.5 ETH (75,000) has lent and checked, and holds the limit row until released.
+    with held_by(lambda: _lend_and_check(bob, acme, eth, account)):
+        approver, outcome = in_thread(
+            lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
+        )
         waiting = wait_until_a_backend_waits_for_a_lock()
-        # The statement text is cut at track_activity_query_size (the decision now heads the batch),
-        # so what the approval queues for is read from its tuple lock: the limit's row.
-        assert "collateral_borrowerlimit" in waiting
-        assert rows_queued_for() == ["collateral_borrowerlimit"]
-    finally:
-        release.set()
-        holder.join(10)
-        approver.join(10)
+        queued = rows_queued_for()
+    approver.join(10)
+    # The statement text is cut at track_activity_query_size (the decision now heads the batch), so
+    # what the approval queues for is read from its tuple lock: the limit's row.
+    assert "collateral_borrowerlimit" in waiting
+    assert queued == ["collateral_borrowerlimit"]
     # 75,000 committed meanwhile + 50,000 = 125,000 > 100,000
     assert outcome == ["limit_exceeded"]
     request.refresh_from_db()
@@ -171,30 +160,15 @@ def test_the_limit_check_does_not_wait_for_an_approval_holding_the_limit(book, a
     btc = book["btc"]
     approve_request(actor=bob, request=_submit(alice, acme, btc, "2").pk, rate_bps=D("400"))  # open-ended
     limit(acme, 1_000_000, max_tenor_days=30)
-    holding, release = threading.Event(), threading.Event()
-
-    def approval_holding_the_limit():
-        try:
-            with transaction.atomic():
-                # A 10-day loan passes the check, which leaves the limit row locked until COMMIT.
-                check_limits_for_final_approval(
-                    counterparty_id=acme.pk, asset=btc, quantity=D(1), term_days=10
-                )
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=approval_holding_the_limit)
-    holder.start()
-    try:
-        assert holding.wait(10)
+    # An approval's check of a 10-day loan passes and leaves the limit row locked until COMMIT.
+    with held_by(
+        lambda: check_limits_for_final_approval(
+            counterparty_id=acme.pk, asset=btc, quantity=D(1), term_days=10
+        )
+    ):
         started = time.monotonic()
         outcome = race([check_limits])  # on a thread of its own, with its own connection
         assert time.monotonic() - started < 5
-    finally:
-        release.set()
-        holder.join(10)
     assert outcome == ["ok"]
     assert LimitBreach.objects.filter(kind="tenor", status="open").count() == 1  # the open-ended loan
 
@@ -206,56 +180,14 @@ def test_a_new_limit_version_does_not_let_an_approval_past_one_holding_the_lock(
     btc, account = book["btc"], book["account"]
     first = limit(acme, 1_000_000)
     request = _submit(alice, acme, btc, "1")
-    holding, release = threading.Event(), threading.Event()
-
-    def approval_a():
-        try:
-            with transaction.atomic():
-                from inventory.services import open_loan
-
-                open_loan(
-                    actor=bob,
-                    request_id=None,
-                    counterparty=acme,
-                    asset=btc,
-                    account=account,
-                    quantity=D("1.5"),
-                    rate_bps=D("400"),
-                    term_days=None,
-                    hold_expires_at=None,
-                )
-                check_limits_for_final_approval(
-                    counterparty_id=acme.pk, asset=btc, quantity=D("1.5"), term_days=None
-                )  # 75,000 <= 1,000,000: passes, holds the lock
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    a = threading.Thread(target=approval_a)
-    a.start()
-    assert holding.wait(10)
-    # Version 2, committed while A holds the lock: 100,000, which A's loan and B's together break.
-    limit(acme, 100_000, effective_from=first.effective_from + timedelta(seconds=1))
-    outcome = []
-
-    def approval_b():
-        try:
-            approve_request(actor=bob, request=request.pk, rate_bps=D("400"))
-            outcome.append("ok")
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
-            outcome.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
-
-    b = threading.Thread(target=approval_b)
-    b.start()
-    try:
-        assert "collateral_borrowerlimit" in wait_until_a_backend_waits_for_a_lock()
-    finally:
-        release.set()
-        a.join(10)
-        b.join(10)
+    # Approval A of 1.5 BTC (75,000 <= 1,000,000) passes its check and holds the lock until released.
+    with held_by(lambda: _lend_and_check(bob, acme, btc, account)):
+        # Version 2, committed while A holds the lock: 100,000, which A's loan and B's together break.
+        limit(acme, 100_000, effective_from=first.effective_from + timedelta(seconds=1))
+        b, outcome = in_thread(lambda: approve_request(actor=bob, request=request.pk, rate_bps=D("400")))
+        waiting = wait_until_a_backend_waits_for_a_lock()
+    b.join(10)
+    assert "collateral_borrowerlimit" in waiting
     assert outcome == ["limit_exceeded"]  # 75,000 + 50,000 = 125,000 > 100,000
     request.refresh_from_db()
     assert (request.status, request.loan_id) == ("pending_approval", None)
